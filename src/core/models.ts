@@ -1,0 +1,78 @@
+/** The fifteen model IDs of SPEC §2: which weights each uses and which preprocessor defends it. */
+
+export type Arch = 'cnn' | 'resnet18' | 'vit';
+export type Defense = 'none' | 'pgd' | 'augment' | 'resize_pad' | 'noise';
+
+/** A randomized input preprocessor (SPEC §3). */
+export type PreprocessorSpec =
+  | { kind: 'resize_pad'; probability: number; ratios: number[]; offsets: number[] }
+  | { kind: 'noise'; sigma: number }
+  | { kind: 'blur'; kernelWidth: number; kernelHeight: number; sigmaMin: number; sigmaMax: number };
+
+export interface ModelInfo {
+  id: string;
+  arch: Arch;
+  defense: Defense;
+  /** ID of the weight set (file `public/models/<weights>.onnx`). */
+  weights: string;
+  preprocessor: PreprocessorSpec | null;
+}
+
+export const ARCH_LABEL: Record<Arch, string> = { cnn: 'CNN', resnet18: 'ResNet18', vit: 'ViT' };
+export const DEFENSE_LABEL: Record<Defense, string> = {
+  none: 'vanilla',
+  pgd: 'PGD adversarial retraining',
+  augment: 'augmentation retraining',
+  resize_pad: 'random resize & padding',
+  noise: 'Gaussian noise',
+};
+
+export const RESIZE_PAD_DEFAULT: PreprocessorSpec = {
+  kind: 'resize_pad',
+  probability: 0.8,
+  ratios: [0.1, 0.08, 0.06, 0.04, 0.02],
+  offsets: [0, 0.5, 1],
+};
+export const NOISE_DEFAULT: PreprocessorSpec = { kind: 'noise', sigma: 0.1 };
+/** What the thesis code actually ran for `_4`; offered for custom pairs, not one of the 15 IDs. */
+export const BLUR_DEFAULT: PreprocessorSpec = {
+  kind: 'blur',
+  kernelWidth: 5,
+  kernelHeight: 9,
+  sigmaMin: 0.1,
+  sigmaMax: 5,
+};
+
+const ARCH_PREFIX: Record<Arch, string> = { cnn: '0', resnet18: '2', vit: '5' };
+const DEFENSE_SUFFIX: Record<Defense, string> = { none: '', pgd: '_1', augment: '_2', resize_pad: '_3', noise: '_4' };
+
+export const ARCHS: Arch[] = ['cnn', 'resnet18', 'vit'];
+export const DEFENSES: Defense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise'];
+
+function build(arch: Arch, defense: Defense): ModelInfo {
+  const prefix = ARCH_PREFIX[arch];
+  const id = prefix + DEFENSE_SUFFIX[defense];
+  const ownWeights = defense === 'none' || defense === 'pgd' || defense === 'augment';
+  return {
+    id,
+    arch,
+    defense,
+    weights: ownWeights ? id : prefix,
+    preprocessor: defense === 'resize_pad' ? RESIZE_PAD_DEFAULT : defense === 'noise' ? NOISE_DEFAULT : null,
+  };
+}
+
+export const MODELS: ModelInfo[] = ARCHS.flatMap((a) => DEFENSES.map((d) => build(a, d)));
+export const MODEL_IDS: string[] = MODELS.map((m) => m.id);
+export const WEIGHT_IDS: string[] = [...new Set(MODELS.map((m) => m.weights))];
+
+const BY_ID = new Map(MODELS.map((m) => [m.id, m]));
+
+export function getModel(id: string): ModelInfo | undefined {
+  return BY_ID.get(id);
+}
+
+export function isRandomized(m: ModelInfo | PreprocessorSpec | null): boolean {
+  if (m === null) return false;
+  return 'kind' in m ? true : m.preprocessor !== null;
+}

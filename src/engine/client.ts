@@ -1,0 +1,179 @@
+/**
+ * Page-side handle on the inference worker (the web-llm pattern): same API as the worker, plus
+ * load-progress events and recovery — if the worker dies, a new one starts and reloads what was loaded.
+ */
+import * as Comlink from 'comlink';
+import type { ApiResponse } from '../core/router';
+import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
+import type { ApiRequest, ClassifyRequest, WorkerApi } from './worker';
+
+export class WorkerDiedError extends Error {
+  constructor() {
+    super('the inference worker stopped responding and was restarted');
+    this.name = 'WorkerDiedError';
+  }
+}
+
+export interface EngineClientOptions {
+  modelsUrl?: string;
+  backend?: BackendChoice;
+  threads?: number;
+  /** A worker that has not answered a ping for this long is considered dead. */
+  heartbeatMs?: number;
+}
+
+type Listener = (e: EngineEvent | { type: 'restart'; generation: number }) => void;
+
+export class EngineClient {
+  private worker!: Worker;
+  private remote!: Comlink.Remote<WorkerApi>;
+  private ready!: Promise<BackendStatus>;
+  private listeners = new Set<Listener>();
+  private wanted = new Set<string>();
+  private inFlight = new Set<(err: Error) => void>();
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private lastPong = Date.now();
+  private pingOutstanding = false;
+  generation = 0;
+  backendChoice: BackendChoice;
+  lastBackendStatus: BackendStatus | null = null;
+
+  constructor(private opts: EngineClientOptions = {}) {
+    this.backendChoice = opts.backend ?? 'auto';
+    this.start();
+  }
+
+  private start(): void {
+    this.generation++;
+    this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'inference' });
+    this.worker.addEventListener('error', (e) => {
+      this.emit({ type: 'error', message: `inference worker error: ${e.message || 'unknown'}` });
+      this.recover();
+    });
+    this.remote = Comlink.wrap<WorkerApi>(this.worker);
+    const modelsUrl = this.opts.modelsUrl ?? new URL('models/', document.baseURI).href;
+    this.ready = this.remote.init(
+      { modelsUrl, backend: this.backendChoice, threads: this.opts.threads },
+      Comlink.proxy((e: EngineEvent) => this.emit(e)),
+    );
+    this.ready.then((s) => {
+      this.lastBackendStatus = s;
+    });
+    // reload what the previous worker had loaded
+    for (const w of this.wanted) this.call((r) => r.load(w)).catch(() => {});
+    this.lastPong = Date.now();
+    this.startHeartbeat();
+  }
+
+  private startHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const limit = this.opts.heartbeatMs ?? 4000;
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastPong > limit) {
+        this.emit({ type: 'error', message: `inference worker did not answer for ${limit} ms; restarting it` });
+        this.recover();
+        return;
+      }
+      if (this.pingOutstanding) return;
+      this.pingOutstanding = true;
+      const gen = this.generation;
+      this.remote
+        .ping()
+        .then(() => {
+          if (gen === this.generation) this.lastPong = Date.now();
+        })
+        .finally(() => {
+          this.pingOutstanding = false;
+        });
+    }, 500);
+  }
+
+  private recover(): void {
+    this.worker.terminate();
+    for (const reject of this.inFlight) reject(new WorkerDiedError());
+    this.inFlight.clear();
+    this.pingOutstanding = false;
+    this.start();
+    this.emit({ type: 'restart', generation: this.generation });
+  }
+
+  private emit(e: Parameters<Listener>[0]): void {
+    if (e.type === 'backend') this.lastBackendStatus = e.status;
+    for (const l of this.listeners) l(e);
+  }
+
+  subscribe(l: Listener): () => void {
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
+  }
+
+  /** Runs a worker call; rejects with WorkerDiedError if the worker dies meanwhile. */
+  private async call<T>(fn: (r: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    await this.ready;
+    return new Promise<T>((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      this.inFlight.add(fail);
+      fn(this.remote).then(
+        (v) => {
+          this.inFlight.delete(fail);
+          resolve(v);
+        },
+        (err) => {
+          this.inFlight.delete(fail);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** Retries once on a fresh worker: API requests are idempotent. */
+  private async callWithRetry<T>(fn: (r: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
+    try {
+      return await this.call(fn);
+    } catch (err) {
+      if (err instanceof WorkerDiedError) return this.call(fn);
+      throw err;
+    }
+  }
+
+  handle(req: ApiRequest): Promise<ApiResponse> {
+    return this.callWithRetry((r) => r.handle(req) as Promise<ApiResponse>);
+  }
+
+  classify(req: ClassifyRequest) {
+    return this.callWithRetry((r) => r.classify(req));
+  }
+
+  infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
+    return this.callWithRetry((r) => r.infer(weights, inputs, n));
+  }
+
+  async load(weights: string): Promise<WeightStatus> {
+    this.wanted.add(weights);
+    return this.callWithRetry((r) => r.load(weights));
+  }
+
+  async release(weights: string): Promise<void> {
+    this.wanted.delete(weights);
+    return this.call((r) => r.release(weights));
+  }
+
+  status() {
+    return this.call((r) => r.status());
+  }
+
+  backendStatus(): Promise<BackendStatus> {
+    return this.ready;
+  }
+
+  /** Backend and thread count are fixed when ORT initialises, so switching starts a new worker. */
+  setBackend(choice: BackendChoice): void {
+    this.backendChoice = choice;
+    this.recover();
+  }
+
+  /** Test hook: kill the worker as a crash would. */
+  async crashForTest(): Promise<void> {
+    await this.call((r) => r.crashForTest());
+  }
+}

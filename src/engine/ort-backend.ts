@@ -1,0 +1,258 @@
+/**
+ * The one module that owns onnxruntime-web (the transformers.js pattern): backend choice, session
+ * creation with byte-level progress and sha256 verification, one queue per session, release.
+ * It runs inside the inference worker; nothing else imports onnxruntime-web.
+ */
+import * as ort from 'onnxruntime-web';
+import { type InferenceEngine, ModelUnavailableError } from '../core/engine';
+import type { ActiveBackend, BackendChoice, BackendStatus, EngineEvent, Manifest, WeightStatus } from './types';
+
+export interface OrtBackendOptions {
+  /** URL of the folder holding `<weights>.onnx` and `manifest.json`. */
+  modelsUrl: string;
+  backend: BackendChoice;
+  /** WASM threads; defaults to navigator.hardwareConcurrency (ORT's default is half the cores). */
+  threads?: number;
+  emit: (event: EngineEvent) => void;
+}
+
+interface Loaded {
+  session: ort.InferenceSession;
+  backend: ActiveBackend;
+  /** Tail of this session's run queue: ORT sessions must not run concurrently. */
+  queue: Promise<unknown>;
+}
+
+type GpuAdapterLike = { info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string }; isFallbackAdapter?: boolean };
+
+export class OrtBackend implements InferenceEngine {
+  private loaded = new Map<string, Loaded>();
+  private loading = new Map<string, Promise<Loaded>>();
+  private statuses = new Map<string, WeightStatus>();
+  private manifest: Promise<Manifest | null> | null = null;
+  private backendStatus: BackendStatus;
+  private backendDecided: Promise<ActiveBackend> | null = null;
+  private gpuLost = false;
+
+  constructor(private opts: OrtBackendOptions) {
+    const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
+    const threads = isolated ? Math.max(1, opts.threads ?? navigator.hardwareConcurrency ?? 1) : 1;
+    // The thread count is fixed when the WASM module first initialises: set it before any session.
+    ort.env.wasm.numThreads = threads;
+    ort.env.wasm.proxy = false; // we are already in our own worker; ORT's proxy breaks WebGPU
+    this.backendStatus = {
+      requested: opts.backend,
+      active: null,
+      threads,
+      crossOriginIsolated: isolated,
+      adapter: null,
+      note: isolated ? null : 'page is not cross-origin isolated: WASM runs single-threaded',
+    };
+  }
+
+  status(): BackendStatus {
+    return { ...this.backendStatus };
+  }
+
+  weightStatuses(): WeightStatus[] {
+    return [...this.statuses.values()].map((s) => ({ ...s }));
+  }
+
+  /** WebGPU when an adapter that is not a fallback adapter exists (or when forced), else WASM. */
+  private decideBackend(): Promise<ActiveBackend> {
+    if (!this.backendDecided) {
+      this.backendDecided = (async (): Promise<ActiveBackend> => {
+        const req = this.opts.backend;
+        let active: ActiveBackend = 'wasm';
+        let note: string | null = this.backendStatus.note;
+        const gpu = (navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+        if (req !== 'wasm') {
+          if (!gpu) {
+            note = 'WebGPU is not available in this browser';
+          } else {
+            const adapter = await gpu.requestAdapter().catch(() => null);
+            if (!adapter) {
+              note = 'no WebGPU adapter';
+            } else {
+              const fallback = Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter);
+              const info = adapter.info;
+              this.backendStatus.adapter =
+                [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+              if (fallback) this.backendStatus.adapter += ' (fallback adapter)';
+              if (fallback && req === 'auto') {
+                note = 'WebGPU adapter is a CPU fallback (e.g. SwiftShader): using WASM';
+              } else {
+                (ort.env.webgpu as { adapter: unknown }).adapter = adapter;
+                active = 'webgpu';
+                note = fallback ? 'WebGPU forced on a fallback adapter: correct but slow' : null;
+              }
+            }
+          }
+        }
+        this.backendStatus = { ...this.backendStatus, active, note };
+        this.opts.emit({ type: 'backend', status: this.status() });
+        return active;
+      })();
+    }
+    return this.backendDecided;
+  }
+
+  private setStatus(weights: string, patch: Partial<WeightStatus>): void {
+    const prev: WeightStatus = this.statuses.get(weights) ?? {
+      weights,
+      state: 'idle',
+      loadedBytes: 0,
+      totalBytes: 0,
+      loadMs: null,
+      lastRunMs: null,
+      backend: null,
+      error: null,
+    };
+    const next = { ...prev, ...patch };
+    this.statuses.set(weights, next);
+    this.opts.emit({ type: 'weights', status: { ...next } });
+  }
+
+  private getManifest(): Promise<Manifest | null> {
+    if (!this.manifest) {
+      this.manifest = fetch(`${this.opts.modelsUrl}manifest.json`)
+        .then((r) => (r.ok ? (r.json() as Promise<Manifest>) : null))
+        .catch(() => null);
+    }
+    return this.manifest;
+  }
+
+  private async fetchWithProgress(weights: string, url: string): Promise<Uint8Array> {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
+    const total = Number(res.headers.get('Content-Length') ?? 0);
+    this.setStatus(weights, { totalBytes: total, loadedBytes: 0 });
+    if (!res.body) return new Uint8Array(await res.arrayBuffer());
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let loaded = 0;
+    let lastEmit = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.byteLength;
+      if (loaded - lastEmit > 256 * 1024) {
+        lastEmit = loaded;
+        this.setStatus(weights, { loadedBytes: loaded });
+      }
+    }
+    const out = new Uint8Array(loaded);
+    let o = 0;
+    for (const c of chunks) {
+      out.set(c, o);
+      o += c.byteLength;
+    }
+    this.setStatus(weights, { loadedBytes: loaded, totalBytes: Math.max(total, loaded) });
+    return out;
+  }
+
+  /** Loads (once) the session for a weight set; concurrent callers share the same promise. */
+  load(weights: string): Promise<Loaded> {
+    const have = this.loaded.get(weights);
+    if (have) return Promise.resolve(have);
+    let p = this.loading.get(weights);
+    if (!p) {
+      p = this.createSession(weights).finally(() => this.loading.delete(weights));
+      this.loading.set(weights, p);
+    }
+    return p;
+  }
+
+  private async createSession(weights: string): Promise<Loaded> {
+    const t0 = performance.now();
+    this.setStatus(weights, { state: 'loading', error: null });
+    try {
+      const manifest = await this.getManifest();
+      const entry = manifest?.weights?.[weights];
+      if (!manifest) throw new Error('models/manifest.json is missing or unreadable');
+      if (!entry) throw new Error(`the manifest lists no weight file for '${weights}'`);
+      const bytes = await this.fetchWithProgress(weights, `${this.opts.modelsUrl}${entry.file}`);
+      if (bytes.byteLength !== entry.bytes) {
+        throw new Error(`${entry.file} has ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`);
+      }
+      const digest = await crypto.subtle.digest('SHA-256', bytes as unknown as BufferSource);
+      const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      if (hex !== entry.sha256) {
+        throw new Error(`${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`);
+      }
+      let backend = this.gpuLost ? 'wasm' : await this.decideBackend();
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(bytes, {
+          executionProviders: [backend],
+          graphOptimizationLevel: 'all',
+        });
+        if (backend === 'webgpu') {
+          // the first WebGPU run compiles shaders: pay that now, not on the user's first query
+          await session.run({ input: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) });
+          this.watchGpuDevice();
+        }
+      } catch (err) {
+        if (backend !== 'webgpu') throw err;
+        this.opts.emit({ type: 'error', weights, message: `WebGPU session for ${weights} failed (${String(err)}); using WASM` });
+        backend = 'wasm';
+        session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+      }
+      const loaded: Loaded = { session, backend: backend as ActiveBackend, queue: Promise.resolve() };
+      this.loaded.set(weights, loaded);
+      this.setStatus(weights, { state: 'ready', loadMs: performance.now() - t0, backend: loaded.backend });
+      return loaded;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      this.setStatus(weights, { state: 'error', error: reason });
+      throw new ModelUnavailableError(weights, reason);
+    }
+  }
+
+  private watchedDevice = false;
+  private watchGpuDevice(): void {
+    if (this.watchedDevice) return;
+    this.watchedDevice = true;
+    Promise.resolve(ort.env.webgpu.device)
+      .then((device) => (device as { lost?: Promise<{ message: string }> } | undefined)?.lost)
+      .then((info) => {
+        if (!info) return;
+        this.gpuLost = true;
+        this.backendStatus = { ...this.backendStatus, active: 'wasm', note: `WebGPU device lost (${info.message}); fell back to WASM` };
+        this.opts.emit({ type: 'backend', status: this.status() });
+        this.opts.emit({ type: 'error', message: `WebGPU device lost: ${info.message}. Models reload on WASM.` });
+        const gpuWeights = [...this.loaded].filter(([, l]) => l.backend === 'webgpu').map(([w]) => w);
+        for (const w of gpuWeights) void this.release(w).then(() => this.load(w));
+      })
+      .catch(() => {});
+  }
+
+  async infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
+    if (inputs.length !== n * 784) throw new Error(`expected ${n}×784 input values, got ${inputs.length}`);
+    const loaded = await this.load(weights);
+    const job = loaded.queue.then(async () => {
+      const t0 = performance.now();
+      const out = await loaded.session.run({ input: new ort.Tensor('float32', inputs, [n, 1, 28, 28]) });
+      const logits = out.logits.data as Float32Array;
+      out.logits.dispose?.();
+      this.statuses.set(weights, { ...this.statuses.get(weights)!, lastRunMs: performance.now() - t0 });
+      return new Float32Array(logits);
+    });
+    loaded.queue = job.catch(() => {});
+    return job;
+  }
+
+  async release(weights: string): Promise<void> {
+    const l = this.loaded.get(weights);
+    if (!l) return;
+    this.loaded.delete(weights);
+    await l.queue;
+    await l.session.release();
+    this.setStatus(weights, { state: 'idle', loadedBytes: 0, backend: null, lastRunMs: null });
+  }
+
+  loadedWeights(): string[] {
+    return [...this.loaded.keys()];
+  }
+}

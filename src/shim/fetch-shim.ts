@@ -1,0 +1,60 @@
+/**
+ * The fetch shim: same-origin requests to the thesis API's routes (`GET /`, `POST /<model>/decision`,
+ * `POST /<model>/score`, …) are answered by the in-browser router; every other request goes to the
+ * real fetch untouched. Responses are real `Response` objects with the status, JSON body and
+ * headers a Flask client would see.
+ */
+import type { ApiResponse } from '../core/router';
+
+export interface ShimLogEntry {
+  time: number;
+  method: string;
+  path: string;
+  requestBody: string | undefined;
+  status: number;
+  headers: Record<string, string>;
+  responseBody: unknown;
+  ms: number;
+}
+
+type Handler = (req: { method: string; path: string; body?: string }) => Promise<ApiResponse>;
+
+/** `/`, and any one- or two-segment path ending in /decision or /score (unknown models get a JSON 404). */
+const API_PATH = /^\/(?:[^/]+\/(?:[^/]+\/)?(?:decision|score)\/?)?$/;
+
+export function isApiPath(pathname: string): boolean {
+  return API_PATH.test(pathname);
+}
+
+export function installFetchShim(handler: Handler, onExchange?: (e: ShimLogEntry) => void): () => void {
+  const realFetch = globalThis.fetch.bind(globalThis);
+  const origin = globalThis.location.origin;
+
+  const shim: typeof fetch = async (input, init) => {
+    const request = input instanceof Request ? input : null;
+    const url = new URL(request ? request.url : String(input), globalThis.location.href);
+    if (url.origin !== origin || !isApiPath(url.pathname)) return realFetch(input, init);
+    const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
+    let body: string | undefined;
+    if (init?.body !== undefined && init.body !== null) body = await new Response(init.body).text();
+    else if (request && method !== 'GET' && method !== 'HEAD') body = await request.text();
+    const t0 = performance.now();
+    const res = await handler({ method, path: url.pathname, body });
+    const text = JSON.stringify(res.body);
+    onExchange?.({
+      time: Date.now(),
+      method,
+      path: url.pathname,
+      requestBody: body,
+      status: res.status,
+      headers: res.headers,
+      responseBody: res.body,
+      ms: performance.now() - t0,
+    });
+    return new Response(method === 'HEAD' ? null : text, { status: res.status, headers: res.headers });
+  };
+  globalThis.fetch = shim;
+  return () => {
+    globalThis.fetch = realFetch;
+  };
+}

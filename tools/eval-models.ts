@@ -1,0 +1,92 @@
+/**
+ * `npm run eval:models [-- --check] [--ids 0,0_3]`: measures clean accuracy (overall and per class)
+ * of all fifteen models on the full 10,000-image test set with onnxruntime-node from the shipped
+ * files, and writes it into `public/models/manifest.json` with the file hashes and training records.
+ * `--check` recomputes and compares with the manifest instead of writing (exit 1 on a mismatch).
+ * Randomized preprocessors (`_3`, `_4`) use one seeded draw per image (seed recorded).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { MODELS } from '../src/core/models';
+import { classifyInputs } from '../src/core/router';
+import { buildManifest, type CleanMetrics, MODELS_DIR, availableWeights } from './lib/manifest';
+import { createNodeEngine } from './lib/node-engine';
+import { loadTestSetNode } from './lib/test-set-node';
+
+const EVAL_SEED = 0;
+const BATCH = 500;
+
+const program = new Command()
+  .option('--check', 'compare with the manifest instead of writing it')
+  .option('--ids <ids>', 'comma-separated model IDs (default: all with weights)')
+  .parse();
+const opts = program.opts<{ check?: boolean; ids?: string }>();
+
+const manifestPath = join(MODELS_DIR, 'manifest.json');
+const have = new Set(availableWeights());
+const wanted = opts.ids ? new Set(opts.ids.split(',')) : null;
+const models = MODELS.filter((m) => have.has(m.weights) && (!wanted || wanted.has(m.id)));
+
+// hashes first, so the engine verifies the files against what we are about to publish
+const previous = (() => {
+  try {
+    return JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch {
+    return null;
+  }
+})();
+if (!opts.check) writeFileSync(manifestPath, `${JSON.stringify(buildManifest(), null, 2)}\n`);
+
+const engine = createNodeEngine({ modelsDir: MODELS_DIR, verify: true });
+const set = loadTestSetNode();
+const clean: Record<string, CleanMetrics> = {};
+for (const m of models) {
+  const t0 = performance.now();
+  const correct = new Array(10).fill(0);
+  const total = new Array(10).fill(0);
+  for (let start = 0; start < set.count; start += BATCH) {
+    const n = Math.min(BATCH, set.count - start);
+    const inputs: Float32Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const x = new Float32Array(784);
+      const px = set.images.subarray((start + i) * 784, (start + i + 1) * 784);
+      for (let j = 0; j < 784; j++) x[j] = px[j] / 255;
+      inputs.push(x);
+    }
+    // one seed per batch, derived from the evaluation seed: reproducible draws
+    const res = await classifyInputs(engine, m, inputs, m.preprocessor ? EVAL_SEED * 100003 + start : undefined);
+    for (let i = 0; i < n; i++) {
+      const y = set.labels[start + i];
+      total[y]++;
+      if (res.preds[i] === y) correct[y]++;
+    }
+  }
+  const acc = correct.reduce((a, b) => a + b, 0) / set.count;
+  clean[m.id] = {
+    clean_accuracy: acc,
+    per_class_accuracy: correct.map((c, i) => c / total[i]),
+    n: set.count,
+    ...(m.preprocessor ? { eval_seed: EVAL_SEED } : {}),
+    measured_with: 'onnxruntime-node 1.30, CPU, tools/eval-models.ts',
+  };
+  console.log(`${m.id.padEnd(4)} clean accuracy ${(acc * 100).toFixed(2)} %  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+await engine.release();
+
+if (opts.check) {
+  let bad = 0;
+  for (const [id, c] of Object.entries(clean)) {
+    const m = previous?.models?.find((e: { id: string }) => e.id === id);
+    const want = m?.metrics?.clean_accuracy;
+    if (want !== c.clean_accuracy) {
+      bad++;
+      console.error(`${id}: manifest says ${want}, measured ${c.clean_accuracy}`);
+    }
+  }
+  if (bad) process.exit(1);
+  console.log('manifest accuracy figures reproduced');
+} else {
+  writeFileSync(manifestPath, `${JSON.stringify(buildManifest(clean), null, 2)}\n`);
+  console.log(`wrote ${manifestPath}`);
+}

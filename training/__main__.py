@@ -1,0 +1,51 @@
+"""Command line: python -m training {train,robust,golden-preprocess,smoke} ..."""
+import argparse
+import sys
+
+from . import data
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    t = sub.add_parser("train", help="train (or resume) one weight set and export it")
+    t.add_argument("--id", required=True, help="weight set: 0 0_1 0_2 2 2_1 2_2 5 5_1 5_2")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--data-dir", default=data.DEFAULT_DIR)
+    t.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    t.add_argument("--max-steps", type=int, help="stop after this many optimiser steps")
+    t.add_argument("--threads", type=int, help="torch CPU threads")
+    t.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+
+    r = sub.add_parser("robust", help="white-box PGD-20 robust accuracy of trained weight sets")
+    r.add_argument("--id", nargs="+", required=True)
+    r.add_argument("--n", type=int, default=1000, help="number of test images (first n)")
+    r.add_argument("--data-dir", default=data.DEFAULT_DIR)
+    r.add_argument("--threads", type=int)
+
+    sub.add_parser("golden-preprocess", help="write PIL/PyTorch preprocessing golden vectors")
+
+    s = sub.add_parser("smoke", help="train a few batches of each architecture, export, write references")
+    s.add_argument("--out", required=True)
+    s.add_argument("--data-dir", default=data.DEFAULT_DIR)
+
+    a = p.parse_args(argv)
+    if a.cmd == "train":
+        from .train import train
+        train(a.id, seed=a.seed, data_dir=a.data_dir, epochs=a.epochs, max_steps=a.max_steps,
+              threads=a.threads, fresh=a.fresh)
+    elif a.cmd == "robust":
+        from .robust import main as robust_main
+        robust_main(a.id, n=a.n, data_dir=a.data_dir, threads=a.threads)
+    elif a.cmd == "golden-preprocess":
+        from .golden import write_preprocess_golden
+        write_preprocess_golden()
+    elif a.cmd == "smoke":
+        from .smoke import smoke
+        smoke(a.out, data_dir=a.data_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
