@@ -162,6 +162,10 @@ export class EngineClient {
     return this.call((r) => r.status());
   }
 
+  memory() {
+    return this.call((r) => r.memory());
+  }
+
   backendStatus(): Promise<BackendStatus> {
     return this.ready;
   }

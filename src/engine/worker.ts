@@ -3,6 +3,7 @@
  * The inference worker: onnxruntime-web (via OrtBackend) plus the pure router, so one API request
  * (or one batch) costs one message round trip. Exposed to the page with comlink.
  */
+import { wasmHeapBytes } from './wasm-memory-probe';
 import * as Comlink from 'comlink';
 import type { PreprocessorSpec } from '../core/models';
 import { classifyInputs, createRouter } from '../core/router';
@@ -76,6 +77,10 @@ const api = {
   },
   ping() {
     return Date.now();
+  },
+  /** Size of onnxruntime's WASM heap(s) in bytes (for the memory-flatness test and the status panel). */
+  memory() {
+    return { wasmHeapBytes: wasmHeapBytes() };
   },
   /** For the recovery test: make this worker die the way a crash would (no reply, no cleanup). */
   crashForTest() {

@@ -1,0 +1,48 @@
+/**
+ * App-wide singletons outside React: the inference worker client and the fetch shim, installed once
+ * at start-up so that page code and Playwright scripts can `fetch('/0/decision', …)` immediately.
+ */
+import { EngineClient } from '../engine/client';
+import type { BackendChoice } from '../engine/types';
+import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
+
+function initialBackend(): BackendChoice {
+  const q = new URLSearchParams(location.search).get('backend');
+  if (q === 'webgpu' || q === 'wasm' || q === 'auto') return q;
+  const saved = localStorage.getItem('backend');
+  return saved === 'webgpu' || saved === 'wasm' ? saved : 'auto';
+}
+
+export const engine = new EngineClient({ backend: initialBackend() });
+
+type ExchangeListener = (e: ShimLogEntry) => void;
+const exchangeListeners = new Set<ExchangeListener>();
+export const shimLog: ShimLogEntry[] = [];
+
+export function onApiExchange(l: ExchangeListener): () => void {
+  exchangeListeners.add(l);
+  return () => exchangeListeners.delete(l);
+}
+
+installFetchShim(
+  (req) => engine.handle(req),
+  (e) => {
+    shimLog.push(e);
+    if (shimLog.length > 50) shimLog.shift();
+    for (const l of exchangeListeners) l(e);
+  },
+);
+
+export function setBackend(choice: BackendChoice): void {
+  localStorage.setItem('backend', choice);
+  engine.setBackend(choice);
+}
+
+declare global {
+  interface Window {
+    __playground: { engine: EngineClient; shimLog: ShimLogEntry[]; ready: Promise<unknown> };
+  }
+}
+
+// for Playwright scripts and the browser console
+window.__playground = { engine, shimLog, ready: engine.backendStatus() };
