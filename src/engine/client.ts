@@ -5,7 +5,8 @@
 import * as Comlink from 'comlink';
 import type { ApiResponse } from '../core/router';
 import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
-import type { ApiRequest, ClassifyRequest, WorkerApi } from './worker';
+import type { TrajectoryPoint } from '../attacks/types';
+import type { ApiRequest, AttackRequest, AttackResponse, ClassifyRequest, WorkerApi } from './worker';
 
 export class WorkerDiedError extends Error {
   constructor() {
@@ -146,6 +147,15 @@ export class EngineClient {
 
   infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
     return this.callWithRetry((r) => r.infer(weights, inputs, n));
+  }
+
+  /** Runs an attack in the worker; `onProgress` receives trajectory points (throttled). */
+  runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
+    return this.call((r) => r.runAttack(req, onProgress ? Comlink.proxy(onProgress) : undefined)) as Promise<AttackResponse>;
+  }
+
+  abortAttack(): Promise<void> {
+    return this.call((r) => r.abortAttack());
   }
 
   async load(weights: string): Promise<WeightStatus> {

@@ -5,7 +5,9 @@
  */
 import { wasmHeapBytes } from './wasm-memory-probe';
 import * as Comlink from 'comlink';
-import type { PreprocessorSpec } from '../core/models';
+import { ATTACKS, type AttackName, type AttackResult, createRouterOracle, runAttack, withEOT } from '../attacks';
+import type { TrajectoryPoint } from '../attacks/types';
+import { getModel, type PreprocessorSpec } from '../core/models';
 import { classifyInputs, createRouter } from '../core/router';
 import { OrtBackend } from './ort-backend';
 import type { BackendChoice, EngineEvent } from './types';
@@ -28,7 +30,29 @@ export interface ClassifyRequest {
   seed?: number;
 }
 
+export interface AttackRequest {
+  /** 'noise' is accepted as an alias of the random-noise baseline 'random'. */
+  attack: AttackName | 'noise';
+  /** The attack's own parameters (norm, eps, maxQueries, target, …); see src/attacks. */
+  params: Record<string, unknown>;
+  model: string;
+  x: Float32Array;
+  label: number;
+  seed: number;
+  /** Answer each query by k repeated queries (majority vote / mean scores); k queries are charged. */
+  eot?: number;
+  /** Fresh draws used to report a randomized defense's success rate on the final image (default 100). */
+  eotDraws?: number;
+}
+
+export interface AttackResponse extends AttackResult {
+  /** For randomized defenses: share of `eotDraws` fresh draws that misclassify the adversarial image. */
+  eotSuccessRate?: number;
+  eotDraws?: number;
+}
+
 let backend: OrtBackend | null = null;
+let currentAttack: AbortController | null = null;
 let router: ReturnType<typeof createRouter> | null = null;
 let listener: ((e: EngineEvent) => void) | null = null;
 
@@ -74,6 +98,61 @@ const api = {
   async infer(weights: string, inputs: Float32Array, n: number) {
     const out = await requireBackend().infer(weights, inputs, n);
     return Comlink.transfer(out, [out.buffer]);
+  },
+  /**
+   * Runs a black-box attack here, next to the models: its oracle goes through the same API router
+   * (8-bit requests, batch extension), so it attacks exactly what `fetch('/<id>/…')` answers.
+   */
+  async runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
+    if (!router) throw new Error('inference worker not initialised: call init() first');
+    const model = getModel(req.model);
+    if (!model) throw new Error(`unknown model '${req.model}'`);
+    const name: AttackName = req.attack === 'noise' ? 'random' : req.attack;
+    if (!ATTACKS[name]) throw new Error(`unknown attack '${req.attack}'`);
+    const r = router;
+    const base = createRouterOracle((q) => r.handle(q), { modelId: model.id, batch: true, seed: req.seed });
+    const oracle = req.eot && req.eot > 1 ? withEOT(base, req.eot) : base;
+    currentAttack?.abort();
+    const controller = new AbortController();
+    currentAttack = controller;
+    let lastSent = 0;
+    const result = await runAttack(
+      name,
+      {
+        ...req.params,
+        x: req.x,
+        label: req.label,
+        seed: req.seed,
+        quantize: true,
+        maxQueries: Number(req.params.maxQueries ?? req.params.max_queries ?? 1000),
+        signal: controller.signal,
+        onProgress: (p: TrajectoryPoint) => {
+          // progress crosses a thread boundary: at most ~20 messages a second
+          const now = Date.now();
+          if (onProgress && now - lastSent > 50) {
+            lastSent = now;
+            onProgress(p);
+          }
+        },
+      },
+      oracle,
+    );
+    if (currentAttack === controller) currentAttack = null;
+    const out: AttackResponse = { ...result };
+    if (model.preprocessor) {
+      // judge a randomized defense over fresh draws, not over the one lucky draw the attack saw
+      const draws = req.eotDraws ?? 100;
+      const copies = Array.from({ length: draws }, () => result.adversarial);
+      const res = await classifyInputs(requireBackend(), model, copies, (req.seed ^ 0x5bd1e995) >>> 1);
+      const target = req.params.target as number | undefined;
+      const fooled = res.preds.filter((p) => (target === undefined ? p !== req.label : p === target)).length;
+      out.eotSuccessRate = fooled / draws;
+      out.eotDraws = draws;
+    }
+    return out;
+  },
+  abortAttack() {
+    currentAttack?.abort();
   },
   ping() {
     return Date.now();

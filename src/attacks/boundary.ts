@@ -1,0 +1,205 @@
+/**
+ * Boundary attack (Brendel, Rauber & Bethge, "Decision-Based Adversarial Attacks: Reliable Attacks
+ * Against Black-Box Machine Learning Models", ICLR 2018), L2, as Foolbox 3's BoundaryAttack.
+ *
+ * From an adversarial point it takes random steps along the decision boundary: an orthogonal
+ * ("spherical") step on the sphere around x, then a step towards x (the "source" step), and keeps
+ * the candidate if it is still adversarial. Step sizes adapt to the observed success rates
+ * (paper §3.2 "Hyperparameter adjustment"): every `updateStatsEveryK` steps the spherical candidate
+ * alone is also queried; if more than 50 % of recent spherical candidates were adversarial both steps
+ * grow by `stepAdaptation`, below 20 % they shrink; if more than 25 % of full candidates succeed the
+ * source step grows, below 10 % it shrinks (Foolbox 3's thresholds).
+ */
+import { findStartingPoint } from './init';
+import type { DecisionOracle } from './oracle';
+import { AttackRun, baseParams, StopAttack, untilStopped } from './run';
+import type { AttackOptions, AttackResult } from './types';
+import { clip01, l2Distance } from './vec';
+
+export interface BoundaryParams {
+  /** Maximum number of steps. */
+  steps: number;
+  /** Initial orthogonal step, relative to the current distance. */
+  sphericalStep: number;
+  /** Initial step towards x, relative to the current distance. */
+  sourceStep: number;
+  /** Stop once the source step falls below this. */
+  sourceStepConvergence: number;
+  /** Factor by which step sizes grow or shrink. */
+  stepAdaptation: number;
+  /** Query the spherical candidate (and update the statistics) every k steps. */
+  updateStatsEveryK: number;
+  /** Success-rate windows (entries, one per statistics update): spherical and full candidates. */
+  sphericalStatsWindow: number;
+  stepStatsWindow: number;
+  /** Random-noise draws tried for an adversarial start. */
+  initTrials: number;
+}
+
+/** Foolbox 3 defaults. */
+export const BOUNDARY_DEFAULTS: BoundaryParams = {
+  steps: 25000,
+  sphericalStep: 1e-2,
+  sourceStep: 1e-2,
+  sourceStepConvergence: 1e-7,
+  stepAdaptation: 1.5,
+  updateStatsEveryK: 10,
+  sphericalStatsWindow: 100,
+  stepStatsWindow: 30,
+  initTrials: 100,
+};
+
+export interface BoundaryOptions extends AttackOptions, Partial<BoundaryParams> {
+  /** A starting image of the adversarial (for targeted attacks: the target) class. */
+  init?: Float32Array;
+}
+
+export function resolveBoundaryParams(options: Partial<BoundaryParams> & { norm?: string }): BoundaryParams {
+  if (options.norm !== undefined && options.norm !== 'l2')
+    throw new RangeError('the Boundary attack is L2 only');
+  const p: BoundaryParams = { ...BOUNDARY_DEFAULTS };
+  for (const k of Object.keys(BOUNDARY_DEFAULTS) as (keyof BoundaryParams)[]) {
+    if (options[k] !== undefined) p[k] = options[k] as number;
+  }
+  return p;
+}
+
+/** A fixed-length window of booleans (Foolbox's ArrayQueue for one image). */
+class Window {
+  private items: boolean[] = [];
+  constructor(private readonly size: number) {}
+  push(v: boolean): void {
+    this.items.push(v);
+    if (this.items.length > this.size) this.items.shift();
+  }
+  get full(): boolean {
+    return this.items.length >= this.size;
+  }
+  mean(): number {
+    return this.items.reduce((s, v) => s + (v ? 1 : 0), 0) / this.items.length;
+  }
+  clear(): void {
+    this.items = [];
+  }
+}
+
+export async function boundaryAttack(
+  options: BoundaryOptions,
+  oracle: DecisionOracle,
+): Promise<AttackResult> {
+  const run = new AttackRun(options, oracle);
+  const p = resolveBoundaryParams(options);
+  const { x, d, rng } = run;
+  let best: { image: Float32Array; label: number } | null = null;
+  let bestDist = Number.POSITIVE_INFINITY;
+  let sphericalStep = p.sphericalStep;
+  let sourceStep = p.sourceStep;
+
+  const stop = await untilStopped(async () => {
+    const start = await findStartingPoint(run, options.init, p.initTrials);
+    if (!start) return;
+    best = start;
+    bestDist = l2Distance(start.image, x);
+    run.record({ distance: bestDist }, true);
+
+    const statsSpherical = new Window(p.sphericalStatsWindow);
+    const statsStep = new Window(p.stepStatsWindow);
+    const source = new Float64Array(d);
+    const eta = new Float64Array(d);
+    const spherical = new Float64Array(d);
+    const candidate = new Float64Array(d);
+
+    for (let step = 1; step <= p.steps; step++) {
+      if (sourceStep < p.sourceStepConvergence) break;
+      const current = (best as { image: Float32Array }).image;
+      // unnormalised source direction x − x̃ and its norm
+      let sourceNorm = 0;
+      for (let i = 0; i < d; i++) {
+        source[i] = x[i] - current[i];
+        sourceNorm += source[i] * source[i];
+      }
+      sourceNorm = Math.sqrt(sourceNorm);
+      if (sourceNorm === 0) break;
+
+      // Orthogonal step: Gaussian η, minus its component along the source direction, scaled to
+      // sphericalStep·‖x − x̃‖, then projected back onto the sphere around x (Pythagoras).
+      let proj = 0;
+      for (let i = 0; i < d; i++) {
+        eta[i] = rng.normal();
+        proj += (eta[i] * source[i]) / sourceNorm;
+      }
+      let etaNorm = 0;
+      for (let i = 0; i < d; i++) {
+        eta[i] -= (proj * source[i]) / sourceNorm;
+        etaNorm += eta[i] * eta[i];
+      }
+      etaNorm = Math.sqrt(etaNorm) || 1;
+      const scale = (sphericalStep * sourceNorm) / etaNorm;
+      const onSphere = Math.sqrt(sphericalStep * sphericalStep + 1);
+      let newSourceNorm = 0;
+      for (let i = 0; i < d; i++) {
+        spherical[i] = clip01(x[i] + (eta[i] * scale - source[i]) / onSphere);
+        const t = x[i] - spherical[i];
+        newSourceNorm += t * t;
+      }
+      newSourceNorm = Math.sqrt(newSourceNorm);
+      // Source step: sourceStep·‖x − x̃‖ towards x, corrected for the sphere's numerical deviation.
+      const length = Math.max(sourceStep * sourceNorm + newSourceNorm - sourceNorm, 0) / (newSourceNorm || 1);
+      for (let i = 0; i < d; i++) candidate[i] = spherical[i] + length * (x[i] - spherical[i]);
+
+      const cand = run.prep(candidate);
+      const checkStats = step % p.updateStatsEveryK === 0 && run.affordable() >= 2;
+      if (run.affordable() < 1) throw new StopAttack('budget');
+      const labels = await run.decide(checkStats ? [cand, run.prep(spherical)] : [cand]);
+      const isAdv = run.isAdversarial(labels[0]);
+      const dist = l2Distance(cand, x);
+      // closer by construction, but numerical precision (and quantisation) can break that
+      if (isAdv && dist < bestDist) {
+        best = { image: cand, label: labels[0] };
+        bestDist = dist;
+        run.record({ distance: bestDist });
+      }
+      if (checkStats) {
+        statsSpherical.push(run.isAdversarial(labels[1]));
+        statsStep.push(isAdv);
+        if (statsSpherical.full) {
+          const prob = statsSpherical.mean();
+          if (prob > 0.5) {
+            sphericalStep *= p.stepAdaptation;
+            sourceStep *= p.stepAdaptation;
+            statsSpherical.clear();
+          } else if (prob < 0.2) {
+            sphericalStep /= p.stepAdaptation;
+            sourceStep /= p.stepAdaptation;
+            statsSpherical.clear();
+          }
+        }
+        if (statsStep.full) {
+          const prob = statsStep.mean();
+          if (prob > 0.25) {
+            sourceStep *= p.stepAdaptation;
+            statsStep.clear();
+          } else if (prob < 0.1) {
+            sourceStep /= p.stepAdaptation;
+            statsStep.clear();
+          }
+        }
+      }
+    }
+  });
+
+  const params = {
+    ...baseParams(run, options),
+    attack: 'boundary',
+    norm: 'l2',
+    ...p,
+    init: !!options.init,
+    stoppedBy: stop,
+    finalSphericalStep: sphericalStep,
+    finalSourceStep: sourceStep,
+  };
+  const found = best as { image: Float32Array; label: number } | null;
+  if (!found) return run.result(Float32Array.from(x), run.label, params);
+  run.record({ distance: bestDist }, true);
+  return run.result(found.image, found.label, params);
+}

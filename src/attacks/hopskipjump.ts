@@ -1,0 +1,204 @@
+/**
+ * HopSkipJumpAttack (Chen, Jordan & Wainwright, "HopSkipJumpAttack: A Query-Efficient
+ * Decision-Based Attack", IEEE S&P 2020), L2 and L∞, following the authors' hsja.py and ART.
+ *
+ * Algorithm 1 of the paper: start from an adversarial point, then repeat
+ *   1. binary search between x and the current point to the boundary (threshold θ),
+ *   2. Monte-Carlo estimate of the boundary's normal from the signs of B probes at radius δ_t,
+ *   3. geometric step-size search along the estimate (ξ_t = ‖x_t − x‖/√t, halved until adversarial).
+ */
+import { findStartingPoint } from './init';
+import type { DecisionOracle } from './oracle';
+import { AttackRun, baseParams, StopAttack, untilStopped } from './run';
+import type { AttackOptions, AttackResult, Norm } from './types';
+import { l2Distance, linfDistance } from './vec';
+
+export interface HsjaParams {
+  norm: Norm;
+  /** γ: sets the binary-search threshold θ = γ/d^{3/2} (L2) or γ/d² (L∞). */
+  gamma: number;
+  /** Cap on the gradient-estimation probes of one iteration (B_t = B_0·√t ≤ this). */
+  maxNumEvals: number;
+  /** B_0: probes at the first iteration. */
+  initNumEvals: number;
+  /** Iterations (ART's max_iter); the query budget usually ends the attack first. */
+  maxIterations: number;
+  /** Random-noise draws tried for an adversarial start (ART's init_size). */
+  initTrials: number;
+}
+
+/** hsja.py / ART defaults (ART's max_iter 50; hsja.py's num_iterations is 40). */
+export const HSJA_DEFAULTS: HsjaParams = {
+  norm: 'l2',
+  gamma: 1.0,
+  maxNumEvals: 1e4,
+  initNumEvals: 100,
+  maxIterations: 50,
+  initTrials: 100,
+};
+
+export interface HsjaOptions extends AttackOptions, Partial<Omit<HsjaParams, 'norm'>> {
+  /** A starting image of the adversarial (for targeted attacks: the target) class. */
+  init?: Float32Array;
+}
+
+export function resolveHsjaParams(options: Partial<HsjaParams>): HsjaParams {
+  const p: HsjaParams = { ...HSJA_DEFAULTS };
+  for (const k of Object.keys(HSJA_DEFAULTS) as (keyof HsjaParams)[]) {
+    if (options[k] !== undefined) (p as unknown as Record<string, unknown>)[k] = options[k];
+  }
+  if (p.norm !== 'l2' && p.norm !== 'linf')
+    throw new RangeError(`HopSkipJump supports l2 and linf, not ${p.norm}`);
+  return p;
+}
+
+export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle): Promise<AttackResult> {
+  const run = new AttackRun(options, oracle);
+  const p = resolveHsjaParams(options);
+  const { x, d, rng } = run;
+  const isL2 = p.norm === 'l2';
+  const dist = (a: ArrayLike<number>) => (isL2 ? l2Distance(a, x) : linfDistance(a, x));
+  // Binary-search threshold θ (hsja.py): γ/(d·√d) for L2, γ/d² for L∞.
+  const theta = isL2 ? p.gamma / (d * Math.sqrt(d)) : p.gamma / (d * d);
+
+  let best: { image: Float32Array; label: number; dist: number } | null = null;
+  const consider = (image: Float32Array, label: number) => {
+    const dd = dist(image);
+    if (!best || dd < best.dist) best = { image, label, dist: dd };
+  };
+
+  /** Step 1: binary search between x and `adv` (blend for L2, L∞-box radius for L∞). */
+  const binarySearch = async (adv: Float32Array, advLabel: number) => {
+    const distPostUpdate = dist(adv);
+    let low = 0;
+    let high = isL2 ? 1 : distPostUpdate;
+    const threshold = isL2 ? theta : Math.min(distPostUpdate * theta, theta);
+    let out = { image: adv, label: advLabel };
+    const buf = new Float64Array(d);
+    for (let guard = 0; guard < 200 && threshold > 0 && (high - low) / threshold > 1; guard++) {
+      const mid = (high + low) / 2;
+      if (isL2) {
+        for (let i = 0; i < d; i++) buf[i] = (1 - mid) * x[i] + mid * adv[i];
+      } else {
+        for (let i = 0; i < d; i++) buf[i] = Math.min(Math.max(adv[i], x[i] - mid), x[i] + mid);
+      }
+      const candidate = run.prep(buf);
+      const [label] = await run.decide([candidate]);
+      if (run.isAdversarial(label)) {
+        high = mid;
+        out = { image: candidate, label };
+        consider(candidate, label);
+      } else {
+        low = mid;
+      }
+    }
+    return { ...out, distPostUpdate };
+  };
+  // Queries one binary search needs at most (used to keep budget for the step after a gradient).
+  const searchCost = Math.ceil(Math.log2(1 / theta)) + 1;
+
+  /**
+   * Step 2 (paper eq. 9–10): probes u_b on the unit sphere (Gaussian for L2, uniform cube for L∞,
+   * normalised), φ_b = ±1 from the decisions at x_t + δu_b, baseline-subtracted mean Σ(φ_b − φ̄)u_b.
+   * Sent in batches; only running sums are kept, so 10⁴ probes need no 10⁴·d buffer.
+   */
+  const estimateGradient = async (sample: Float32Array, numEvals: number, delta: number) => {
+    const sumAll = new Float64Array(d);
+    const sumAdv = new Float64Array(d);
+    let nAdv = 0;
+    const rv = new Float64Array(d);
+    const buf = new Float64Array(d);
+    for (let done = 0; done < numEvals; ) {
+      const m = Math.min(run.batchSize, numEvals - done);
+      const probes: Float32Array[] = [];
+      for (let b = 0; b < m; b++) {
+        let norm = 0;
+        for (let i = 0; i < d; i++) {
+          rv[i] = isL2 ? rng.normal() : rng.uniformIn(-1, 1);
+          norm += rv[i] * rv[i];
+        }
+        norm = Math.sqrt(norm) || 1;
+        for (let i = 0; i < d; i++) buf[i] = sample[i] + (delta * rv[i]) / norm;
+        probes.push(run.prep(buf));
+      }
+      const labels = await run.decide(probes);
+      for (let b = 0; b < m; b++) {
+        // the effective direction after clipping (and quantising): (probe − sample)/δ, as hsja.py
+        const probe = probes[b];
+        const adv = run.isAdversarial(labels[b]);
+        if (adv) nAdv++;
+        for (let i = 0; i < d; i++) {
+          const u = (probe[i] - sample[i]) / delta;
+          sumAll[i] += u;
+          if (adv) sumAdv[i] += u;
+        }
+      }
+      done += m;
+    }
+    const n = numEvals;
+    const grad = new Float64Array(d);
+    if (nAdv === n) {
+      for (let i = 0; i < d; i++) grad[i] = sumAll[i] / n;
+    } else if (nAdv === 0) {
+      for (let i = 0; i < d; i++) grad[i] = -sumAll[i] / n;
+    } else {
+      const meanF = (2 * nAdv - n) / n;
+      for (let i = 0; i < d; i++) grad[i] = (2 * sumAdv[i] - sumAll[i]) / n - (meanF * sumAll[i]) / n;
+    }
+    let norm = 0;
+    for (let i = 0; i < d; i++) norm += grad[i] * grad[i];
+    norm = Math.sqrt(norm);
+    if (norm > 0) for (let i = 0; i < d; i++) grad[i] /= norm;
+    return grad;
+  };
+
+  const stop = await untilStopped(async () => {
+    const start = await findStartingPoint(run, options.init, p.initTrials);
+    if (!start) return;
+    consider(start.image, start.label);
+    let current = await binarySearch(start.image, start.label);
+    run.record({ distance: best!.dist }, true);
+
+    const update = new Float64Array(d);
+    const buf = new Float64Array(d);
+    for (let t = 1; t <= p.maxIterations; t++) {
+      // δ_t (hsja.py select_delta): 0.1·range at t = 1, then √d·θ·d_{t−1} (L2) or d·θ·d_{t−1} (L∞).
+      const delta =
+        t === 1
+          ? 0.1
+          : isL2
+            ? Math.sqrt(d) * theta * current.distPostUpdate
+            : d * theta * current.distPostUpdate;
+      // B_t = B_0·√t probes, capped; and never so many that no budget is left to use the estimate.
+      const wanted = Math.min(Math.floor(p.initNumEvals * Math.sqrt(t)), p.maxNumEvals);
+      const numEvals = Math.min(wanted, run.affordable() - searchCost - 1);
+      if (numEvals < 1) throw new StopAttack('budget');
+      const grad = await estimateGradient(current.image, numEvals, delta);
+      for (let i = 0; i < d; i++) update[i] = isL2 ? grad[i] : Math.sign(grad[i]);
+
+      // Step 3, geometric progression: ξ = ‖x_t − x‖/√t, halved until x_t + ξ·v is adversarial.
+      let xi = dist(current.image) / Math.sqrt(t);
+      let stepped: { image: Float32Array; label: number } | null = null;
+      for (let halvings = 0; halvings < 30 && !stepped; halvings++) {
+        for (let i = 0; i < d; i++) buf[i] = current.image[i] + xi * update[i];
+        const candidate = run.prep(buf);
+        const [label] = await run.decide([candidate]);
+        if (run.isAdversarial(label)) stepped = { image: candidate, label };
+        else xi /= 2;
+      }
+      if (stepped) {
+        consider(stepped.image, stepped.label);
+        current = await binarySearch(stepped.image, stepped.label);
+      }
+      run.record({ distance: best!.dist }, true);
+    }
+  });
+
+  const params = { attack: 'hopskipjump', ...p, theta, stepsizeSearch: 'geometric', init: !!options.init };
+  const found = best as { image: Float32Array; label: number; dist: number } | null;
+  if (found) run.record({ distance: found.dist }, true);
+  const result = found
+    ? run.result(found.image, found.label, { ...baseParams(run, options), ...params })
+    : run.result(Float32Array.from(run.x), run.label, { ...baseParams(run, options), ...params });
+  return { ...result, params: { ...result.params, stoppedBy: stop } };
+}

@@ -1,0 +1,197 @@
+/**
+ * The attack registry: what each attack needs (decision or score oracle), which norms it supports,
+ * its defaults, a dispatcher, and a stable key for experiment results.
+ *
+ * Everything here is plain TypeScript without DOM APIs: it runs in a Web Worker and in Node.
+ */
+import { BOUNDARY_DEFAULTS, type BoundaryOptions, boundaryAttack, resolveBoundaryParams } from './boundary';
+import { HSJA_DEFAULTS, type HsjaOptions, hopSkipJump, resolveHsjaParams } from './hopskipjump';
+import {
+  type AnyOracle,
+  type DecisionOracle,
+  decisionFromScores,
+  isDecisionOracle,
+  isScoreOracle,
+  type ScoreOracle,
+} from './oracle';
+import {
+  RANDOM_NOISE_DEFAULTS,
+  type RandomNoiseOptions,
+  randomNoise,
+  resolveRandomNoiseParams,
+} from './random';
+import { resolveSimbaParams, SIMBA_DEFAULTS, type SimbaOptions, simba } from './simba';
+import { resolveSquareParams, SQUARE_DEFAULTS, type SquareOptions, squareAttack } from './square';
+import type { AttackKind, AttackOptions, AttackResult, Norm } from './types';
+import { resolveShape } from './vec';
+
+export { projectToBall, withinBall } from './ball';
+export { BOUNDARY_DEFAULTS, type BoundaryOptions, type BoundaryParams, boundaryAttack } from './boundary';
+export { HSJA_DEFAULTS, type HsjaOptions, type HsjaParams, hopSkipJump } from './hopskipjump';
+export * from './oracle';
+export {
+  RANDOM_NOISE_DEFAULTS,
+  type RandomNoiseOptions,
+  type RandomNoiseParams,
+  randomNoise,
+} from './random';
+export { SIMBA_DEFAULTS, type SimbaOptions, type SimbaParams, simba, simbaOrder } from './simba';
+export { pSelection, SQUARE_DEFAULTS, type SquareOptions, type SquareParams, squareAttack } from './square';
+export type * from './types';
+export { l2Distance, linfDistance } from './vec';
+
+export type AttackName = 'hopskipjump' | 'boundary' | 'simba' | 'square' | 'random';
+
+/** Options accepted by runAttack: the common ones plus any attack's own parameters. */
+export type AnyAttackOptions = AttackOptions & Record<string, unknown>;
+
+export interface AttackInfo {
+  name: AttackName;
+  title: string;
+  paper: string;
+  kind: AttackKind;
+  norms: readonly Norm[];
+  /** Supports `target` (targeted attacks). All five do; decision attacks then want `init`. */
+  targeted: boolean;
+  /** Default parameters (some resolve against the image size or norm: see `resolve`). */
+  defaults: Readonly<Record<string, unknown>>;
+  /** The algorithm parameters a run with these options will use (no query is made). */
+  resolve(options: Record<string, unknown>): Record<string, unknown>;
+  run(options: AnyAttackOptions, oracle: AnyOracle): Promise<AttackResult>;
+}
+
+const asDecision = (oracle: AnyOracle): DecisionOracle => {
+  if (isDecisionOracle(oracle)) return oracle;
+  if (isScoreOracle(oracle)) return decisionFromScores(oracle);
+  throw new TypeError('oracle has neither decide() nor score()');
+};
+
+const asScore = (name: string, oracle: AnyOracle): ScoreOracle => {
+  if (isScoreOracle(oracle)) return oracle;
+  throw new TypeError(`${name} is score-based: the oracle needs score()`);
+};
+
+const isTargeted = (o: Record<string, unknown>) =>
+  o.targeted === true || (o.target !== undefined && o.target !== null);
+
+/** [h, w] from explicit params, the image, or (for keys without an image) the 28×28 models. */
+const shapeOf = (o: Record<string, unknown>): [number, number] => {
+  const shape = o.shape as [number, number] | undefined;
+  const x = o.x as Float32Array | undefined;
+  const d = x?.length ?? (typeof o.d === 'number' ? o.d : undefined);
+  if (d !== undefined) return resolveShape(d, shape);
+  return shape ? [shape[0], shape[1]] : [28, 28];
+};
+
+export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
+  hopskipjump: {
+    name: 'hopskipjump',
+    title: 'HopSkipJump',
+    paper: 'Chen, Jordan & Wainwright, IEEE S&P 2020',
+    kind: 'decision',
+    norms: ['l2', 'linf'],
+    targeted: true,
+    defaults: { ...HSJA_DEFAULTS },
+    resolve: (o) => ({ ...resolveHsjaParams(o as Partial<HsjaOptions>) }),
+    run: (o, oracle) => hopSkipJump(o as HsjaOptions, asDecision(oracle)),
+  },
+  boundary: {
+    name: 'boundary',
+    title: 'Boundary attack',
+    paper: 'Brendel, Rauber & Bethge, ICLR 2018',
+    kind: 'decision',
+    norms: ['l2'],
+    targeted: true,
+    defaults: { norm: 'l2', ...BOUNDARY_DEFAULTS },
+    resolve: (o) => ({ norm: 'l2', ...resolveBoundaryParams(o as Partial<BoundaryOptions>) }),
+    run: (o, oracle) => boundaryAttack(o as BoundaryOptions, asDecision(oracle)),
+  },
+  simba: {
+    name: 'simba',
+    title: 'SimBA',
+    paper: 'Guo, Gardner, You, Wilson & Weinberger, ICML 2019',
+    kind: 'score',
+    norms: ['l2'],
+    targeted: true,
+    defaults: { norm: 'l2', ...SIMBA_DEFAULTS },
+    resolve: (o) => {
+      const [h, w] = shapeOf(o);
+      return { norm: 'l2', ...resolveSimbaParams(o as Partial<SimbaOptions>, h, w) };
+    },
+    run: (o, oracle) => simba(o as SimbaOptions, asScore('SimBA', oracle)),
+  },
+  square: {
+    name: 'square',
+    title: 'Square attack',
+    paper: 'Andriushchenko, Croce, Flammarion & Hein, ECCV 2020',
+    kind: 'score',
+    norms: ['linf', 'l2'],
+    targeted: true,
+    defaults: { norm: 'linf', ...SQUARE_DEFAULTS },
+    resolve: (o) => ({ ...resolveSquareParams(o as Partial<SquareOptions>, isTargeted(o)) }),
+    run: (o, oracle) => squareAttack(o as SquareOptions, asScore('Square', oracle)),
+  },
+  random: {
+    name: 'random',
+    title: 'Random noise',
+    paper: 'baseline',
+    kind: 'decision',
+    norms: ['linf', 'l2'],
+    targeted: true,
+    defaults: { norm: 'linf', ...RANDOM_NOISE_DEFAULTS },
+    resolve: (o) => {
+      const p = resolveRandomNoiseParams(o as Partial<RandomNoiseOptions> & { maxQueries: number });
+      // `draws` defaults to the budget, which is already in the key: only a smaller cap is listed
+      const capped = p.draws < (o.maxQueries as number);
+      return { norm: p.norm, eps: p.eps, drawsPerCall: p.drawsPerCall, ...(capped && { draws: p.draws }) };
+    },
+    run: (o, oracle) => randomNoise(o as RandomNoiseOptions, asDecision(oracle)),
+  },
+};
+
+export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
+
+export function isAttackName(name: string): name is AttackName {
+  return Object.hasOwn(ATTACKS, name);
+}
+
+/**
+ * Runs attack `name`. Decision attacks accept a score oracle too (argmax of the scores); score
+ * attacks need one.
+ */
+export async function runAttack(
+  name: AttackName,
+  options: AnyAttackOptions,
+  oracle: AnyOracle,
+): Promise<AttackResult> {
+  if (!isAttackName(name)) throw new RangeError(`unknown attack ${name}`);
+  return ATTACKS[name].run(options, oracle);
+}
+
+/**
+ * A stable key for an attack configuration, e.g.
+ * `square|eps=0.1|loss=margin|marginOn=logit|maxQueries=1000|norm=linf|pInit=0.05|quantize=false|targeted=false`.
+ * Built from the resolved algorithm parameters plus budget, targeted-ness and quantisation, with
+ * keys sorted; per-sample values (image, label, target class, seed) are left out. Accepts raw
+ * options or a result's `params` (both give the same key).
+ */
+export function attackKey(name: AttackName, params: Record<string, unknown>): string {
+  if (!isAttackName(name)) throw new RangeError(`unknown attack ${name}`);
+  const resolved: Record<string, unknown> = {
+    ...ATTACKS[name].resolve(params),
+    maxQueries: params.maxQueries,
+    targeted: isTargeted(params),
+    quantize: params.quantize === true,
+  };
+  const parts = Object.keys(resolved)
+    .filter((k) => resolved[k] !== undefined)
+    .sort()
+    .map((k) => `${k}=${formatValue(resolved[k])}`);
+  return [name, ...parts].join('|');
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(12)));
+  if (Array.isArray(v)) return `[${v.map(formatValue).join(',')}]`;
+  return String(v);
+}

@@ -1,0 +1,89 @@
+/**
+ * Random-noise baseline: draw perturbations of size ε at random and report the first draw that is
+ * adversarial. L∞: i.i.d. uniform noise in [−ε, ε] per pixel; L2: a Gaussian direction scaled to
+ * ‖δ‖₂ = ε. Candidates are clipped to [0, 1] (which only shrinks them) and kept in the ball.
+ * A robustness floor: any attack worth its queries should beat it.
+ */
+import { projectToBall } from './ball';
+import type { DecisionOracle } from './oracle';
+import { AttackRun, baseParams, untilStopped } from './run';
+import type { AttackOptions, AttackResult, Norm } from './types';
+import { l2Distance, linfDistance } from './vec';
+
+export interface RandomNoiseParams {
+  norm: Norm;
+  eps: number;
+  /** Draws at most (default: as many as the budget allows). */
+  draws: number;
+  /** Draws per oracle call; the ones after the first hit in a call are still charged. */
+  drawsPerCall: number;
+}
+
+export const RANDOM_NOISE_DEFAULTS = {
+  linf: { eps: 0.1 },
+  l2: { eps: 1.5 },
+  drawsPerCall: 16,
+};
+
+export interface RandomNoiseOptions extends AttackOptions, Partial<Omit<RandomNoiseParams, 'norm' | 'eps'>> {}
+
+export function resolveRandomNoiseParams(
+  options: Partial<RandomNoiseParams> & { maxQueries: number },
+): RandomNoiseParams {
+  const norm = options.norm ?? 'linf';
+  if (norm !== 'linf' && norm !== 'l2')
+    throw new RangeError(`random noise supports linf and l2, not ${norm}`);
+  const eps = options.eps ?? RANDOM_NOISE_DEFAULTS[norm].eps;
+  if (!(eps >= 0)) throw new RangeError(`eps must be >= 0, got ${eps}`);
+  const draws = Math.min(options.draws ?? options.maxQueries, options.maxQueries);
+  const drawsPerCall = Math.max(1, Math.floor(options.drawsPerCall ?? RANDOM_NOISE_DEFAULTS.drawsPerCall));
+  return { norm, eps, draws, drawsPerCall };
+}
+
+export async function randomNoise(
+  options: RandomNoiseOptions,
+  oracle: DecisionOracle,
+): Promise<AttackResult> {
+  const run = new AttackRun(options, oracle);
+  const p = resolveRandomNoiseParams(options);
+  const { x, d, rng } = run;
+  const dist = (a: Float32Array) => (p.norm === 'l2' ? l2Distance(a, x) : linfDistance(a, x));
+  let found: { image: Float32Array; label: number } | null = null;
+  let drawn = 0;
+
+  const stop = await untilStopped(async () => {
+    const delta = new Float64Array(d);
+    while (drawn < p.draws && !found) {
+      const m = Math.min(p.drawsPerCall, p.draws - drawn, Math.max(1, run.affordable()));
+      const batch: Float32Array[] = [];
+      for (let b = 0; b < m; b++) {
+        if (p.norm === 'linf') {
+          for (let i = 0; i < d; i++) delta[i] = rng.uniformIn(-p.eps, p.eps);
+        } else {
+          let n = 0;
+          for (let i = 0; i < d; i++) {
+            delta[i] = rng.normal();
+            n += delta[i] * delta[i];
+          }
+          n = Math.sqrt(n) || 1;
+          for (let i = 0; i < d; i++) delta[i] *= p.eps / n;
+        }
+        batch.push(projectToBall(x, delta, p.norm, p.eps, run.quantize));
+      }
+      const labels = await run.decide(batch);
+      drawn += m;
+      for (let b = 0; b < m; b++) {
+        if (run.isAdversarial(labels[b])) {
+          found = { image: batch[b], label: labels[b] };
+          break;
+        }
+      }
+      if (found) run.record({ distance: dist((found as { image: Float32Array }).image) });
+    }
+  });
+
+  const params = { ...baseParams(run, options), attack: 'random', ...p, drawn, stoppedBy: stop };
+  const hit = found as { image: Float32Array; label: number } | null;
+  if (hit) run.record({ distance: dist(hit.image) }, true);
+  return hit ? run.result(hit.image, hit.label, params) : run.result(Float32Array.from(x), run.label, params);
+}
