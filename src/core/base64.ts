@@ -7,10 +7,30 @@ for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 LOOKUP['-'.charCodeAt(0)] = 62;
 LOOKUP['_'.charCodeAt(0)] = 63;
 
+type BufferLike = { from(b: ArrayBuffer, o: number, l: number): { toString(enc: string): string } };
+
 export function encodeBase64(bytes: Uint8Array): string {
+  // Node's Buffer is native; Node's btoa is slow, browsers' is fast.
+  const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
+  if (NodeBuffer) return NodeBuffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  // btoa over binary-string chunks (a multiple of 3 bytes, so the pieces concatenate) is ~50x
+  // faster than building the string per character; every engine we target has btoa.
+  if (typeof btoa === 'function') {
+    const CHUNK = 0x8000 * 3;
+    const parts: string[] = [];
+    for (let i = 0; i < bytes.length; i += CHUNK) {
+      const sub = bytes.subarray(i, i + CHUNK);
+      let bin = '';
+      for (let j = 0; j < sub.length; j += 0x8000) {
+        bin += String.fromCharCode.apply(null, sub.subarray(j, j + 0x8000) as unknown as number[]);
+      }
+      parts.push(btoa(bin));
+    }
+    return parts.join('');
+  }
+  const parts: string[] = [];
   let out = '';
   let i = 0;
-  const parts: string[] = [];
   for (; i + 2 < bytes.length; i += 3) {
     const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
     out += ALPHABET[n >> 18] + ALPHABET[(n >> 12) & 63] + ALPHABET[(n >> 6) & 63] + ALPHABET[n & 63];

@@ -1,0 +1,175 @@
+/**
+ * InferenceEngine on onnxruntime-node (CPU) for tools and tests: one session per weight file,
+ * created on first use after an optional sha256 check against public/models/manifest.json, and
+ * runs on a session queued one after another (ORT sessions must not run concurrently).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { type InferenceEngine, ModelUnavailableError } from '../../src/core/engine';
+
+export interface NodeEngineOptions {
+  /** folder holding `<weights>.onnx` and, optionally, `manifest.json` */
+  modelsDir?: string;
+  /** check each file's sha256 (and size) against the manifest when the manifest exists */
+  verify?: boolean;
+  /** intra-op threads per session (the machines have 2 cores) */
+  threads?: number;
+}
+
+export interface NodeEngine extends InferenceEngine {
+  /** Frees the sessions (all, or one weight set); later calls create them again. */
+  release(weights?: string): Promise<void>;
+  /** Weight sets with a live session. */
+  loaded(): string[];
+}
+
+interface Slot {
+  session: ort.InferenceSession;
+  /** tail of this session's run queue */
+  tail: Promise<unknown>;
+}
+
+interface ManifestWeights {
+  weights?: Record<string, { file?: string; sha256?: string; bytes?: number }>;
+}
+
+const INPUT = 'input';
+const OUTPUT = 'logits';
+const PIXELS = 784;
+const CLASSES = 10;
+
+export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
+  const modelsDir = opts.modelsDir ?? join('public', 'models');
+  const verify = opts.verify ?? true;
+  const threads = opts.threads ?? 2;
+  const slots = new Map<string, Promise<Slot>>();
+
+  async function readManifest(): Promise<ManifestWeights | null> {
+    const path = join(modelsDir, 'manifest.json');
+    if (!existsSync(path)) return null;
+    return JSON.parse(await readFile(path, 'utf8')) as ManifestWeights;
+  }
+
+  async function verifyBytes(weights: string, bytes: Buffer): Promise<void> {
+    let manifest: ManifestWeights | null;
+    try {
+      manifest = await readManifest();
+    } catch (e) {
+      throw new ModelUnavailableError(weights, `manifest.json is unreadable (${(e as Error).message})`);
+    }
+    if (!manifest) return; // nothing to verify against (e.g. a freshly trained model)
+    const entry = manifest.weights?.[weights];
+    if (!entry?.sha256) throw new ModelUnavailableError(weights, 'manifest.json lists no sha256 for it');
+    if (entry.bytes !== undefined && entry.bytes !== bytes.byteLength) {
+      throw new ModelUnavailableError(
+        weights,
+        `file has ${bytes.byteLength} bytes, manifest.json says ${entry.bytes}`,
+      );
+    }
+    const hex = createHash('sha256').update(bytes).digest('hex');
+    if (hex !== entry.sha256) {
+      throw new ModelUnavailableError(
+        weights,
+        `sha256 ${hex.slice(0, 12)}… does not match manifest.json (${entry.sha256.slice(0, 12)}…)`,
+      );
+    }
+  }
+
+  async function createSlot(weights: string): Promise<Slot> {
+    // weight IDs become file names: refuse anything that could leave the folder
+    if (!/^[A-Za-z0-9_-]+$/.test(weights))
+      throw new ModelUnavailableError(weights, 'not a valid weight-set ID');
+    const path = join(modelsDir, `${weights}.onnx`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ModelUnavailableError(
+        weights,
+        code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code})`,
+      );
+    }
+    if (verify) await verifyBytes(weights, bytes);
+    try {
+      const session = await ort.InferenceSession.create(bytes, {
+        executionProviders: ['cpu'],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+      });
+      if (!session.inputNames.includes(INPUT) || !session.outputNames.includes(OUTPUT)) {
+        await session.release();
+        throw new Error(
+          `expected input "${INPUT}" and output "${OUTPUT}", found ${session.inputNames} → ${session.outputNames}`,
+        );
+      }
+      return { session, tail: Promise.resolve() };
+    } catch (e) {
+      throw new ModelUnavailableError(weights, `onnxruntime could not load ${path}: ${(e as Error).message}`);
+    }
+  }
+
+  function slotFor(weights: string): Promise<Slot> {
+    let slot = slots.get(weights);
+    if (!slot) {
+      slot = createSlot(weights);
+      slots.set(weights, slot);
+      // a failed load is not cached: the file may be fixed or appear later
+      slot.catch(() => {
+        if (slots.get(weights) === slot) slots.delete(weights);
+      });
+    }
+    return slot;
+  }
+
+  return {
+    async infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
+      if (!Number.isInteger(n) || n < 1 || inputs.length !== n * PIXELS) {
+        throw new RangeError(
+          `infer needs n ≥ 1 images of ${PIXELS} floats; got n=${n} and ${inputs.length} floats`,
+        );
+      }
+      const slot = await slotFor(weights);
+      const run = async () => {
+        const feeds = { [INPUT]: new ort.Tensor('float32', inputs, [n, 1, 28, 28]) };
+        const out = await slot.session.run(feeds);
+        const logits = out[OUTPUT];
+        if (logits.type !== 'float32' || logits.data.length !== n * CLASSES) {
+          throw new Error(
+            `"${weights}" returned ${logits.type} ${JSON.stringify(logits.dims)}, expected float32 [${n},10]`,
+          );
+        }
+        return Float32Array.from(logits.data as Float32Array);
+      };
+      const result = slot.tail.then(run);
+      slot.tail = result.catch(() => undefined);
+      return result;
+    },
+
+    async release(weights?: string): Promise<void> {
+      const names = weights === undefined ? [...slots.keys()] : [weights];
+      await Promise.all(
+        names.map(async (name) => {
+          const slot = slots.get(name);
+          slots.delete(name);
+          if (!slot) return;
+          try {
+            const s = await slot;
+            await s.tail; // let queued runs finish first
+            await s.session.release();
+          } catch {
+            // a slot that never loaded has nothing to free
+          }
+        }),
+      );
+    },
+
+    loaded(): string[] {
+      return [...slots.keys()];
+    },
+  };
+}
