@@ -7,17 +7,17 @@ RECIPES = {
     # vanilla models: Adam with cosine decay from lr
     "0": dict(arch="cnn", kind="vanilla", epochs=8, batch_size=128, lr=1e-3),
     "2": dict(arch="resnet18", kind="vanilla", epochs=4, batch_size=128, lr=1e-3),
-    "5": dict(arch="vit", kind="vanilla", epochs=2, batch_size=128, lr=2e-3, weight_decay=0.05),
+    "5": dict(arch="vit", kind="vanilla", epochs=1, batch_size=128, lr=2e-3, weight_decay=0.05),
     # `_2`: augmentation retraining from the vanilla weights
     "0_2": dict(arch="cnn", kind="augment", base="0", epochs=1, batch_size=128, lr=1e-3),
     "2_2": dict(arch="resnet18", kind="augment", base="2", epochs=1, batch_size=128, lr=1e-3),
-    "5_2": dict(arch="vit", kind="augment", base="5", epochs=1, batch_size=128, lr=1e-3, max_steps=200),
+    "5_2": dict(arch="vit", kind="augment", base="5", epochs=1, batch_size=128, lr=1e-3, max_steps=150),
     # `_1`: PGD adversarial retraining from the vanilla weights
     "0_1": dict(arch="cnn", kind="pgd", base="0", epochs=1, batch_size=128, lr=1e-3, max_steps=235),
     "2_1": dict(arch="resnet18", kind="pgd", base="2", epochs=1, batch_size=128, lr=1e-3, max_steps=235),
     # Budgets are cut to what one 2-core CPU session could afford (see README): PGD-7 costs ~8 plain
-    # steps, ViT steps ~1 s here, so `_1` runs get half an epoch (CNN, ResNet) or 40 steps (ViT).
-    "5_1": dict(arch="vit", kind="pgd", base="5", epochs=1, batch_size=128, lr=1e-3, max_steps=40),
+    # steps, ViT steps ~1 s here, so `_1` runs get half an epoch (CNN, ResNet) or 30 steps (ViT).
+    "5_1": dict(arch="vit", kind="pgd", base="5", epochs=1, batch_size=128, lr=1e-3, max_steps=30),
 }
 
 AUGMENT = dict(p_blur=0.5, blur_kernel=5, sigma_range=[0.1, 2.0], p_noise=0.5, noise_var=0.05)
