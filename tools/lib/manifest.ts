@@ -52,7 +52,10 @@ function preprocessorCard(m: ModelInfo) {
     };
   }
   if (m.preprocessor.kind === 'noise') {
-    return { ...m.preprocessor, description: 'x + N(0, sigma^2) per pixel, clipped to [0,1], fresh per query' };
+    return {
+      ...m.preprocessor,
+      description: 'x + N(0, sigma^2) per pixel, clipped to [0,1], fresh per query',
+    };
   }
   return { ...m.preprocessor };
 }
@@ -118,11 +121,16 @@ export function buildManifest(clean: Record<string, CleanMetrics> = {}) {
   });
   return {
     format: 1,
-    description: 'Fashion-MNIST classifiers of the robustness playground (SPEC §2). Figures measured on these files.',
+    description:
+      'Fashion-MNIST classifiers of the robustness playground (SPEC §2). Figures measured on these files.',
     input: { name: 'input', dtype: 'float32', shape: ['N', 1, 28, 28], range: [0, 1], normalisation: 'none' },
     output: { name: 'logits', dtype: 'float32', shape: ['N', 10] },
     labels: { de: CLASS_NAMES_DE, en: CLASS_NAMES_EN },
-    test_set: { name: 'Fashion-MNIST t10k', count: 10000, files: ['data/t10k-images-idx3-ubyte.gz', 'data/t10k-labels-idx1-ubyte.gz'] },
+    test_set: {
+      name: 'Fashion-MNIST t10k',
+      count: 10000,
+      files: ['data/t10k-images-idx3-ubyte.gz', 'data/t10k-labels-idx1-ubyte.gz'],
+    },
     weights,
     models,
   };

@@ -1,0 +1,148 @@
+/**
+ * `npm run experiment:merge -- <dirs…> --out <dir>`: merges the output folders of shards (or of
+ * partial runs) of one experiment into one results.jsonl, summary and report. Refuses folders of
+ * different experiments, or whose model files or inference backend differ (unless --force).
+ */
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { enumerateWork, resolveConfig, rowKey, type Shard } from '../src/experiment/config';
+import type { ResultRow } from '../src/experiment/rows';
+import { latestRows } from '../src/experiment/summary';
+import { FILES, readResults, writeAtomic } from './experiment/files';
+import { type ConfigFile, incompatibilities, readConfigFile, writeOutputs } from './experiment/output';
+import { loadTestSetNode } from './lib/test-set-node';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+const program = new Command()
+  .name('npm run experiment:merge --')
+  .description(
+    'Merge the output folders of experiment shards into one results.jsonl, summary.csv, summary.md and report.html.',
+  )
+  .argument('<dirs...>', 'output folders of `npm run experiment` (for example one per --shard)')
+  .requiredOption('-o, --out <dir>', 'folder for the merged outputs')
+  .option('--force', 'merge even if the model files, backend or mode differ between the folders')
+  .showHelpAfterError();
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`experiment:merge: ${message}\n`);
+  process.exit(code);
+}
+
+const shardText = (s: Shard | null) => (s ? `${s.index}/${s.total}` : 'unsharded');
+
+function main(): void {
+  program.parse();
+  const dirs = program.args.map((d) => resolve(d));
+  const opts = program.opts<{ out: string; force?: boolean }>();
+  const outDir = resolve(opts.out);
+  if (dirs.includes(outDir)) fail('--out must not be one of the folders being merged');
+
+  const inputs: { dir: string; file: ConfigFile; rows: ResultRow[]; truncated: boolean }[] = [];
+  for (const dir of dirs) {
+    const file = readConfigFile(dir);
+    if (!file) fail(`${dir} holds no config.json (not an experiment output folder)`);
+    const r = readResults(dir);
+    inputs.push({ dir, file, rows: [...latestRows(r.rows).values()], truncated: r.truncatedTail });
+  }
+  const base = inputs[0];
+  const problems: string[] = [];
+  for (const other of inputs.slice(1)) {
+    for (const p of incompatibilities(base.file, other.file, { sameShard: false }))
+      problems.push(`${relative(process.cwd(), other.dir)}: ${p}`);
+  }
+  const configProblems = problems.filter((p) => /config|model list|image sample|attacks differ/.test(p));
+  if (configProblems.length)
+    fail(`these folders are not shards of one experiment:\n  ${configProblems.join('\n  ')}`);
+  if (problems.length) {
+    if (!opts.force)
+      fail(
+        `the folders were run under different conditions:\n  ${problems.join('\n  ')}\n(--force merges them anyway)`,
+      );
+    process.stderr.write(`warning: merging despite:\n  ${problems.join('\n  ')}\n`);
+  }
+  for (const i of inputs) {
+    if (i.truncated)
+      process.stderr.write(`warning: ${i.dir}/results.jsonl ends in a partial line (ignored)\n`);
+  }
+
+  const resolved = resolveConfig(base.file.config);
+  const work = enumerateWork(resolved);
+  const ordinal = new Map(work.map((w) => [rowKey(w.model, w.attack.key, w.index), w.ordinal]));
+  const merged = new Map<string, ResultRow>();
+  let duplicates = 0;
+  for (const input of inputs) {
+    for (const row of input.rows) {
+      const key = rowKey(row.model, row.attack, row.index);
+      if (!ordinal.has(key)) continue; // not part of this experiment (cannot happen for matching configs)
+      const prev = merged.get(key);
+      if (prev) {
+        duplicates++;
+        if (prev.error !== undefined && row.error === undefined) merged.set(key, row); // a success beats an error
+        continue;
+      }
+      merged.set(key, row);
+    }
+  }
+  const rows = [...merged.values()].sort(
+    (a, b) =>
+      ordinal.get(rowKey(a.model, a.attack, a.index))! - ordinal.get(rowKey(b.model, b.attack, b.index))!,
+  );
+
+  const notes: string[] = [
+    `Merged from ${inputs.length} folder(s): ${inputs.map((i) => `${relative(process.cwd(), i.dir) || '.'} (${shardText(i.file.shard)}, ${i.rows.length} rows)`).join(', ')}.`,
+  ];
+  const missing = work.filter((w) => !merged.has(rowKey(w.model, w.attack.key, w.index)));
+  if (missing.length) {
+    const totals = new Set(inputs.map((i) => i.file.shard?.total ?? 1));
+    let which = '';
+    if (totals.size === 1) {
+      const n = [...totals][0];
+      const shards = [...new Set(missing.map((w) => (w.ordinal % n) + 1))].sort((a, b) => a - b);
+      which = ` (from shard${shards.length > 1 ? 's' : ''} ${shards.map((s) => `${s}/${n}`).join(', ')})`;
+    }
+    notes.push(`${missing.length} of ${work.length} rows are missing${which}.`);
+  }
+
+  mkdirSync(outDir, { recursive: true });
+  for (const f of Object.values(FILES)) if (existsSync(join(outDir, f))) rmSync(join(outDir, f));
+  const file: ConfigFile = {
+    ...base.file,
+    resolved: { ...base.file.resolved, planned_items: work.length },
+    shard: null,
+    created: new Date().toISOString(),
+    merged_from: inputs.map((i) => ({
+      dir: i.dir,
+      shard: i.file.shard,
+      rows: i.rows.length,
+      environment: i.file.environment,
+    })),
+  };
+  writeAtomic(join(outDir, FILES.config), `${JSON.stringify(file, null, 2)}\n`);
+  writeAtomic(join(outDir, FILES.results), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  let testSet = null;
+  try {
+    testSet = loadTestSetNode(join(ROOT, 'public', 'data'));
+  } catch {
+    process.stderr.write('warning: no test set in public/data: the report has no example images\n');
+  }
+  writeOutputs(outDir, file, resolved, rows, testSet, notes);
+  for (const n of notes) process.stderr.write(`${n}\n`);
+  if (duplicates)
+    process.stderr.write(`${duplicates} row(s) appeared in more than one folder; kept one each\n`);
+  process.stderr.write(
+    `merged ${rows.length} of ${work.length} rows → ${[
+      FILES.results,
+      FILES.summaryCsv,
+      FILES.summaryMd,
+      FILES.report,
+    ]
+      .map((f) => relative(process.cwd(), join(outDir, f)))
+      .join(', ')}\n`,
+  );
+  process.exit(missing.length ? 3 : 0);
+}
+
+main();

@@ -1,0 +1,329 @@
+/**
+ * `npm run experiment -- --config <file.json> --out <dir>`: batch evaluations and attacks over
+ * models × test images, in the production build's own in-browser models (headless Chromium), or
+ * against any HTTP service with the same contract (--endpoint). Resumable, shardable; writes
+ * config.json, results.jsonl, summary.csv, summary.md and report.html into <dir>.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import {
+  ConfigError,
+  enumerateWork,
+  parseShard,
+  type ResolvedConfig,
+  resolveConfig,
+  type Shard,
+} from '../src/experiment/config';
+import { modelLabel } from '../src/experiment/summary';
+import { BrowserBackend, type ExperimentBackend, HttpBackend, UsageError } from './experiment/backends';
+import { gitInfo, machineInfo, modelFiles } from './experiment/env';
+import { appendLine, FILES, readResults } from './experiment/files';
+import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
+import { plannedWork, runExperiment } from './experiment/runner';
+import { loadTestSetNode } from './lib/test-set-node';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface Options {
+  config?: string;
+  out: string;
+  shard?: string;
+  resume: boolean;
+  fresh?: boolean;
+  endpoint?: string;
+  backend: 'wasm' | 'webgpu';
+  batchSize: string;
+  retryErrors?: boolean;
+  force?: boolean;
+  progress: boolean;
+}
+
+const program = new Command()
+  .name('npm run experiment --')
+  .description(
+    'Batch evaluations and black-box attacks over models × Fashion-MNIST test images, run in the production build ' +
+      '(headless Chromium, the same in-browser models, defenses and API as the playground) or against an HTTP endpoint.',
+  )
+  .option('-c, --config <file>', 'experiment config (JSON); optional when --out already holds a run')
+  .requiredOption(
+    '-o, --out <dir>',
+    'output folder (config.json, results.jsonl, summary.csv, summary.md, report.html)',
+  )
+  .option(
+    '--shard <i/n>',
+    'run only shard i of n (1-based, as Playwright --shard); merge shards with npm run experiment:merge',
+  )
+  .option('--resume', 'continue the results already in --out (the default)', true)
+  .option('--no-resume', 'refuse to run when --out already holds results')
+  .option('--fresh', 'discard the results in --out and start over')
+  .option(
+    '--endpoint <url>',
+    'query this HTTP service (same contract) from Node instead of the in-browser models',
+  )
+  .addOption(
+    new Option('--backend <backend>', 'inference backend in the browser')
+      .choices(['wasm', 'webgpu'])
+      .default('wasm'),
+  )
+  .option('--batch-size <n>', 'most images per API request (batch extension); 1 sends single requests', '64')
+  .option('--retry-errors', 'redo the items whose earlier row is an error row')
+  .option('--force', 'resume even if the model files, backend or mode differ from the earlier run')
+  .option('--no-progress', 'no progress bar')
+  .showHelpAfterError();
+
+function fail(message: string, code = 2): never {
+  process.stderr.write(`experiment: ${message}\n`);
+  process.exit(code);
+}
+
+function loadConfig(opts: Options, outDir: string): { resolved: ResolvedConfig; source: string } {
+  if (opts.config) {
+    let raw: unknown;
+    let text: string;
+    try {
+      text = readFileSync(opts.config, 'utf8');
+    } catch (e) {
+      fail(`cannot read --config ${opts.config}: ${(e as Error).message}`);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      fail(`${opts.config} is not valid JSON: ${(e as Error).message}`);
+    }
+    try {
+      return { resolved: resolveConfig(raw), source: opts.config };
+    } catch (e) {
+      if (e instanceof ConfigError) fail(`${opts.config}: ${e.message}`);
+      throw e;
+    }
+  }
+  const previous = readConfigFile(outDir);
+  if (!previous) fail(`--config is required (${outDir} holds no earlier run to resume)`);
+  return { resolved: resolveConfig(previous.config), source: join(outDir, FILES.config) };
+}
+
+function resumeCommand(opts: Options, shard: Shard | null): string {
+  const parts = ['npm run experiment --'];
+  if (opts.config) parts.push(`--config ${opts.config}`);
+  parts.push(`--out ${opts.out}`);
+  if (shard) parts.push(`--shard ${shard.index}/${shard.total}`);
+  if (opts.endpoint) parts.push(`--endpoint ${opts.endpoint}`);
+  if (opts.backend !== 'wasm') parts.push(`--backend ${opts.backend}`);
+  if (opts.batchSize !== '64') parts.push(`--batch-size ${opts.batchSize}`);
+  return parts.join(' ');
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 90 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const opts = program.opts<Options>();
+  const outDir = resolve(opts.out);
+  let shard: Shard | null = null;
+  try {
+    shard = opts.shard ? parseShard(opts.shard) : null;
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const batchSize = Number(opts.batchSize);
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096)
+    fail('--batch-size must be an integer from 1 to 4096');
+  if (opts.fresh && opts.resume === false) fail('--fresh and --no-resume contradict each other: pick one');
+
+  const { resolved } = loadConfig(opts, outDir);
+  const work = enumerateWork(resolved);
+  const planned = plannedWork(resolved, shard);
+  const provisional = configFile(resolved, shard, {}, work.length, planned.length);
+  try {
+    precheckOutDir({
+      outDir,
+      file: provisional,
+      resume: opts.resume,
+      fresh: Boolean(opts.fresh),
+      force: Boolean(opts.force),
+    });
+  } catch (e) {
+    if (e instanceof UsageError) fail(e.message);
+    throw e;
+  }
+
+  const testSet = loadTestSetNode(join(ROOT, 'public', 'data'));
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+
+  // Ctrl-C / SIGTERM: stop after bookkeeping, close the browser, print how to resume
+  // One Ctrl-C can arrive more than once: from the terminal (to the whole process group) and
+  // forwarded by npm or tsx. Signals within 1.5 s of the first count as that one.
+  const controller = new AbortController();
+  let firstSignal = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    const now = Date.now();
+    if (firstSignal && now - firstSignal > 1500) {
+      log(`\n${sig} again: quitting at once`);
+      process.exit(130);
+    }
+    if (firstSignal) return;
+    firstSignal = now;
+    log(`\n${sig}: stopping (rows in flight are dropped; press Ctrl-C again to quit at once)…`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let backend: ExperimentBackend;
+  try {
+    if (opts.endpoint) {
+      backend = new HttpBackend(opts.endpoint, batchSize > 1);
+    } else {
+      log(`starting vite preview of dist/ and headless Chromium (${opts.backend})…`);
+      backend = await BrowserBackend.start({ root: ROOT, backend: opts.backend, batch: batchSize > 1, log });
+    }
+  } catch (e) {
+    if (e instanceof UsageError) fail(e.message);
+    fail(`could not start: ${(e as Error).message}`, 1);
+  }
+  if (controller.signal.aborted) {
+    await backend.close();
+    log(`interrupted before any work. Resume with:\n  ${resumeCommand(opts, shard)}`);
+    process.exit(130);
+  }
+
+  let exitCode = 0;
+  try {
+    await backend.warmUp?.(resolved.models[0]);
+    const modelsDir = opts.endpoint ? join(ROOT, 'public', 'models') : join(ROOT, 'dist', 'models');
+    const environment = {
+      ...(await backend.environment()),
+      git: gitInfo(ROOT),
+      machine: machineInfo(),
+      models: modelFiles(modelsDir, resolved.models),
+      ...(opts.endpoint
+        ? { models_note: 'sha256 of the local public/models files; the endpoint cannot be verified' }
+        : {}),
+    };
+    const file = configFile(resolved, shard, environment, work.length, planned.length);
+    const { resumed } = prepareOutDir({
+      outDir,
+      file,
+      resume: opts.resume,
+      fresh: Boolean(opts.fresh),
+      force: Boolean(opts.force),
+      log,
+    });
+    const missing = Object.entries(environment.models)
+      .filter(([, m]) => m.file_sha256 === null)
+      .map(([id]) => id);
+    if (missing.length && !opts.endpoint) {
+      log(`warning: no weight file in dist/models for ${missing.join(', ')}: their rows will be error rows`);
+    }
+
+    const label = `${resolved.config.name}${shard ? ` shard ${shard.index}/${shard.total}` : ''}`;
+    let bar: SingleBar | null = null;
+    let startedAt = 0;
+    let doneNow = 0;
+    const stats = await runExperiment({
+      resolved,
+      outDir,
+      shard,
+      backend,
+      testSet,
+      batchSize,
+      retryErrors: Boolean(opts.retryErrors),
+      signal: controller.signal,
+      log,
+      onPlan: ({ total, done, pending }) => {
+        log(
+          `${label}: ${total} rows (${resolved.models.length} models × ${resolved.attacks.length} attacks × ${resolved.indices.length} images` +
+            `${shard ? `, this shard's share` : ''}); ${resumed ? `resuming, ${done} done, ` : ''}${pending} to run → ${relative(process.cwd(), outDir) || '.'}`,
+        );
+        startedAt = performance.now();
+        if (opts.progress && pending > 0) {
+          bar = new SingleBar({
+            format:
+              ' {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted} | {model} {attack}',
+            stream: process.stderr,
+            noTTYOutput: true,
+            notTTYSchedule: 5000,
+            hideCursor: true,
+            etaBuffer: 40,
+            barsize: 24,
+          });
+          bar.start(total, done, { rate: '–', model: '', attack: '', detail: '' });
+        }
+      },
+      onRows: (rows, at) => {
+        doneNow += rows.length;
+        const secs = (performance.now() - startedAt) / 1000;
+        (bar as SingleBar | null)?.increment(rows.length, {
+          rate: secs > 0 ? (doneNow / secs).toFixed(2) : '–',
+          model: `${at.model} (${modelLabel(at.model)})`,
+          attack: at.attack.split(':')[0],
+          detail: '',
+        });
+      },
+      onAttackProgress: (at) => {
+        (bar as SingleBar | null)?.update({
+          model: `${at.model} (${modelLabel(at.model)})`,
+          attack: at.attack.split(':')[0],
+          detail: ` · image ${at.index}: ${at.queries}/${at.budget} queries`,
+        });
+      },
+    });
+    (bar as SingleBar | null)?.stop();
+
+    const rows = readResults(outDir).rows;
+    const secs = stats.elapsedMs / 1000;
+    const rate =
+      `${stats.rows} rows in ${duration(stats.elapsedMs)}: ${(stats.rows / Math.max(secs, 1e-9)).toFixed(2)} rows/s, ` +
+      `${(stats.images / Math.max(secs, 1e-9)).toFixed(1)} images/s (${stats.images} model evaluations: clean, noise, EOT draws and attack queries)`;
+    const latest = writeOutputs(outDir, file, resolved, rows, testSet);
+    appendLine(join(outDir, FILES.runs), {
+      started: new Date(Date.now() - stats.elapsedMs).toISOString(),
+      finished: new Date().toISOString(),
+      interrupted: stats.interrupted,
+      rows: stats.rows,
+      errors: stats.errors,
+      images: stats.images,
+      seconds: Number(secs.toFixed(3)),
+      images_per_second: Number((stats.images / Math.max(secs, 1e-9)).toFixed(2)),
+      options: {
+        shard: opts.shard ?? null,
+        batch_size: batchSize,
+        endpoint: opts.endpoint ?? null,
+        backend: opts.backend,
+      },
+      environment,
+    });
+    const errorsTotal = latest.filter((r) => r.error !== undefined).length;
+    if (stats.interrupted) {
+      log(
+        `\ninterrupted: ${latest.length} of ${planned.length} rows are in ${relative(process.cwd(), join(outDir, FILES.results))} (${rate}).`,
+      );
+      log(`Resume with:\n  ${resumeCommand(opts, shard)}`);
+      exitCode = 130;
+    } else {
+      log(`done: ${rate}`);
+      log(
+        `${latest.length} of ${planned.length} rows${errorsTotal ? `, ${errorsTotal} error rows (see "error" in results.jsonl; --retry-errors redoes them)` : ''}; ` +
+          `wrote ${[FILES.summaryCsv, FILES.summaryMd, FILES.report].map((f) => relative(process.cwd(), join(outDir, f))).join(', ')}`,
+      );
+      if (shard) log(`merge the shards with: npm run experiment:merge -- <shard dirs…> --out <dir>`);
+    }
+  } finally {
+    await backend.close();
+  }
+  process.exit(exitCode);
+}
+
+if (!existsSync(join(ROOT, 'public', 'data', 't10k-images-idx3-ubyte.gz')))
+  fail('public/data holds no Fashion-MNIST test set', 1);
+main().catch((e) => {
+  if (e instanceof UsageError) fail(e.message);
+  process.stderr.write(`experiment: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

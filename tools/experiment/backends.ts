@@ -1,0 +1,407 @@
+/**
+ * Where the experiment's model queries go.
+ * - BrowserBackend (default): `vite preview` of the production build in dist/, headless Chromium
+ *   (playwright-core), and `window.__playground.experiment` in the page: `/score` through the
+ *   app's own API router and worker, attacks through engine.runAttack. Same models, defenses and
+ *   API semantics as the playground.
+ * - HttpBackend (`--endpoint <url>`): any service with the same HTTP contract; requests sent from
+ *   Node with fetch, attacks run in Node with the attack library over createHttpOracle.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, relative } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../../playwright.config';
+import { type AnyOracle, createHttpOracle, runAttack, withEOT } from '../../src/attacks/index';
+import { ApiError, parseScoreAnswer, type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
+import type { LibraryAttack } from '../../src/experiment/config';
+import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface AttackCall {
+  type: LibraryAttack;
+  /** the attack library's options (camelCase), without x, label, seed */
+  options: Record<string, unknown>;
+  model: string;
+  x: Float32Array;
+  label: number;
+  seed: number;
+  /** EOT samples per query (randomized models with eot > 1 only) */
+  eot?: number;
+  /** queries spent so far, reported now and then while the attack runs */
+  onProgress?: (queries: number) => void;
+}
+
+export interface AttackOutcome {
+  adversarial: Float32Array;
+  success: boolean;
+  queries: number;
+  l2: number;
+  linf: number;
+  trajectory: { queries: number; distance?: number }[];
+  adversarialLabel: number;
+  /** randomized defenses, when the attack runner measured it: share of `eotDraws` fresh draws fooled */
+  eotSuccessRate?: number;
+  eotDraws?: number;
+}
+
+export interface ExperimentBackend {
+  readonly mode: 'browser' | 'endpoint';
+  /** send more than one image per request with the batch extension */
+  readonly batch: boolean;
+  /** probability vectors of the items, in order; throws (ApiError or other) for the whole call */
+  score(model: string, items: ScoreItem[]): Promise<number[][]>;
+  attack(call: AttackCall): Promise<AttackOutcome>;
+  /** Loads a model and settles the inference backend before the environment is recorded. */
+  warmUp?(model: string): Promise<void>;
+  environment(): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export function findChromium(): string | undefined {
+  return [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p): p is string =>
+    Boolean(p && existsSync(p)),
+  );
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A file under dir modified after `time` (ms), if any. */
+function newerThan(dir: string, time: number): string | null {
+  if (!existsSync(dir)) return null;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      const hit = newerThan(p, time);
+      if (hit) return hit;
+    } else if (statSync(p).mtimeMs > time) return p;
+  }
+  return null;
+}
+
+type PlaygroundWindow = { __playground?: { experiment?: ExperimentPageApi; ready?: Promise<unknown> } };
+
+// ---------------------------------------------------------------------------------------------
+
+export interface BrowserBackendOptions {
+  root: string;
+  backend: 'wasm' | 'webgpu';
+  batch: boolean;
+  log: (line: string) => void;
+}
+
+export class BrowserBackend implements ExperimentBackend {
+  readonly mode = 'browser' as const;
+  readonly batch: boolean;
+  private page!: Page;
+  private crashed = false;
+  private url = '';
+  private info: Record<string, unknown> = {};
+
+  private constructor(
+    private readonly opts: BrowserBackendOptions,
+    private readonly browser: Browser,
+    private readonly server: { close(): Promise<void> },
+  ) {
+    this.batch = opts.batch;
+  }
+
+  /** Checks dist/, starts vite preview on a free port and headless Chromium, opens the app. */
+  static async start(opts: BrowserBackendOptions): Promise<BrowserBackend> {
+    const dist = join(opts.root, 'dist');
+    if (!existsSync(join(dist, 'index.html'))) {
+      throw new UsageError(
+        'no production build in dist/: run `npm run build` first (the experiment runner builds nothing itself)',
+      );
+    }
+    const stale = newerThan(join(opts.root, 'src'), statSync(join(dist, 'index.html')).mtimeMs);
+    if (stale)
+      opts.log(
+        `warning: dist/ is older than ${relative(opts.root, stale)}: run \`npm run build\` to test the current code`,
+      );
+    const executablePath = findChromium();
+    if (!executablePath) {
+      throw new UsageError(
+        'no Chromium found: set CHROMIUM_PATH or install /usr/bin/chromium (Debian package `chromium`)',
+      );
+    }
+    const { preview } = await import('vite');
+    const { chromium } = await import('playwright-core');
+    const port = await freePort();
+    const server = await preview({
+      root: opts.root,
+      logLevel: 'error',
+      preview: { port, strictPort: true, host: '127.0.0.1', open: false },
+    });
+    const closeServer = () => new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+    let browser: Browser;
+    try {
+      browser = await chromium.launch({
+        executablePath,
+        args: [...CHROMIUM_ARGS, ...(opts.backend === 'webgpu' ? ['--enable-unsafe-webgpu'] : [])],
+        // the runner handles Ctrl-C itself: it finishes the row bookkeeping, then closes the browser
+        handleSIGINT: false,
+        handleSIGTERM: false,
+        handleSIGHUP: false,
+      });
+    } catch (e) {
+      await closeServer();
+      throw e;
+    }
+    const b = new BrowserBackend(opts, browser, { close: closeServer });
+    // models= (none selected): the playground UI then loads no models of its own beside the experiment's
+    b.url = `http://127.0.0.1:${port}/?backend=${opts.backend}&models=`;
+    try {
+      await b.openPage();
+    } catch (e) {
+      await b.close();
+      throw e;
+    }
+    return b;
+  }
+
+  private async openPage(): Promise<void> {
+    this.crashed = false;
+    const page = await this.browser.newPage();
+    page.on('crash', () => {
+      this.crashed = true;
+      this.opts.log('the page crashed; it will be reopened for the next item');
+    });
+    page.on('pageerror', (e) => this.opts.log(`page error: ${e.message}`));
+    if (process.env.EXPERIMENT_DEBUG)
+      page.on('console', (m) => this.opts.log(`[page ${m.type()}] ${m.text()}`));
+    await page.goto(this.url);
+    try {
+      await page.waitForFunction(
+        () => Boolean((window as unknown as PlaygroundWindow).__playground?.experiment),
+        null,
+        {
+          timeout: 30_000,
+        },
+      );
+    } catch {
+      const hasPlayground = await page.evaluate(() =>
+        Boolean((window as unknown as PlaygroundWindow).__playground),
+      );
+      throw new UsageError(
+        hasPlayground
+          ? 'the app in dist/ has no window.__playground.experiment: src/app/runtime.ts must call installExperimentApi(engine) ' +
+              '(src/experiment/page-api.ts); rebuild with `npm run build`'
+          : 'the app in dist/ did not start (no window.__playground after 30 s)',
+      );
+    }
+    const info = await page.evaluate(() =>
+      (window as unknown as PlaygroundWindow).__playground!.experiment!.info(),
+    );
+    this.info = { ...info };
+    this.page = page;
+  }
+
+  /** Runs fn on the page; after a crash the page is reopened for the next call (this one fails). */
+  private async onPage<T>(fn: (page: Page) => Promise<T>): Promise<T> {
+    if (this.crashed || !this.page || this.page.isClosed()) await this.openPage();
+    return fn(this.page);
+  }
+
+  async score(model: string, items: ScoreItem[]): Promise<number[][]> {
+    const batch = this.batch || items.length > 1;
+    const answer = await this.onPage((page) =>
+      page.evaluate(
+        ({ model, items, batch }) =>
+          (window as unknown as PlaygroundWindow).__playground!.experiment!.score(model, items, batch),
+        { model, items, batch },
+      ),
+    );
+    return parseScoreAnswer(answer.status, answer.body, items.length, batch);
+  }
+
+  async attack(call: AttackCall): Promise<AttackOutcome> {
+    if (this.info.attacks === false) {
+      throw new Error(
+        'this build of the playground has no engine.runAttack; attacks need it (rebuild once it has landed)',
+      );
+    }
+    const req: PageAttackRequest = {
+      attack: call.type,
+      params: call.options,
+      model: call.model,
+      x: Array.from(call.x),
+      label: call.label,
+      seed: call.seed,
+      ...(call.eot ? { eot: call.eot } : {}),
+    };
+    const res = await this.onPage(async (page) => {
+      const running = page.evaluate(
+        (r) => (window as unknown as PlaygroundWindow).__playground!.experiment!.attack(r),
+        req,
+      );
+      const poll = call.onProgress
+        ? setInterval(() => {
+            page
+              .evaluate(() => (window as unknown as PlaygroundWindow).__playground!.experiment!.progress())
+              .then((p) => p && call.onProgress?.(p.queries))
+              .catch(() => {});
+          }, 1000)
+        : null;
+      try {
+        return await running;
+      } finally {
+        if (poll) clearInterval(poll);
+      }
+    });
+    return { ...res, adversarial: Float32Array.from(res.adversarial) };
+  }
+
+  async warmUp(model: string): Promise<void> {
+    const blank = { image: Buffer.alloc(784).toString('base64'), seed: 0 };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.score(model, [blank]);
+        break;
+      } catch (e) {
+        // a failure here shows again, with its reason, in the rows of this model
+        if (!/WorkerDied|stopped responding|crash|closed/i.test(String(e))) break;
+      }
+    }
+    const page = this.page;
+    const info = await page.evaluate(() =>
+      (window as unknown as PlaygroundWindow).__playground!.experiment!.info(),
+    );
+    this.info = { ...info };
+    if (info.backend.active && info.backend.active !== this.opts.backend) {
+      this.opts.log(
+        `warning: asked for ${this.opts.backend}, the page runs ${info.backend.active} (${info.backend.note ?? 'no reason given'})`,
+      );
+    }
+  }
+
+  async environment(): Promise<Record<string, unknown>> {
+    const dist = join(this.opts.root, 'dist', 'index.html');
+    return {
+      mode: 'browser',
+      browser: {
+        name: 'chromium',
+        version: this.browser.version(),
+        executable: findChromium() ?? null,
+        userAgent: this.info.userAgent,
+      },
+      backend: this.info.backend,
+      hardwareConcurrency: this.info.hardwareConcurrency,
+      crossOriginIsolated: this.info.crossOriginIsolated,
+      attacks_available: this.info.attacks,
+      dist_built: existsSync(dist) ? statSync(dist).mtime.toISOString() : null,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => {});
+    await this.server.close().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export class HttpBackend implements ExperimentBackend {
+  readonly mode = 'endpoint' as const;
+  private readonly base: string;
+
+  constructor(
+    endpoint: string,
+    readonly batch: boolean,
+  ) {
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new UsageError(`--endpoint: not a URL: ${JSON.stringify(endpoint)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UsageError('--endpoint must be an http(s) URL');
+    this.base = url.href.replace(/\/+$/, '');
+  }
+
+  private async post(path: string, body: string): Promise<{ status: number; json: unknown }> {
+    const res = await fetch(`${this.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    try {
+      return { status: res.status, json: JSON.parse(text) };
+    } catch {
+      return { status: res.status, json: text };
+    }
+  }
+
+  async score(model: string, items: ScoreItem[]): Promise<number[][]> {
+    const batch = this.batch || items.length > 1;
+    const res = await this.post(scoreRoute(model), scoreBody(items, batch));
+    return parseScoreAnswer(res.status, res.json, items.length, batch);
+  }
+
+  async attack(call: AttackCall): Promise<AttackOutcome> {
+    // the canonical route (/0/4/...) so that services without the underscore alias work too
+    const http = createHttpOracle({
+      baseUrl: this.base,
+      modelId: call.model.split('_').join('/'),
+      batch: this.batch,
+      seed: call.seed,
+    });
+    const oracle: AnyOracle = call.eot && call.eot > 1 ? withEOT(http, call.eot) : http;
+    let last = 0;
+    const onProgress = (p: { queries: number }) => {
+      const now = Date.now();
+      if (call.onProgress && now - last > 1000) {
+        last = now;
+        call.onProgress(p.queries);
+      }
+    };
+    const options = {
+      ...call.options,
+      x: call.x,
+      label: call.label,
+      seed: call.seed,
+      quantize: true,
+      onProgress,
+    };
+    return runAttack(call.type, options as Parameters<typeof runAttack>[1], oracle);
+  }
+
+  async environment(): Promise<Record<string, unknown>> {
+    let service: unknown = null;
+    try {
+      const res = await fetch(`${this.base}/`);
+      const json = (await res.json()) as Record<string, unknown>;
+      service = {
+        status: res.status,
+        service: json.service ?? null,
+        models: Array.isArray(json.models) ? json.models.length : null,
+      };
+    } catch (e) {
+      service = { error: (e as Error).message };
+    }
+    return { mode: 'endpoint', endpoint: this.base, service, batch: this.batch };
+  }
+
+  async close(): Promise<void> {}
+}
+
+export { ApiError };

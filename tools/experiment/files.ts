@@ -1,0 +1,106 @@
+/**
+ * The output folder of a run: `config.json`, the append-only `results.jsonl` (one fsync'ed line per
+ * finished row), `runs.jsonl` (one line per invocation) and the derived summaries and report.
+ */
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { ResultRow } from '../../src/experiment/rows';
+
+export const FILES = {
+  config: 'config.json',
+  results: 'results.jsonl',
+  runs: 'runs.jsonl',
+  summaryCsv: 'summary.csv',
+  summaryMd: 'summary.md',
+  report: 'report.html',
+} as const;
+
+export interface ReadResults {
+  rows: ResultRow[];
+  /** a trailing partial line (a run killed mid-write) was found */
+  truncatedTail: boolean;
+  /** byte length of the complete lines */
+  validBytes: number;
+}
+
+/** Reads results.jsonl; a partial last line (killed mid-write) is reported and ignored. */
+export function readResults(dir: string): ReadResults {
+  const path = join(dir, FILES.results);
+  if (!existsSync(path)) return { rows: [], truncatedTail: false, validBytes: 0 };
+  const buf = readFileSync(path);
+  const end = buf.lastIndexOf(0x0a) + 1; // complete lines end with \n
+  const rows: ResultRow[] = [];
+  const text = buf.subarray(0, end).toString('utf8');
+  let lineNo = 0;
+  for (const line of text.split('\n')) {
+    lineNo++;
+    if (line.trim() === '') continue;
+    try {
+      rows.push(JSON.parse(line) as ResultRow);
+    } catch (e) {
+      throw new Error(
+        `${path}:${lineNo} is not valid JSON (${(e as Error).message}); fix or remove that line`,
+      );
+    }
+  }
+  return { rows, truncatedTail: end < buf.length, validBytes: end };
+}
+
+/** Cuts a partial last line off results.jsonl so appends start on a fresh line. */
+export function repairResults(dir: string): boolean {
+  const r = readResults(dir);
+  if (!r.truncatedTail) return false;
+  truncateSync(join(dir, FILES.results), r.validBytes);
+  return true;
+}
+
+/** Appends rows to results.jsonl and fsyncs, so a killed run loses at most the rows in flight. */
+export class ResultsWriter {
+  private fd: number;
+
+  constructor(dir: string) {
+    this.fd = openSync(join(dir, FILES.results), 'a');
+  }
+
+  append(rows: readonly ResultRow[]): void {
+    if (rows.length === 0) return;
+    writeSync(this.fd, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    fsyncSync(this.fd);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Writes a file atomically (temp file + rename), so a reader never sees half of it. */
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+export function appendLine(path: string, value: unknown): void {
+  const fd = openSync(path, 'a');
+  try {
+    writeSync(fd, `${JSON.stringify(value)}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
+}

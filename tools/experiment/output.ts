@@ -1,0 +1,230 @@
+/**
+ * config.json (resolved config + environment) and the derived outputs (summary.csv, summary.md,
+ * report.html) of a run or a merge.
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestSet } from '../../src/data/idx';
+import type { ExperimentConfig, ResolvedConfig, Shard } from '../../src/experiment/config';
+import type { ResultRow } from '../../src/experiment/rows';
+import { latestRows, summarize, summaryCsv, summaryMarkdown } from '../../src/experiment/summary';
+import { UsageError } from './backends';
+import { FILES, readJson, repairResults, writeAtomic } from './files';
+import { renderReport } from './report';
+
+export interface ConfigFile {
+  format: 1;
+  /** the config as validated (defaults filled in) */
+  config: ExperimentConfig;
+  resolved: {
+    models: string[];
+    indices: number[];
+    attacks: { key: string; type: string; params: Record<string, string | number> }[];
+    /** rows of the whole experiment */
+    work_items: number;
+    /** rows of this output (its shard's share) */
+    planned_items: number;
+  };
+  shard: Shard | null;
+  created: string;
+  environment: Record<string, unknown>;
+  /** merge outputs: where the rows came from */
+  merged_from?: { dir: string; shard: Shard | null; rows: number; environment: Record<string, unknown> }[];
+}
+
+export function configFile(
+  resolved: ResolvedConfig,
+  shard: Shard | null,
+  environment: Record<string, unknown>,
+  workItems: number,
+  plannedItems: number,
+): ConfigFile {
+  return {
+    format: 1,
+    config: resolved.config,
+    resolved: {
+      models: resolved.models,
+      indices: resolved.indices,
+      attacks: resolved.attacks,
+      work_items: workItems,
+      planned_items: plannedItems,
+    },
+    shard,
+    created: new Date().toISOString(),
+    environment,
+  };
+}
+
+export function readConfigFile(dir: string): ConfigFile | null {
+  const p = join(dir, FILES.config);
+  return existsSync(p) ? readJson<ConfigFile>(p) : null;
+}
+
+/** JSON with object keys sorted, so equal values compare equal whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+
+/** Model-file sha256 values (file, else manifest) by model ID. */
+export function modelHashes(env: Record<string, unknown>): Record<string, string | null> {
+  const models = (env.models ?? {}) as Record<
+    string,
+    { file_sha256?: string | null; manifest_sha256?: string | null }
+  >;
+  const out: Record<string, string | null> = {};
+  for (const [id, m] of Object.entries(models)) out[id] = m.file_sha256 ?? m.manifest_sha256 ?? null;
+  return out;
+}
+
+/** Why rows of `b` may not be mixed with rows of `a` (empty when they may). */
+export function incompatibilities(
+  a: ConfigFile,
+  b: ConfigFile,
+  opts: { sameShard: boolean; environment?: boolean },
+): string[] {
+  const out: string[] = [];
+  if (!same(a.config, b.config)) out.push('the experiment config differs');
+  if (!same(a.resolved.models, b.resolved.models)) out.push('the model list differs');
+  if (!same(a.resolved.indices, b.resolved.indices)) out.push('the image sample differs');
+  if (!same(a.resolved.attacks, b.resolved.attacks)) out.push('the attacks differ');
+  if (opts.sameShard && !same(a.shard, b.shard)) {
+    out.push(
+      `the shard differs (${a.shard ? `${a.shard.index}/${a.shard.total}` : 'none'} vs ${b.shard ? `${b.shard.index}/${b.shard.total}` : 'none'})`,
+    );
+  }
+  if (opts.environment === false) return out;
+  const ea = a.environment as { mode?: string; backend?: { active?: string }; endpoint?: string };
+  const eb = b.environment as { mode?: string; backend?: { active?: string }; endpoint?: string };
+  if (ea.mode !== eb.mode) out.push(`the mode differs (${ea.mode} vs ${eb.mode})`);
+  else if (ea.mode === 'browser' && ea.backend?.active !== eb.backend?.active) {
+    out.push(`the inference backend differs (${ea.backend?.active} vs ${eb.backend?.active})`);
+  }
+  const ha = modelHashes(a.environment);
+  const hb = modelHashes(b.environment);
+  for (const id of Object.keys(ha)) {
+    if (id in hb && ha[id] !== hb[id])
+      out.push(
+        `model ${id}'s weight file changed (sha256 ${ha[id]?.slice(0, 12)}… vs ${hb[id]?.slice(0, 12)}…)`,
+      );
+  }
+  return out;
+}
+
+export interface PrepareOptions {
+  outDir: string;
+  file: ConfigFile;
+  /** continue a folder that has results (default); false: refuse */
+  resume: boolean;
+  /** delete earlier results and start over */
+  fresh: boolean;
+  /** accept an environment/model mismatch when resuming */
+  force: boolean;
+  log: (line: string) => void;
+}
+
+/** The checks of prepareOutDir that need no environment, so a doomed run fails before the browser starts. */
+export function precheckOutDir(o: Omit<PrepareOptions, 'log'>): void {
+  const resultsPath = join(o.outDir, FILES.results);
+  if (o.fresh || !existsSync(resultsPath) || statSync(resultsPath).size === 0) return;
+  const previous = readConfigFile(o.outDir);
+  if (!previous) {
+    throw new UsageError(
+      `${o.outDir} has a results.jsonl but no config.json: use --fresh to discard it or choose another --out`,
+    );
+  }
+  if (!o.resume) {
+    throw new UsageError(
+      `${o.outDir} already has results: pass --resume to continue them, --fresh to discard them, or choose another --out`,
+    );
+  }
+  const problems = incompatibilities(previous, o.file, { sameShard: true, environment: false });
+  if (problems.length && !o.force) {
+    throw new UsageError(
+      `${o.outDir} holds results of a different run: ${problems.join('; ')}. Use --fresh to discard them, another --out, or --force to resume anyway.`,
+    );
+  }
+}
+
+/** Creates or checks the output folder; returns whether earlier rows are being resumed. */
+export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
+  mkdirSync(o.outDir, { recursive: true });
+  const previous = readConfigFile(o.outDir);
+  const resultsPath = join(o.outDir, FILES.results);
+  const hasResults = existsSync(resultsPath) && statSync(resultsPath).size > 0;
+  if (o.fresh) {
+    for (const f of readdirSync(o.outDir)) {
+      if ((Object.values(FILES) as string[]).includes(f)) rmSync(join(o.outDir, f));
+    }
+    writeAtomic(join(o.outDir, FILES.config), `${JSON.stringify(o.file, null, 2)}\n`);
+    return { resumed: false };
+  }
+  if (previous && hasResults) {
+    if (!o.resume) {
+      throw new UsageError(
+        `${o.outDir} already has results: pass --resume to continue them, --fresh to discard them, or choose another --out`,
+      );
+    }
+    const problems = incompatibilities(previous, o.file, { sameShard: true });
+    if (problems.length) {
+      const text = `${o.outDir} holds results of a different run: ${problems.join('; ')}.`;
+      if (!o.force)
+        throw new UsageError(
+          `${text} Use --fresh to discard them, another --out, or --force to resume anyway.`,
+        );
+      o.log(`warning: ${text} Resuming anyway (--force).`);
+    }
+    if (repairResults(o.outDir))
+      o.log('results.jsonl ended in a partial line (a killed run); it was cut off');
+    return { resumed: true };
+  }
+  if (!previous && hasResults) {
+    throw new UsageError(
+      `${o.outDir} has a results.jsonl but no config.json: use --fresh to discard it or choose another --out`,
+    );
+  }
+  writeAtomic(join(o.outDir, FILES.config), `${JSON.stringify(o.file, null, 2)}\n`);
+  return { resumed: false };
+}
+
+/** Writes summary.csv, summary.md and report.html from the rows; returns the rows used. */
+export function writeOutputs(
+  outDir: string,
+  file: ConfigFile,
+  resolved: ResolvedConfig,
+  rows: readonly ResultRow[],
+  testSet: TestSet | null,
+  notes: string[] = [],
+): ResultRow[] {
+  const latest = [...latestRows(rows).values()];
+  const summary = summarize(resolved, latest);
+  const expected = file.resolved.planned_items;
+  writeAtomic(join(outDir, FILES.summaryCsv), summaryCsv(summary));
+  writeAtomic(
+    join(outDir, FILES.summaryMd),
+    summaryMarkdown(summary, { name: resolved.config.name, expected, present: latest.length, notes }),
+  );
+  writeAtomic(
+    join(outDir, FILES.report),
+    renderReport({
+      name: resolved.config.name,
+      resolved,
+      rows: latest,
+      summary,
+      expected,
+      environment: file.environment,
+      notes,
+      testSet,
+    }),
+  );
+  return latest;
+}

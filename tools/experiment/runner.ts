@@ -1,0 +1,492 @@
+/**
+ * The experiment loop: the pending (model, attack, image) items of this shard, model by model;
+ * clean predictions and the `none`/`noise` rows in batches (many images per request), the other
+ * attacks one image at a time; every finished row appended (fsync) to results.jsonl at once.
+ */
+import { encodeBase64 } from '../../src/core/base64';
+import { getModel, isRandomized } from '../../src/core/models';
+import { Rng } from '../../src/core/prng';
+import { imageAt, type TestSet } from '../../src/data/idx';
+import { argmax, type ScoreItem } from '../../src/experiment/api';
+import {
+  cleanSeed,
+  enumerateWork,
+  eotDrawSeeds,
+  hash32,
+  type LibraryAttack,
+  MAX_SEED,
+  type ResolvedAttack,
+  type ResolvedConfig,
+  rowKey,
+  rowSeed,
+  type Shard,
+  shardWork,
+  type WorkItem,
+} from '../../src/experiment/config';
+import {
+  byteDistances,
+  bytesToFloat,
+  EOT_DRAWS,
+  floatToBytes,
+  noiseImage,
+  orderedRow,
+  type ResultRow,
+  round,
+  thinTrajectory,
+} from '../../src/experiment/rows';
+import { latestRows } from '../../src/experiment/summary';
+import type { ExperimentBackend } from './backends';
+import { ResultsWriter, readResults } from './files';
+
+/** Extra tries of a backend call after a transient failure. */
+const RETRIES = 3;
+
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+export interface RunnerOptions {
+  resolved: ResolvedConfig;
+  outDir: string;
+  shard: Shard | null;
+  backend: ExperimentBackend;
+  testSet: TestSet;
+  /** most images per API request (1: no batch extension) */
+  batchSize: number;
+  /** redo items whose row is an error row (the new row supersedes it) */
+  retryErrors: boolean;
+  signal: AbortSignal;
+  onPlan?: (plan: { total: number; done: number; pending: number }) => void;
+  onRows?: (rows: readonly ResultRow[], at: { model: string; attack: string }) => void;
+  /** an attack in progress: queries spent so far on the current image */
+  onAttackProgress?: (at: {
+    model: string;
+    attack: string;
+    index: number;
+    queries: number;
+    budget: number;
+  }) => void;
+  log?: (line: string) => void;
+}
+
+export interface RunStats {
+  total: number;
+  doneBefore: number;
+  rows: number;
+  errors: number;
+  /** images the models classified in this invocation (clean, noise, EOT draws, attack queries) */
+  images: number;
+  elapsedMs: number;
+  interrupted: boolean;
+}
+
+/** The items of this output folder: the shard's share of the canonical work list. */
+export function plannedWork(resolved: ResolvedConfig, shard: Shard | null): WorkItem[] {
+  return shardWork(enumerateWork(resolved), shard);
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Interrupted());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Interrupted());
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(signal.aborted ? new Interrupted() : e);
+      },
+    );
+  });
+}
+
+/** Failures worth another try: the inference worker or the page died, the connection dropped. */
+export function isTransient(e: unknown): boolean {
+  return /WorkerDiedError|worker stopped responding|Target (page, context or browser )?(has been )?closed|crash|fetch failed|ECONNRESET|ECONNREFUSED|socket hang up/i.test(
+    message(e),
+  );
+}
+
+/** Waits ms, or rejects with Interrupted when the run is stopped meanwhile. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return abortable(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal);
+}
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function chunks<T>(xs: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
+  return out;
+}
+
+interface Clean {
+  bytes: Uint8Array;
+  b64: string;
+  label: number;
+  pred: number | null;
+  error?: string;
+  /** this image's share of the clean batch time */
+  ms: number;
+}
+
+export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
+  const { resolved, backend, signal, testSet } = opts;
+  const batchSize = Math.max(1, Math.floor(opts.batchSize));
+  const configSeed = resolved.config.seed;
+  const planned = plannedWork(resolved, opts.shard);
+  const existing = latestRows(readResults(opts.outDir).rows);
+  const pending = planned.filter((it) => {
+    const r = existing.get(rowKey(it.model, it.attack.key, it.index));
+    return !r || (opts.retryErrors && r.error !== undefined);
+  });
+  const stats: RunStats = {
+    total: planned.length,
+    doneBefore: planned.length - pending.length,
+    rows: 0,
+    errors: 0,
+    images: 0,
+    elapsedMs: 0,
+    interrupted: false,
+  };
+  opts.onPlan?.({ total: planned.length, done: stats.doneBefore, pending: pending.length });
+  const t0 = performance.now();
+  const writer = new ResultsWriter(opts.outDir);
+
+  const emit = (rows: ResultRow[], model: string, attack: string) => {
+    if (signal.aborted) throw new Interrupted(); // rows of an interrupted call are not trustworthy
+    writer.append(rows.map(orderedRow));
+    stats.rows += rows.length;
+    stats.errors += rows.filter((r) => r.error !== undefined).length;
+    opts.onRows?.(rows, { model, attack });
+  };
+
+  /** A backend call, tried up to `retries` more times after transient failures (a restarted worker). */
+  const retrying = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await abortable(call(), signal);
+      } catch (e) {
+        if (e instanceof Interrupted || attempt >= RETRIES || !isTransient(e)) throw e;
+        opts.log?.(`\n${what}: ${message(e).split('\n')[0]}; retrying (${attempt + 1}/${RETRIES})`);
+        await pause(1000 * (attempt + 1), signal);
+      }
+    }
+  };
+
+  /** Probabilities for the items, in requests of at most batchSize images. */
+  const score = async (model: string, items: ScoreItem[]): Promise<number[][]> => {
+    const out: number[][] = [];
+    for (const part of chunks(items, batchSize)) {
+      out.push(...(await retrying(`model ${model}`, () => backend.score(model, part))));
+      stats.images += part.length;
+    }
+    return out;
+  };
+
+  /** Share of EOT_DRAWS fresh seeded draws that do not classify `bytes` as `label`. */
+  const eotRate = async (model: string, b64: string, seed: number, label: number): Promise<number> => {
+    const probs = await score(
+      model,
+      eotDrawSeeds(seed, EOT_DRAWS).map((s) => ({ image: b64, seed: s })),
+    );
+    return round(probs.filter((p) => argmax(p) !== label).length / probs.length);
+  };
+
+  const base = (
+    it: WorkItem,
+    seed: number,
+    ms: number,
+  ): Pick<ResultRow, 'model' | 'attack' | 'index' | 'label' | 'ms' | 'seed'> => ({
+    model: it.model,
+    attack: it.attack.key,
+    index: it.index,
+    label: testSet.labels[it.index],
+    ms: round(ms),
+    seed,
+  });
+
+  const errorRow = (it: WorkItem, seed: number, ms: number, error: string): ResultRow => ({
+    ...base(it, seed, ms),
+    clean_pred: null,
+    adv_pred: null,
+    success: null,
+    queries: null,
+    l2: null,
+    linf: null,
+    error,
+  });
+
+  const skippedRow = (it: WorkItem, seed: number, clean: Clean): ResultRow => ({
+    ...base(it, seed, 0),
+    clean_pred: clean.pred,
+    adv_pred: clean.pred,
+    success: false,
+    queries: 0,
+    l2: 0,
+    linf: 0,
+    skipped: 'misclassified',
+  });
+
+  try {
+    for (const model of resolved.models) {
+      const items = pending.filter((it) => it.model === model);
+      if (items.length === 0) continue;
+      const info = getModel(model);
+      const randomized = info ? isRandomized(info) : false;
+
+      // clean predictions of the images this model still needs (shared by all its attacks)
+      const clean = new Map<number, Clean>();
+      const indices = [...new Set(items.map((it) => it.index))];
+      for (const part of chunks(indices, batchSize)) {
+        const entries = part.map((index) => {
+          const bytes = new Uint8Array(imageAt(testSet, index));
+          return { index, bytes, b64: encodeBase64(bytes), label: testSet.labels[index] };
+        });
+        const tc = performance.now();
+        try {
+          const probs = await score(
+            model,
+            entries.map((e) => ({ image: e.b64, seed: cleanSeed(configSeed, model, e.index) })),
+          );
+          const ms = (performance.now() - tc) / part.length;
+          entries.forEach((e, i) => {
+            clean.set(e.index, { ...e, pred: argmax(probs[i]), ms });
+          });
+        } catch (e) {
+          if (e instanceof Interrupted) throw e;
+          const ms = (performance.now() - tc) / part.length;
+          for (const en of entries)
+            clean.set(en.index, {
+              ...en,
+              pred: null,
+              error: `clean classification failed: ${message(e)}`,
+              ms,
+            });
+        }
+      }
+
+      for (const attack of resolved.attacks) {
+        const its = items.filter((it) => it.attack.key === attack.key);
+        if (its.length === 0) continue;
+        if (attack.type === 'none') await runNone(its, attack);
+        else if (attack.type === 'noise') await runNoise(its, attack);
+        else await runLibrary(its, attack);
+      }
+
+      async function runNone(its: WorkItem[], attack: ResolvedAttack) {
+        const perRequest = randomized ? 1 : batchSize;
+        for (const part of chunks(its, perRequest)) {
+          const rows: ResultRow[] = [];
+          for (const it of part) {
+            const c = clean.get(it.index)!;
+            const seed = cleanSeed(configSeed, model, it.index);
+            if (c.error) {
+              rows.push(errorRow(it, seed, c.ms, c.error));
+              continue;
+            }
+            const t = performance.now();
+            const row: ResultRow = {
+              ...base(it, seed, c.ms),
+              clean_pred: c.pred,
+              adv_pred: c.pred,
+              success: false,
+              queries: 1,
+              l2: 0,
+              linf: 0,
+            };
+            if (randomized) {
+              try {
+                row.eot_success_rate = await eotRate(model, c.b64, seed, c.label);
+              } catch (e) {
+                if (e instanceof Interrupted) throw e;
+                rows.push(errorRow(it, seed, c.ms, `EOT draws failed: ${message(e)}`));
+                continue;
+              }
+              row.ms = round(c.ms + performance.now() - t);
+            }
+            rows.push(row);
+          }
+          emit(rows, model, attack.key);
+        }
+      }
+
+      async function runNoise(its: WorkItem[], attack: ResolvedAttack) {
+        const eps = Number(attack.params.eps);
+        const norm = attack.params.norm === 'l2' ? 'l2' : 'linf';
+        const draws = Number(attack.params.max_queries ?? 1);
+        const rowsPerChunk = randomized ? 1 : Math.max(1, Math.floor(batchSize / draws));
+        for (const part of chunks(its, rowsPerChunk)) {
+          const t = performance.now();
+          const rows: (ResultRow | null)[] = part.map(() => null);
+          // (row, draw) pairs still to classify; rows stop at their first misclassified draw
+          const state = part.map((it) => {
+            const seed = rowSeed(configSeed, model, attack.key, it.index);
+            return {
+              it,
+              seed,
+              rng: new Rng(seed),
+              next: 0,
+              found: -1,
+              lastBytes: null as Uint8Array | null,
+              lastPred: -1,
+            };
+          });
+          part.forEach((it, k) => {
+            const c = clean.get(it.index)!;
+            if (c.error) rows[k] = errorRow(it, state[k].seed, c.ms, c.error);
+            else if (c.pred !== c.label) rows[k] = skippedRow(it, state[k].seed, c);
+          });
+          try {
+            for (;;) {
+              const batch: { k: number; bytes: Uint8Array; seed: number; t: number }[] = [];
+              for (let k = 0; k < part.length && batch.length < batchSize; k++) {
+                const s = state[k];
+                if (rows[k] || s.found >= 0) continue;
+                const c = clean.get(s.it.index)!;
+                const x = bytesToFloat(c.bytes);
+                while (s.next < draws && batch.length < batchSize) {
+                  batch.push({
+                    k,
+                    bytes: noiseImage(x, eps, norm, s.rng),
+                    seed: hash32(`q|${s.seed}|${s.next}`) & MAX_SEED,
+                    t: s.next,
+                  });
+                  s.next++;
+                }
+              }
+              if (batch.length === 0) break;
+              const probs = await score(
+                model,
+                batch.map((b) => ({ image: encodeBase64(b.bytes), seed: b.seed })),
+              );
+              batch.forEach((b, i) => {
+                const s = state[b.k];
+                if (s.found >= 0) return;
+                const pred = argmax(probs[i]);
+                s.lastBytes = b.bytes;
+                s.lastPred = pred;
+                if (pred !== testSet.labels[s.it.index]) s.found = b.t;
+              });
+              // a row whose draw was found stops drawing: the rest of its sampled draws are ignored
+              for (const s of state) if (s.found >= 0) s.next = draws;
+            }
+            const ms = (performance.now() - t) / part.length;
+            for (let k = 0; k < part.length; k++) {
+              if (rows[k]) continue;
+              const s = state[k];
+              const c = clean.get(s.it.index)!;
+              const adv = s.lastBytes!;
+              const { l2, linf } = byteDistances(adv, c.bytes);
+              const success = s.found >= 0;
+              const row: ResultRow = {
+                ...base(s.it, s.seed, ms),
+                clean_pred: c.pred,
+                adv_pred: s.lastPred,
+                success,
+                queries: success ? s.found + 1 : draws,
+                l2: round(l2),
+                linf: round(linf),
+              };
+              if (randomized) {
+                const te = performance.now();
+                row.eot_success_rate = await eotRate(model, encodeBase64(adv), s.seed, c.label);
+                row.ms = round(ms + performance.now() - te);
+              }
+              if (success) row.adv = encodeBase64(adv);
+              rows[k] = row;
+            }
+          } catch (e) {
+            if (e instanceof Interrupted) throw e;
+            const ms = (performance.now() - t) / part.length;
+            part.forEach((it, k) => {
+              if (!rows[k]) rows[k] = errorRow(it, state[k].seed, ms, message(e));
+            });
+          }
+          emit(rows as ResultRow[], model, attack.key);
+        }
+      }
+
+      async function runLibrary(its: WorkItem[], attack: ResolvedAttack) {
+        const eot = randomized && resolved.config.eot > 1 ? resolved.config.eot : undefined;
+        for (const it of its) {
+          const seed = rowSeed(configSeed, model, attack.key, it.index);
+          const c = clean.get(it.index)!;
+          if (c.error) {
+            emit([errorRow(it, seed, c.ms, c.error)], model, attack.key);
+            continue;
+          }
+          if (c.pred !== c.label) {
+            emit([skippedRow(it, seed, c)], model, attack.key);
+            continue;
+          }
+          const t = performance.now();
+          let row: ResultRow;
+          try {
+            const res = await retrying(`${attack.type} on model ${model}, image ${it.index}`, () =>
+              backend.attack({
+                type: attack.type as LibraryAttack,
+                options: attack.library!.options,
+                model,
+                x: bytesToFloat(c.bytes),
+                label: c.label,
+                seed,
+                eot,
+                onProgress: (queries) =>
+                  opts.onAttackProgress?.({
+                    model,
+                    attack: attack.key,
+                    index: it.index,
+                    queries,
+                    budget: Number(attack.params.max_queries),
+                  }),
+              }),
+            );
+            stats.images += res.queries;
+            const adv = floatToBytes(res.adversarial);
+            const { l2, linf } = byteDistances(adv, c.bytes);
+            row = {
+              ...base(it, seed, 0),
+              clean_pred: c.pred,
+              adv_pred: res.adversarialLabel,
+              success: res.success,
+              queries: res.queries,
+              l2: round(l2),
+              linf: round(linf),
+            };
+            const traj = thinTrajectory(res.trajectory);
+            if (traj.length) row.traj = traj;
+            if (randomized) {
+              // the worker's own measurement when it made one (same definition: EOT_DRAWS fresh draws)
+              row.eot_success_rate =
+                typeof res.eotSuccessRate === 'number' && res.eotDraws === EOT_DRAWS
+                  ? round(res.eotSuccessRate)
+                  : await eotRate(model, encodeBase64(adv), seed, c.label);
+            }
+            if (res.success) row.adv = encodeBase64(adv);
+            row.ms = round(performance.now() - t);
+          } catch (e) {
+            if (e instanceof Interrupted) throw e;
+            row = errorRow(it, seed, performance.now() - t, message(e));
+          }
+          emit([row], model, attack.key);
+        }
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Interrupted)) throw e;
+    stats.interrupted = true;
+  } finally {
+    writer.close();
+    stats.elapsedMs = performance.now() - t0;
+  }
+  return stats;
+}
