@@ -2,7 +2,9 @@ import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
 
 // Chromium lookup: CHROMIUM_PATH, then Debian's /usr/bin/chromium, then Playwright's own build.
-const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p) => p && existsSync(p));
+export const CHROMIUM_EXECUTABLE = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find(
+  (p) => p && existsSync(p),
+);
 
 export const CHROMIUM_ARGS = [
   '--headless=new',
@@ -27,7 +29,7 @@ export default defineConfig({
     baseURL: `http://127.0.0.1:${PORT}`,
     headless: true,
     viewport: { width: 1440, height: 1000 },
-    launchOptions: { executablePath, args: CHROMIUM_ARGS },
+    launchOptions: { executablePath: CHROMIUM_EXECUTABLE, args: CHROMIUM_ARGS },
     trace: 'retain-on-failure',
   },
   webServer: {

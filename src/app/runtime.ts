@@ -45,4 +45,11 @@ declare global {
 }
 
 // for Playwright scripts and the browser console
-window.__playground = { engine, shimLog, ready: engine.backendStatus() };
+// `ready` follows the current worker: after a restart it is the new worker's initialisation
+window.__playground = {
+  engine,
+  shimLog,
+  get ready() {
+    return engine.backendStatus();
+  },
+};

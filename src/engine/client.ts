@@ -66,30 +66,46 @@ export class EngineClient {
     this.startHeartbeat();
   }
 
+  /**
+   * A worker that stops answering pings is dead (a crash or an out-of-memory kill fires no event).
+   * ORT's WASM run blocks the worker's event loop, so while calls are in flight a much longer
+   * silence is tolerated; the clock starts only once the worker has initialised.
+   */
   private startHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
-    const limit = this.opts.heartbeatMs ?? 4000;
-    this.heartbeat = setInterval(() => {
-      if (Date.now() - this.lastPong > limit) {
-        this.emit({ type: 'error', message: `inference worker did not answer for ${limit} ms; restarting it` });
-        this.recover();
-        return;
-      }
-      if (this.pingOutstanding) return;
-      this.pingOutstanding = true;
-      const gen = this.generation;
-      this.remote
-        .ping()
-        .then(() => {
-          if (gen === this.generation) this.lastPong = Date.now();
-        })
-        .finally(() => {
-          this.pingOutstanding = false;
-        });
-    }, 500);
+    const idleLimit = this.opts.heartbeatMs ?? 10_000;
+    const busyLimit = Math.max(idleLimit, 300_000);
+    const gen = this.generation;
+    this.ready.then(
+      () => {
+        if (gen !== this.generation) return;
+        this.lastPong = Date.now();
+        this.heartbeat = setInterval(() => {
+          const limit = this.inFlight.size > 0 ? busyLimit : idleLimit;
+          if (Date.now() - this.lastPong > limit) {
+            this.emit({ type: 'error', message: `inference worker did not answer for ${limit / 1000} s; restarting it` });
+            this.recover();
+            return;
+          }
+          if (this.pingOutstanding) return;
+          this.pingOutstanding = true;
+          this.remote
+            .ping()
+            .then(() => {
+              if (gen === this.generation) this.lastPong = Date.now();
+            })
+            .finally(() => {
+              if (gen === this.generation) this.pingOutstanding = false;
+            });
+        }, 1000);
+      },
+      () => {},
+    );
   }
 
   private recover(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
     this.worker.terminate();
     for (const reject of this.inFlight) reject(new WorkerDiedError());
     this.inFlight.clear();

@@ -88,7 +88,6 @@ const api = {
   },
   /** Typed classification for the UI and attacks (no base64 round trip). */
   async classify(req: ClassifyRequest) {
-    const { getModel } = await import('../core/models');
     const model = typeof req.model === 'string' ? getModel(req.model) : req.model;
     if (!model) throw new Error(`unknown model '${String(req.model)}'`);
     const result = await classifyInputs(requireBackend(), model, req.inputs, req.seed);

@@ -142,6 +142,11 @@ export class BrowserBackend implements ExperimentBackend {
         'no Chromium found: set CHROMIUM_PATH or install /usr/bin/chromium (Debian package `chromium`)',
       );
     }
+    const t0 = performance.now();
+    const debug = (what: string) => {
+      if (process.env.EXPERIMENT_DEBUG)
+        opts.log(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${what}`);
+    };
     const { preview } = await import('vite');
     const { chromium } = await import('playwright-core');
     const port = await freePort();
@@ -150,6 +155,7 @@ export class BrowserBackend implements ExperimentBackend {
       logLevel: 'error',
       preview: { port, strictPort: true, host: '127.0.0.1', open: false },
     });
+    debug('vite preview listening');
     const closeServer = () => new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
     let browser: Browser;
     try {
@@ -165,11 +171,13 @@ export class BrowserBackend implements ExperimentBackend {
       await closeServer();
       throw e;
     }
+    debug('chromium started');
     const b = new BrowserBackend(opts, browser, { close: closeServer });
     // models= (none selected): the playground UI then loads no models of its own beside the experiment's
     b.url = `http://127.0.0.1:${port}/?backend=${opts.backend}&models=`;
     try {
       await b.openPage();
+      debug('page API ready');
     } catch (e) {
       await b.close();
       throw e;

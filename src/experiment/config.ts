@@ -1,0 +1,374 @@
+/**
+ * Experiment configuration (`npm run experiment -- --config <file.json>`): a strict zod schema
+ * (unknown fields are rejected, every message names the field path), its resolution into the exact
+ * work list (model IDs, test-set indices, attack keys), and the deterministic per-row seeds.
+ * Pure: runs in Node (the runner, merge, tests) and in the page.
+ */
+import { z } from 'zod';
+import { ATTACKS, attackKey as libraryAttackKey } from '../attacks/index';
+import { MODEL_IDS } from '../core/models';
+import { Rng } from '../core/prng';
+
+export const TEST_SET_SIZE = 10_000;
+/** Largest seed the API's `seed` extension and our derivations use (31 bits). */
+export const MAX_SEED = 0x7fffffff;
+
+const norm = z.enum(['l2', 'linf']);
+const posInt = z.int().min(1);
+const budget = z.int().min(1).max(10_000_000);
+const eps = z.number().gt(0).max(100);
+const unit = z.number().gt(0).max(1);
+
+const none = z.strictObject({ type: z.literal('none') });
+
+/** Random noise inside the eps ball (L∞: uniform per pixel; L2: a random direction of length eps). */
+const noise = z.strictObject({
+  type: z.literal('noise'),
+  eps,
+  norm: norm.optional(),
+  /** noise draws per image; the first misclassified one counts (default 1) */
+  max_queries: budget.optional(),
+});
+
+/** Parameter names are the attack library's (src/attacks) in snake_case: `p_init` is `pInit`. */
+const square = z.strictObject({
+  type: z.literal('square'),
+  norm,
+  eps,
+  max_queries: budget,
+  p_init: unit.optional(),
+  loss: z.enum(['margin', 'ce']).optional(),
+  margin_on: z.enum(['logit', 'prob']).optional(),
+});
+
+const hopskipjump = z.strictObject({
+  type: z.literal('hopskipjump'),
+  norm,
+  max_queries: budget,
+  gamma: z.number().gt(0).optional(),
+  max_num_evals: posInt.optional(),
+  init_num_evals: posInt.optional(),
+  max_iterations: posInt.optional(),
+  init_trials: posInt.optional(),
+});
+
+const boundary = z.strictObject({
+  type: z.literal('boundary'),
+  max_queries: budget,
+  norm: z.literal('l2').optional(),
+  steps: posInt.optional(),
+  spherical_step: z.number().gt(0).optional(),
+  source_step: z.number().gt(0).optional(),
+  source_step_convergence: z.number().gt(0).optional(),
+  step_adaptation: z.number().gt(1).optional(),
+  update_stats_every_k: posInt.optional(),
+  spherical_stats_window: posInt.optional(),
+  step_stats_window: posInt.optional(),
+  init_trials: posInt.optional(),
+});
+
+const simba = z.strictObject({
+  type: z.literal('simba'),
+  basis: z.enum(['pixel', 'dct']),
+  max_queries: budget,
+  epsilon: z.number().gt(0).optional(),
+  norm: z.literal('l2').optional(),
+  order: z.enum(['strided', 'rand']).optional(),
+  freq_dims: posInt.optional(),
+  stride: posInt.optional(),
+  max_iterations: posInt.optional(),
+});
+
+export const attackSchema = z.discriminatedUnion('type', [none, noise, square, hopskipjump, boundary, simba]);
+export type AttackSpec = z.infer<typeof attackSchema>;
+export type AttackType = AttackSpec['type'];
+export const ATTACK_TYPES: AttackType[] = ['none', 'noise', 'square', 'hopskipjump', 'boundary', 'simba'];
+
+const modelId = z.string().refine((id) => MODEL_IDS.includes(id), {
+  error: (iss) => `unknown model ${JSON.stringify(iss.input)}; the models are ${MODEL_IDS.join(', ')}`,
+});
+
+const intSeed = z.int().min(0).max(MAX_SEED);
+
+export const configSchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  description: z.string().optional(),
+  models: z.union([
+    z.literal('all', { error: 'must be "all" or a non-empty list of model IDs' }),
+    z
+      .array(modelId)
+      .min(1)
+      .refine((ids) => new Set(ids).size === ids.length, { error: 'lists a model twice' }),
+  ]),
+  images: z.union([
+    z.strictObject({ count: z.int().min(1).max(TEST_SET_SIZE), seed: intSeed }),
+    z.strictObject({
+      indices: z
+        .array(
+          z
+            .int()
+            .min(0)
+            .max(TEST_SET_SIZE - 1),
+        )
+        .min(1)
+        .refine((ix) => new Set(ix).size === ix.length, { error: 'lists a test-set index twice' }),
+    }),
+  ]),
+  attacks: z.array(attackSchema).min(1),
+  eot: z.int().min(1).max(10_000).default(1),
+  seed: intSeed.default(0),
+});
+
+export type ExperimentConfig = z.infer<typeof configSchema>;
+
+/** The attacks the attack library (src/attacks) runs; `none` and `noise` are the runner's own. */
+export type LibraryAttack = 'square' | 'hopskipjump' | 'boundary' | 'simba';
+
+export function isLibraryAttack(type: AttackType): type is LibraryAttack {
+  return type === 'square' || type === 'hopskipjump' || type === 'boundary' || type === 'simba';
+}
+
+export interface ResolvedAttack {
+  /** stable key, e.g. `square:eps=0.1,max_queries=1000,norm=linf` */
+  key: string;
+  type: AttackType;
+  /** the config's parameters (snake_case, without `type`) */
+  params: Record<string, string | number>;
+  /** library attacks: the options passed to it, its own key and its fully resolved parameters (defaults included) */
+  library?: { options: Record<string, unknown>; key: string; resolved: Record<string, unknown> };
+}
+
+export interface ResolvedConfig {
+  config: ExperimentConfig;
+  models: string[];
+  indices: number[];
+  attacks: ResolvedAttack[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid experiment config:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// error messages
+
+export function pathName(path: readonly PropertyKey[]): string {
+  let s = '';
+  for (const p of path) s += typeof p === 'number' ? `[${p}]` : s === '' ? String(p) : `.${String(p)}`;
+  return s === '' ? '(config)' : s;
+}
+
+type Issue = z.core.$ZodIssue;
+
+function flatten(
+  issues: readonly Issue[],
+  prefix: readonly PropertyKey[] = [],
+): { path: PropertyKey[]; message: string }[] {
+  const out: { path: PropertyKey[]; message: string }[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0 && !issue.message.startsWith('must be')) {
+      // report the branch that got furthest: fewest problems, then the deepest paths
+      const ranked = [...issue.errors].sort((a, b) => {
+        if (a.length !== b.length) return a.length - b.length;
+        const depth = (xs: readonly Issue[]) => Math.max(...xs.map((x) => x.path.length));
+        return depth(b) - depth(a);
+      });
+      out.push(...flatten(ranked[0], path));
+    } else if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys)
+        out.push({ path: [...path, k], message: 'unknown field (not allowed here)' });
+    } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
+      out.push({ path, message: `required field is missing (expected ${issue.expected})` });
+    } else {
+      out.push({ path, message: issue.message.replace(/^Invalid input: /, '') });
+    }
+  }
+  return out;
+}
+
+export function formatIssues(issues: readonly Issue[]): string[] {
+  return flatten(issues).map((p) => `${pathName(p.path)}: ${p.message}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// resolution
+
+function formatParam(v: string | number): string {
+  return typeof v === 'number' ? String(v) : v;
+}
+
+/** Stable key of an attack: its type, then its parameters sorted by name. */
+export function attackKey(spec: AttackSpec): string {
+  const params = attackParams(spec);
+  const names = Object.keys(params).sort();
+  if (names.length === 0) return spec.type;
+  return `${spec.type}:${names.map((k) => `${k}=${formatParam(params[k])}`).join(',')}`;
+}
+
+export function attackParams(spec: AttackSpec): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(spec)) {
+    if (k === 'type' || v === undefined) continue;
+    out[k] = v as string | number;
+  }
+  return out;
+}
+
+/** snake_case config parameter names → the attack library's camelCase options (`max_queries` → `maxQueries`). */
+export function libraryOptions(params: Record<string, string | number>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(params))
+    out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out;
+}
+
+/**
+ * What the attack library will run for a config entry: options (always `quantize`: the API carries
+ * 8-bit images, so candidates are snapped to that grid), its key and resolved parameters.
+ */
+export function libraryAttack(spec: AttackSpec): ResolvedAttack['library'] {
+  if (!isLibraryAttack(spec.type)) return undefined;
+  const options: Record<string, unknown> = { ...libraryOptions(attackParams(spec)), quantize: true };
+  const resolved = { ...ATTACKS[spec.type].resolve({ ...options, d: 784 }), maxQueries: options.maxQueries };
+  return { options, key: libraryAttackKey(spec.type, options), resolved };
+}
+
+/** `count` distinct test-set indices drawn with Rng(seed) (a partial Fisher–Yates shuffle), in draw order. */
+export function sampleIndices(count: number, seed: number, population = TEST_SET_SIZE): number[] {
+  if (count > population) throw new RangeError(`cannot sample ${count} of ${population} images`);
+  const rng = new Rng(seed);
+  const pool = Int32Array.from({ length: population }, (_, i) => i);
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const j = i + rng.int(population - i);
+    const t = pool[i];
+    pool[i] = pool[j];
+    pool[j] = t;
+    out.push(pool[i]);
+  }
+  return out;
+}
+
+/** Validates a parsed JSON value; throws ConfigError naming every bad field. */
+export function parseConfig(raw: unknown): ExperimentConfig {
+  const r = configSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(formatIssues(r.error.issues));
+  const keys = r.data.attacks.map(attackKey);
+  const problems: string[] = [];
+  r.data.attacks.forEach((a, i) => {
+    try {
+      libraryAttack(a);
+    } catch (e) {
+      problems.push(`attacks[${i}]: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  });
+  keys.forEach((k, i) => {
+    const first = keys.indexOf(k);
+    if (first !== i) problems.push(`attacks[${i}]: the same attack as attacks[${first}] (${k})`);
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return r.data;
+}
+
+export function resolveConfig(raw: unknown): ResolvedConfig {
+  const config = parseConfig(raw);
+  const models = config.models === 'all' ? [...MODEL_IDS] : [...config.models];
+  const indices =
+    'indices' in config.images
+      ? [...config.images.indices]
+      : sampleIndices(config.images.count, config.images.seed);
+  const attacks = config.attacks.map((a): ResolvedAttack => {
+    const library = libraryAttack(a);
+    return { key: attackKey(a), type: a.type, params: attackParams(a), ...(library ? { library } : {}) };
+  });
+  return { config, models, indices, attacks };
+}
+
+// ---------------------------------------------------------------------------------------------
+// work items, shards, seeds
+
+export interface WorkItem {
+  model: string;
+  attack: ResolvedAttack;
+  index: number;
+  /** position in the canonical (unsharded) order */
+  ordinal: number;
+}
+
+export function rowKey(model: string, attack: string, index: number): string {
+  return `${model}\u0000${attack}\u0000${index}`;
+}
+
+/** Every (model, attack, image) in canonical order: model-major, then attack, then image. */
+export function enumerateWork(resolved: ResolvedConfig): WorkItem[] {
+  const out: WorkItem[] = [];
+  for (const model of resolved.models) {
+    for (const attack of resolved.attacks) {
+      for (const index of resolved.indices) out.push({ model, attack, index, ordinal: out.length });
+    }
+  }
+  return out;
+}
+
+export interface Shard {
+  /** 1-based, as Playwright's --shard */
+  index: number;
+  total: number;
+}
+
+export function parseShard(text: string): Shard {
+  const m = /^(\d+)\/(\d+)$/.exec(text.trim());
+  if (!m) throw new ConfigError([`--shard: expected i/n (for example 1/3), got ${JSON.stringify(text)}`]);
+  const index = Number(m[1]);
+  const total = Number(m[2]);
+  if (total < 1 || index < 1 || index > total) {
+    throw new ConfigError([
+      `--shard: i must be between 1 and n (1-based, as Playwright's --shard), got ${text}`,
+    ]);
+  }
+  return { index, total };
+}
+
+/**
+ * The items of one shard: item k of the canonical order goes to shard (k mod n) + 1. Round-robin
+ * rather than contiguous blocks, so every shard gets the same mix of models (a ResNet18 or ViT
+ * block would otherwise land on one machine) and the shards finish at about the same time.
+ */
+export function shardWork(items: readonly WorkItem[], shard: Shard | null): WorkItem[] {
+  if (!shard || shard.total === 1) return [...items];
+  return items.filter((it) => it.ordinal % shard.total === shard.index - 1);
+}
+
+/** 32-bit FNV-1a of a string, finished with murmur3's mixer. */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The seed of a row: a function of (config seed, model, attack key, test-set index) only. */
+export function rowSeed(configSeed: number, model: string, attack: string, index: number): number {
+  return hash32(`${configSeed}|${model}|${attack}|${index}`) & MAX_SEED;
+}
+
+/**
+ * The seed of the clean classification of (model, image), shared by all the attacks' rows so that
+ * every attack sees the same clean prediction (and the `none` row's seed is this one).
+ */
+export function cleanSeed(configSeed: number, model: string, index: number): number {
+  return rowSeed(configSeed, model, 'none', index);
+}
+
+/** Seeds of the fresh draws behind `eot_success_rate`, independent of the attack's own queries. */
+export function eotDrawSeeds(seed: number, draws: number): number[] {
+  return Array.from({ length: draws }, (_, j) => hash32(`eot|${seed}|${j}`) & MAX_SEED);
+}

@@ -1,0 +1,166 @@
+/**
+ * One line of `results.jsonl` per (model, attack, image), and the pieces every runner shares to
+ * build them: the random-noise baseline, trajectory thinning, the EOT draw count.
+ */
+import type { Rng } from '../core/prng';
+
+/** Fresh defense draws behind `eot_success_rate` (randomized models only). */
+export const EOT_DRAWS = 100;
+
+export interface ResultRow {
+  model: string;
+  /** the attack's stable key (config.ts attackKey) */
+  attack: string;
+  /** test-set index */
+  index: number;
+  /** true class */
+  label: number;
+  /** the model's class for the clean image (for randomized models: the draw with the clean seed) */
+  clean_pred: number | null;
+  /** the class of the final (adversarial) image; clean_pred for `none` */
+  adv_pred: number | null;
+  /** the attack turned a correctly classified image into a misclassified one (within its budget) */
+  success: boolean | null;
+  /** model queries the attack spent (EOT queries included; the eot_success_rate draws are not) */
+  queries: number | null;
+  /** distance of the final image from the clean one, in [0,1] pixel units, on the 8-bit grid */
+  l2: number | null;
+  linf: number | null;
+  /** wall time of this row, ms (batch rows: their share of the batch) */
+  ms: number;
+  /** the row's seed (config.ts rowSeed): attack randomness and seeded defense draws */
+  seed: number;
+  /** randomized models: share of EOT_DRAWS fresh seeded draws that misclassify the final image */
+  eot_success_rate?: number;
+  /** the clean image was already misclassified, so it was not attacked */
+  skipped?: 'misclassified';
+  /** thinned trajectory: [queries, distance in the attack's norm (or null)] */
+  traj?: [number, number | null][];
+  /** the final image as base64 of 784 gray bytes (successful attacks only) */
+  adv?: string;
+  /** what went wrong; the other result fields are null */
+  error?: string;
+}
+
+const ROW_ORDER: (keyof ResultRow)[] = [
+  'model',
+  'attack',
+  'index',
+  'label',
+  'clean_pred',
+  'adv_pred',
+  'success',
+  'queries',
+  'l2',
+  'linf',
+  'ms',
+  'seed',
+  'eot_success_rate',
+  'skipped',
+  'error',
+  'traj',
+  'adv',
+];
+
+/** The row with its fields in the documented order (stable, readable lines). */
+export function orderedRow(row: ResultRow): ResultRow {
+  const out: Record<string, unknown> = {};
+  for (const k of ROW_ORDER) if (row[k] !== undefined) out[k] = row[k];
+  return out as unknown as ResultRow;
+}
+
+/** Rounds to 7 significant digits, so rows stay short and identical across re-runs. */
+export function round(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  return Number(v.toPrecision(7));
+}
+
+/**
+ * A random-noise image inside the eps ball around x, clipped to [0,1] and snapped to the 8-bit
+ * grid (the API transmits bytes); the distribution of the attack library's random-noise baseline.
+ * L∞: uniform in [−eps, eps] per pixel (then rounded, staying within eps of x). L2: a Gaussian
+ * direction scaled to length eps (clipping only shrinks it; rounding moves it by at most half a
+ * grey level per pixel).
+ */
+export function noiseImage(x: ArrayLike<number>, eps: number, norm: 'l2' | 'linf', rng: Rng): Uint8Array {
+  const n = x.length;
+  const delta = new Float64Array(n);
+  if (norm === 'linf') {
+    for (let i = 0; i < n; i++) delta[i] = rng.uniformIn(-eps, eps);
+  } else {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      delta[i] = rng.normal();
+      s += delta[i] * delta[i];
+    }
+    const scale = eps / Math.sqrt(s || 1);
+    for (let i = 0; i < n; i++) delta[i] *= scale;
+  }
+  const out = new Uint8Array(n);
+  // L∞: keep the rounded pixel within eps of x (x itself is on the grid for test images)
+  const levels = Math.floor(eps * 255 + 1e-9);
+  for (let i = 0; i < n; i++) {
+    const v = Math.min(1, Math.max(0, x[i] + delta[i]));
+    let b = Math.round(v * 255);
+    if (norm === 'linf') {
+      const c = Math.round(x[i] * 255);
+      b = Math.min(c + levels, Math.max(c - levels, b));
+    }
+    out[i] = b;
+  }
+  return out;
+}
+
+export function bytesToFloat(bytes: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(bytes.length);
+  for (let i = 0; i < bytes.length; i++) out[i] = bytes[i] / 255;
+  return out;
+}
+
+export function floatToBytes(x: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = Math.round(Math.min(1, Math.max(0, x[i])) * 255);
+  return out;
+}
+
+/** L2 and L∞ distance between two byte images, in [0,1] units. */
+export function byteDistances(a: ArrayLike<number>, b: ArrayLike<number>): { l2: number; linf: number } {
+  let s = 0;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]) / 255;
+    s += d * d;
+    if (d > m) m = d;
+  }
+  return { l2: Math.sqrt(s), linf: m };
+}
+
+/**
+ * At most `max` trajectory points, spaced evenly on a log scale of queries, always keeping the
+ * last one (the final state).
+ */
+export function thinTrajectory(
+  points: readonly { queries: number; distance?: number }[],
+  max = 32,
+): [number, number | null][] {
+  if (points.length === 0) return [];
+  const pick = (p: { queries: number; distance?: number }): [number, number | null] => [
+    p.queries,
+    p.distance === undefined || !Number.isFinite(p.distance) ? null : round(p.distance),
+  ];
+  if (points.length <= max) return points.map(pick);
+  const last = points[points.length - 1];
+  const lo = Math.log(Math.max(1, points[0].queries));
+  const hi = Math.log(Math.max(1, last.queries));
+  const out: [number, number | null][] = [];
+  let j = 0;
+  for (let k = 0; k < max - 1; k++) {
+    const target = Math.exp(lo + ((hi - lo) * k) / (max - 1));
+    while (j < points.length - 1 && points[j + 1].queries <= target) j++;
+    const p = pick(points[j]);
+    if (out.length === 0 || out[out.length - 1][0] !== p[0]) out.push(p);
+  }
+  const end = pick(last);
+  if (out[out.length - 1][0] !== end[0]) out.push(end);
+  return out;
+}

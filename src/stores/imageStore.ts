@@ -1,0 +1,97 @@
+/** The one current image every model is asked about, and where it came from. UI state only. */
+import { create } from 'zustand';
+import { floatToGray, grayToFloat } from '../core/image';
+
+export type ImageSource =
+  | { kind: 'test'; index: number; label: number }
+  | {
+      kind: 'draw';
+      /** What the drawing started from ("test #12"), when it was sent to the canvas. */
+      basedOn: string | null;
+      /** True label of the image the drawing started from, if known. */
+      label: number | null;
+    }
+  | { kind: 'upload'; name: string; width: number; height: number }
+  | { kind: 'link' };
+
+export interface UploadPreview {
+  name: string;
+  type: string;
+  width: number;
+  height: number;
+  /** Object URL of the original file, for display. */
+  url: string;
+  /** Interleaved RGB bytes as the API would receive them (kept only when small enough for a request). */
+  rgb: Uint8Array | null;
+  /** The 28×28 bytes the API conversion produced. */
+  pixels: Uint8Array;
+}
+
+export interface ImageState {
+  /** 784 grayscale bytes, row-major, white-on-black; null before the first image is known. */
+  pixels: Uint8Array | null;
+  /** The model input (784 floats in [0,1]) the pixels stand for. */
+  input: Float32Array | null;
+  source: ImageSource | null;
+  /** Bumped on every change, so results can tell whether they are current. */
+  version: number;
+  lastUpload: UploadPreview | null;
+  uploadError: string | null;
+  setImage(pixels: Uint8Array, source: ImageSource, input?: Float32Array): void;
+  setUpload(preview: UploadPreview, input: Float32Array): void;
+  setUploadError(message: string | null): void;
+}
+
+/** 28×28 bytes → model input (x / 255), as the API does. */
+export const bytesToInput = grayToFloat;
+/** Model input → displayable bytes (rounded, clamped). */
+export const inputToBytes = floatToGray;
+
+export const useImageStore = create<ImageState>()((set, get) => ({
+  pixels: null,
+  input: null,
+  source: null,
+  version: 0,
+  lastUpload: null,
+  uploadError: null,
+  setImage(pixels, source, input) {
+    set({ pixels, source, input: input ?? bytesToInput(pixels), version: get().version + 1 });
+  },
+  setUpload(preview, input) {
+    const prev = get().lastUpload;
+    if (prev && prev.url !== preview.url) URL.revokeObjectURL(prev.url);
+    set({
+      lastUpload: preview,
+      uploadError: null,
+      pixels: preview.pixels,
+      input,
+      source: { kind: 'upload', name: preview.name, width: preview.width, height: preview.height },
+      version: get().version + 1,
+    });
+  },
+  setUploadError(message) {
+    set({ uploadError: message });
+  },
+}));
+
+/** The true class of the current image, when it is known (test set, or a drawing started from one). */
+export function trueLabelOf(source: ImageSource | null): number | null {
+  if (!source) return null;
+  if (source.kind === 'test') return source.label;
+  if (source.kind === 'draw') return source.label;
+  return null;
+}
+
+export function describeSource(source: ImageSource | null): string {
+  if (!source) return 'no image yet';
+  switch (source.kind) {
+    case 'test':
+      return `Test image #${source.index}`;
+    case 'draw':
+      return source.basedOn ? `Drawing (from ${source.basedOn})` : 'Drawing';
+    case 'upload':
+      return `Upload “${source.name}” (${source.width}×${source.height})`;
+    case 'link':
+      return 'Shared image (from link)';
+  }
+}

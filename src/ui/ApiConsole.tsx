@@ -1,0 +1,258 @@
+/**
+ * The thesis API, live: for the current image and the focused model, a real `fetch('/<route>')`
+ * goes through the page's fetch shim; the console shows the request the shim received and its
+ * response, plus equivalent fetch and curl snippets.
+ */
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { onApiExchange, shimLog } from '../app/runtime';
+import { getModel, MODEL_IDS } from '../core/models';
+import type { ShimLogEntry } from '../shim/fetch-shim';
+import { useImageStore } from '../stores/imageStore';
+import { useModelStore } from '../stores/modelStore';
+import { parseSeed, useResultsStore } from '../stores/resultsStore';
+import { curlSnippet, fetchSnippet, makeBody, prettyJson, STATUS_TEXT, shortenJson } from './apiSnippets';
+import { CopyButton } from './CopyButton';
+import { ms } from './format';
+import { Icon } from './icons';
+import { apiPath, describeWeights } from './targets';
+
+type Route = 'decision' | 'score';
+type BodyKind = 'gray28' | 'original';
+
+export function ApiConsole() {
+  const modelId = useId();
+  const routeId = useId();
+  const bodyId = useId();
+  const curlId = useId();
+  const selected = useModelStore((s) => s.selected);
+  const focusedKey = useModelStore((s) => s.focused);
+  const setFocused = useModelStore((s) => s.setFocused);
+  const pixels = useImageStore((s) => s.pixels);
+  const version = useImageStore((s) => s.version);
+  const upload = useImageStore((s) => (s.source?.kind === 'upload' ? s.lastUpload : null));
+  const seedText = useResultsStore((s) => s.seedText);
+  const [route, setRoute] = useState<Route>('decision');
+  const [bodyKind, setBodyKind] = useState<BodyKind>('gray28');
+  const [curlBase, setCurlBase] = useState('http://localhost:5000');
+  const [exchange, setExchange] = useState<ShimLogEntry | null>(null);
+  const [history, setHistory] = useState<ShimLogEntry[]>(() => shimLog.slice(-8).reverse());
+  const [sending, setSending] = useState(false);
+  const [fetchError, setFetchError] = useState<string | null>(null);
+  const sendCount = useRef(0);
+
+  const focused = focusedKey && getModel(focusedKey) ? focusedKey : (selected[0] ?? '0');
+  const model = getModel(focused)!;
+  const path = apiPath(focused, route);
+  const seed = model.preprocessor ? parseSeed(seedText) : undefined;
+  const canOriginal = Boolean(upload?.rgb);
+  const useOriginal = bodyKind === 'original' && canOriginal;
+
+  const body = useMemo(() => {
+    if (!pixels) return null;
+    if (useOriginal && upload?.rgb) return makeBody(upload.rgb, upload.width, upload.height, 3, seed);
+    return makeBody(pixels, 28, 28, 1, seed);
+  }, [pixels, useOriginal, upload, seed]);
+
+  useEffect(
+    () =>
+      onApiExchange((e) => {
+        setHistory((h) => [e, ...h].slice(0, 8));
+      }),
+    [],
+  );
+
+  const send = async () => {
+    if (!body) return;
+    const n = ++sendCount.current;
+    setSending(true);
+    setFetchError(null);
+    const box: { entry: ShimLogEntry | null } = { entry: null };
+    const off = onApiExchange((e) => {
+      if (e.path === path && e.requestBody === body) box.entry = e;
+    });
+    try {
+      await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+      if (n === sendCount.current && box.entry) setExchange(box.entry);
+    } catch (err) {
+      if (n === sendCount.current) setFetchError(err instanceof Error ? err.message : String(err));
+    } finally {
+      off();
+      if (n === sendCount.current) setSending(false);
+    }
+  };
+
+  // re-send (debounced) when the image, model, route or body change
+  // biome-ignore lint/correctness/useExhaustiveDependencies: send reads the same values
+  useEffect(() => {
+    if (!body) return;
+    const t = setTimeout(() => void send(), 350);
+    return () => clearTimeout(t);
+  }, [body, path, version]);
+
+  const shown = exchange;
+  const statusClass = shown ? (shown.status < 300 ? 'ok' : shown.status < 500 ? 'warn' : 'bad') : '';
+
+  return (
+    <section
+      className="panel api-console"
+      id="api-console"
+      aria-labelledby="api-heading"
+      data-testid="api-console"
+    >
+      <div className="panel__header">
+        <h2 id="api-heading" className="panel__title">
+          API console{' '}
+          <span className="muted panel__subtitle">the thesis' HTTP contract, answered in the page</span>
+        </h2>
+      </div>
+      <div className="api-console__controls">
+        <div className="field field--inline">
+          <label htmlFor={modelId} className="field__label">
+            Model
+          </label>
+          <select
+            id={modelId}
+            value={focused}
+            onChange={(e) => setFocused(e.target.value)}
+            data-testid="api-model-select"
+          >
+            {MODEL_IDS.map((id) => (
+              <option key={id} value={id}>
+                {describeWeights(id)}
+                {selected.includes(id) ? '' : ' (not selected)'}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field field--inline">
+          <label htmlFor={routeId} className="field__label">
+            Route
+          </label>
+          <select
+            id={routeId}
+            value={route}
+            onChange={(e) => setRoute(e.target.value as Route)}
+            data-testid="api-route-select"
+          >
+            <option value="decision">/decision</option>
+            <option value="score">/score</option>
+          </select>
+        </div>
+        <div className="field field--inline">
+          <label htmlFor={bodyId} className="field__label">
+            Body
+          </label>
+          <select
+            id={bodyId}
+            value={useOriginal ? 'original' : 'gray28'}
+            onChange={(e) => setBodyKind(e.target.value as BodyKind)}
+            data-testid="api-body-select"
+          >
+            <option value="gray28">28×28 gray (channel 1)</option>
+            <option value="original" disabled={!canOriginal}>
+              {upload
+                ? `original upload ${upload.width}×${upload.height} RGB (channel 3)`
+                : 'original upload (RGB) — upload first'}
+              {upload && !upload.rgb ? ' — too large' : ''}
+            </option>
+          </select>
+        </div>
+        <button
+          type="button"
+          className="button button--small button--primary"
+          onClick={() => void send()}
+          disabled={!body || sending}
+          data-testid="api-send"
+        >
+          <Icon name="send" /> {sending ? 'Sending…' : 'Send again'}
+        </button>
+      </div>
+
+      <div className="api-console__panes">
+        <div className="pane" data-testid="api-request">
+          <h3 className="pane__title">Request the shim received</h3>
+          <pre className="code">
+            <code>
+              <span className="code__line" data-testid="api-request-line">
+                <strong>{shown?.method ?? 'POST'}</strong> {shown?.path ?? path}
+              </span>
+              {'\n'}
+              {shortenJson(shown?.requestBody ?? body ?? undefined)}
+            </code>
+          </pre>
+        </div>
+        <div className="pane" data-testid="api-response">
+          <h3 className="pane__title">Response</h3>
+          {fetchError ? (
+            <p className="text-error">{fetchError}</p>
+          ) : shown ? (
+            <pre className="code">
+              <code>
+                <span
+                  className={`code__status code__status--${statusClass}`}
+                  data-testid="api-status"
+                  data-status={shown.status}
+                >
+                  {shown.status} {STATUS_TEXT[shown.status] ?? ''}
+                </span>
+                <span className="muted"> · {ms(shown.ms)}</span>
+                {'\n'}
+                {Object.entries(shown.headers)
+                  .map(([k, v]) => `${k}: ${v}`)
+                  .join('\n')}
+                {'\n\n'}
+                <span data-testid="api-response-body">{prettyJson(shown.responseBody)}</span>
+              </code>
+            </pre>
+          ) : (
+            <p className="muted">{sending ? 'Waiting for the answer…' : 'No exchange yet.'}</p>
+          )}
+        </div>
+      </div>
+
+      <div className="api-console__snippets">
+        <CopyButton testId="copy-fetch" label="Copy fetch" text={() => fetchSnippet(path, body ?? '{}')} />
+        <CopyButton
+          testId="copy-curl"
+          label="Copy curl"
+          text={() => curlSnippet(curlBase, path, body ?? '{}')}
+        />
+        <div className="field field--inline">
+          <label htmlFor={curlId} className="field__label">
+            curl target
+          </label>
+          <input
+            id={curlId}
+            type="url"
+            value={curlBase}
+            onChange={(e) => setCurlBase(e.target.value)}
+            className="input--url"
+            data-testid="api-curl-base"
+            title="curl cannot reach the in-page shim: point it at a running copy of the thesis service"
+          />
+        </div>
+      </div>
+
+      {history.length > 0 && (
+        <details className="api-console__history" data-testid="api-history">
+          <summary>Recent exchanges through the shim ({history.length})</summary>
+          <ul>
+            {history.map((h) => (
+              <li key={`${h.time}-${h.path}-${h.ms}`}>
+                <button type="button" className="link-button" onClick={() => setExchange(h)}>
+                  <code>
+                    {h.method} {h.path}
+                  </code>{' '}
+                  → <span className={h.status < 300 ? 'text-ok' : 'text-error'}>{h.status}</span>{' '}
+                  <span className="muted">
+                    {new Date(h.time).toLocaleTimeString()} · {ms(h.ms)}
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </section>
+  );
+}

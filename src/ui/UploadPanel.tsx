@@ -1,0 +1,124 @@
+/** Upload by drag-and-drop, file picker or paste; shows the original beside its 28×28 conversion. */
+import { type DragEvent, useId, useRef, useState } from 'react';
+import { useImageStore } from '../stores/imageStore';
+import { Icon } from './icons';
+import { PixelImage } from './PixelImage';
+import { openImageFile } from './uploadImage';
+
+export function UploadPanel() {
+  const inputId = useId();
+  const fileRef = useRef<HTMLInputElement>(null);
+  const [dragging, setDragging] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const last = useImageStore((s) => s.lastUpload);
+  const error = useImageStore((s) => s.uploadError);
+  const isCurrent = useImageStore((s) => s.source?.kind === 'upload');
+  const dismissError = () => useImageStore.getState().setUploadError(null);
+
+  const handle = async (file: File | undefined | null) => {
+    if (!file) return;
+    setBusy(true);
+    try {
+      await openImageFile(file);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const onDrop = (e: DragEvent<HTMLElement>) => {
+    e.preventDefault();
+    e.stopPropagation();
+    setDragging(false);
+    void handle(e.dataTransfer.files[0]);
+  };
+
+  return (
+    <div className="upload">
+      <section
+        className={`dropzone ${dragging ? 'is-dragging' : ''}`}
+        aria-label="Drop an image file here"
+        data-testid="upload-drop"
+        onDragEnter={(e) => {
+          e.preventDefault();
+          setDragging(true);
+        }}
+        onDragOver={(e) => e.preventDefault()}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <Icon name="upload" size={28} />
+        <p className="dropzone__title">Drop an image here</p>
+        <p className="dropzone__hint">
+          or{' '}
+          <label htmlFor={inputId} className="link-button">
+            choose a file
+          </label>{' '}
+          · or paste with <kbd>Ctrl</kbd>+<kbd>V</kbd>
+        </p>
+        <p className="dropzone__hint muted">Any format the browser decodes, any size, colour or gray.</p>
+        <input
+          id={inputId}
+          ref={fileRef}
+          type="file"
+          accept="image/*"
+          className="visually-hidden-input"
+          data-testid="upload-input"
+          onChange={(e) => {
+            void handle(e.target.files?.[0]);
+            e.target.value = '';
+          }}
+        />
+        {busy && <p className="dropzone__busy">Decoding…</p>}
+      </section>
+
+      {error && (
+        <div className="inline-error" role="alert" data-testid="upload-error">
+          <Icon name="alert" />
+          <span>{error}</span>
+          <button
+            type="button"
+            className="icon-button"
+            aria-label="Dismiss upload error"
+            onClick={dismissError}
+          >
+            <Icon name="x" />
+          </button>
+        </div>
+      )}
+
+      {last && (
+        <figure className={`conversion ${isCurrent ? '' : 'is-inactive'}`} data-testid="upload-result">
+          <div className="conversion__side">
+            <div className="conversion__original checker">
+              <img
+                src={last.url}
+                alt={`Original upload ${last.name}`}
+                data-testid="upload-original"
+                className={last.width <= 112 && last.height <= 112 ? 'is-small' : undefined}
+              />
+            </div>
+            <figcaption>
+              Original · {last.width}×{last.height}
+            </figcaption>
+          </div>
+          <span className="conversion__arrow" aria-hidden="true">
+            →
+          </span>
+          <div className="conversion__side">
+            <PixelImage
+              data={last.pixels}
+              size={112}
+              label={`${last.name} converted to 28×28 grayscale`}
+              testId="upload-converted"
+            />
+            <figcaption>28×28 as the API sees it</figcaption>
+          </div>
+          <p className="conversion__info muted" data-testid="upload-info">
+            {last.name} · {last.type} · {last.width}×{last.height} RGB → PIL gray → bilinear 28×28 → /255
+            {!isCurrent && ' · (not the current image)'}
+          </p>
+        </figure>
+      )}
+    </div>
+  );
+}

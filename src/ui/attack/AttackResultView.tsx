@@ -1,0 +1,333 @@
+/**
+ * A finished attack: original, adversarial and amplified perturbation side by side; its numbers;
+ * the target model's verdict on the adversarial image; downloads; transferability to all models.
+ */
+import { useMemo, useState } from 'react';
+import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../../core/labels';
+import { getModel, isRandomized } from '../../core/models';
+import type { AttackResponse } from '../../engine/worker';
+import { type RunMeta, useAttackStore, type Verdict } from '../../stores/attack';
+import { AttackCanvas } from './AttackCanvas';
+import { downloadJson, downloadNpy, downloadPng } from './download';
+import { downloadStem } from './export';
+import { modelTitle, num, pct, wall } from './format';
+import { DIVERGING_GRADIENT, grayRgba, perturbation, perturbationRgba, quantize } from './perturbation';
+import { TransferGrid } from './TransferGrid';
+
+const IMAGE_SIZE = 196;
+
+function Decision({ verdict, testId, note }: { verdict: Verdict | null; testId: string; note?: string }) {
+  if (!verdict) {
+    return (
+      <p className="attack-figure__decision muted" data-testid={testId} data-pending="true">
+        {note ?? 'classifying…'}
+      </p>
+    );
+  }
+  const sampled = verdict.draws > 1;
+  return (
+    <p
+      className="attack-figure__decision"
+      data-testid={testId}
+      data-class={verdict.pred}
+      data-confidence={verdict.probs[verdict.pred].toFixed(4)}
+      title={`API: „${CLASS_NAMES_DE[verdict.pred]}“`}
+    >
+      <strong>{CLASS_NAMES_EN[verdict.pred]}</strong>{' '}
+      <span className="muted">
+        {pct(verdict.probs[verdict.pred])}
+        {sampled && ` · ${verdict.votes}/${verdict.draws} draws`}
+      </span>
+    </p>
+  );
+}
+
+function Scores({ verdict, label, target }: { verdict: Verdict; label: number; target: number | null }) {
+  return (
+    <ul className="attack-scores" data-testid="attack-adversarial-scores" aria-label="Class probabilities">
+      {CLASS_NAMES_EN.map((n, c) => {
+        const p = verdict.probs[c];
+        const cls = [
+          'attack-scores__row',
+          c === verdict.pred ? 'is-pred' : '',
+          c === label ? 'is-label' : '',
+          c === target ? 'is-target' : '',
+        ].join(' ');
+        return (
+          <li key={n} className={cls} data-testid="attack-score-row" data-class={c} data-prob={p.toFixed(5)}>
+            <span className="attack-scores__name">
+              {n}
+              {c === label && <span className="muted"> (label)</span>}
+              {c === target && <span className="muted"> (target)</span>}
+            </span>
+            <span className="attack-scores__bar" aria-hidden="true">
+              <span style={{ width: `${Math.max(0.5, p * 100)}%` }} />
+            </span>
+            <span className="attack-scores__value">{pct(p, 1)}</span>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function Metric({ name, value, testId, raw }: { name: string; value: string; testId: string; raw: string }) {
+  return (
+    <div className="attack-metric">
+      <dt>{name}</dt>
+      <dd data-testid={testId} data-value={raw}>
+        {value}
+      </dd>
+    </div>
+  );
+}
+
+function Downloads({ meta, result }: { meta: RunMeta; result: AttackResponse }) {
+  const [error, setError] = useState<string | null>(null);
+  const stem = downloadStem(meta);
+  const guard = (fn: () => void | Promise<void>) => async () => {
+    setError(null);
+    try {
+      await fn();
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return (
+    <div className="attack-downloads">
+      <span className="field__label">Download the adversarial image</span>
+      <div className="button-row">
+        <button
+          type="button"
+          className="button button--small"
+          onClick={guard(() => downloadPng(result.adversarial, stem))}
+          data-testid="attack-download-png"
+          title="28×28 grayscale PNG"
+        >
+          PNG
+        </button>
+        <button
+          type="button"
+          className="button button--small"
+          onClick={guard(() => downloadJson(result.adversarial, stem))}
+          data-testid="attack-download-json"
+          title="The API request body: {image: base64 of 784 bytes, image_size: [28, 28], channel: 1}"
+        >
+          JSON request
+        </button>
+        <button
+          type="button"
+          className="button button--small"
+          onClick={guard(() => downloadNpy(result.adversarial, stem))}
+          data-testid="attack-download-npy"
+          title="NumPy .npy, float32, shape (28, 28), values in [0, 1]"
+        >
+          .npy
+        </button>
+      </div>
+      {error && (
+        <p className="text-error small" role="alert" data-testid="attack-download-error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function AttackResultView({
+  onShowComparison,
+}: {
+  onShowComparison?: (adversarial: Float32Array) => void;
+}) {
+  const meta = useAttackStore((s) => s.meta);
+  const result = useAttackStore((s) => s.result);
+  const verdict = useAttackStore((s) => s.adversarialVerdict);
+  const verdictError = useAttackStore((s) => s.verdictError);
+
+  const images = useMemo(() => {
+    if (!meta || !result) return null;
+    const reference = quantize(meta.original);
+    const p = perturbation(reference, result.adversarial);
+    return {
+      original: grayRgba(reference),
+      adversarial: grayRgba(result.adversarial),
+      perturbation: perturbationRgba(p),
+      p,
+    };
+  }, [meta, result]);
+
+  if (!meta || !result || !images) return null;
+  const model = getModel(meta.model);
+  const randomized = model ? isRandomized(model) : false;
+  const { p } = images;
+  const goal =
+    meta.target === null
+      ? `away from ${CLASS_NAMES_EN[meta.label]}`
+      : `from ${CLASS_NAMES_EN[meta.label]} to ${CLASS_NAMES_EN[meta.target]}`;
+  const amplification = p.absMax > 0 ? 1 / p.absMax : 0;
+
+  return (
+    <section
+      className="attack-result"
+      data-testid="attack-result"
+      data-success={result.success}
+      aria-labelledby="attack-result-title"
+    >
+      <header className="attack-result__head">
+        <h3 id="attack-result-title" className="attack-result__title">
+          <span
+            className={`verdict ${result.success ? 'verdict--bad' : 'verdict--ok'}`}
+            data-testid="attack-success"
+            data-value={result.success}
+          >
+            {result.success ? 'Attack succeeded' : 'Attack failed'}
+          </span>{' '}
+          <span className="muted small">
+            {modelTitle(meta.model)} · {goal}
+            {meta.labelSource === 'predicted' && ' (label = the model’s prediction: true class unknown)'}
+          </span>
+        </h3>
+      </header>
+
+      <div className="attack-figures">
+        <figure className="attack-figure">
+          <AttackCanvas
+            rgba={images.original}
+            label="Original image"
+            testId="attack-canvas-original"
+            size={IMAGE_SIZE}
+          />
+          <figcaption>
+            <span className="eyebrow">Original</span>
+            <Decision verdict={meta.originalVerdict} testId="attack-original-decision" note="no prediction" />
+          </figcaption>
+        </figure>
+        <figure className="attack-figure">
+          <AttackCanvas
+            rgba={images.adversarial}
+            label="Adversarial image"
+            testId="attack-canvas-adversarial"
+            size={IMAGE_SIZE}
+          />
+          <figcaption>
+            <span className="eyebrow">Adversarial</span>
+            <Decision
+              verdict={verdict}
+              testId="attack-adversarial-decision"
+              note={verdictError ? `not classified: ${verdictError}` : undefined}
+            />
+          </figcaption>
+        </figure>
+        <figure className="attack-figure">
+          <AttackCanvas
+            rgba={images.perturbation}
+            label={`Perturbation, amplified: from ${num(p.min, 3)} to ${num(p.max, 3)}`}
+            testId="attack-canvas-perturbation"
+            size={IMAGE_SIZE}
+          />
+          <figcaption>
+            <span className="eyebrow">Perturbation{amplification > 1 && ` ×${num(amplification, 3)}`}</span>
+            <div
+              className="attack-legend"
+              data-testid="attack-perturbation-legend"
+              data-min={p.min.toFixed(5)}
+              data-max={p.max.toFixed(5)}
+            >
+              <span className="attack-legend__bar" style={{ background: DIVERGING_GRADIENT }} />
+              <span className="attack-legend__ticks">
+                <span>−{num(p.absMax, 3)}</span>
+                <span>0</span>
+                <span>+{num(p.absMax, 3)}</span>
+              </span>
+              <span className="muted small">
+                δ from {num(p.min, 3)} to {num(p.max, 3)} · {p.changed} of {p.delta.length} pixels changed
+              </span>
+            </div>
+          </figcaption>
+        </figure>
+      </div>
+
+      <dl className="attack-metrics">
+        <Metric
+          name="Success"
+          value={result.success ? 'yes' : 'no'}
+          testId="attack-metric-success"
+          raw={String(result.success)}
+        />
+        <Metric
+          name="Queries"
+          value={`${result.queries} / ${meta.maxQueries}`}
+          testId="attack-metric-queries"
+          raw={String(result.queries)}
+        />
+        <Metric name="L2" value={num(result.l2)} testId="attack-metric-l2" raw={String(result.l2)} />
+        <Metric name="L∞" value={num(result.linf)} testId="attack-metric-linf" raw={String(result.linf)} />
+        <Metric
+          name="Wall time"
+          value={wall(result.wallMs)}
+          testId="attack-metric-wall"
+          raw={String(result.wallMs)}
+        />
+        {meta.eps !== null && (
+          <Metric name="Budget ε" value={num(meta.eps)} testId="attack-metric-eps" raw={String(meta.eps)} />
+        )}
+        {meta.eot > 1 && (
+          <Metric name="EOT k" value={String(meta.eot)} testId="attack-metric-eot" raw={String(meta.eot)} />
+        )}
+      </dl>
+
+      {result.eotSuccessRate !== undefined && (
+        <p
+          className="attack-note attack-note--random"
+          data-testid="attack-eot-rate"
+          data-value={result.eotSuccessRate}
+        >
+          <span className="badge badge--random">random</span> Over {result.eotDraws ?? 100} fresh draws of the
+          defense's randomness, the adversarial image fools model {meta.model} in{' '}
+          <strong>{pct(result.eotSuccessRate)}</strong> of them. The result is random: model {meta.model}{' '}
+          draws new randomness on every query, so one success (or failure) says little — this rate is the
+          number to report.
+        </p>
+      )}
+
+      <div className="attack-result__columns">
+        <div>
+          <h4 className="attack-subtitle">
+            Model {meta.model} on the adversarial image
+            {verdict && verdict.draws > 1 && (
+              <span className="muted small"> · mean of {verdict.draws} draws</span>
+            )}
+          </h4>
+          {verdict ? (
+            <Scores verdict={verdict} label={meta.label} target={meta.target} />
+          ) : (
+            <p className="muted small">{verdictError ? `Not classified: ${verdictError}` : 'Classifying…'}</p>
+          )}
+          {randomized && verdict?.fooled !== undefined && (
+            <p className="muted small">
+              {verdict.fooled}/{verdict.draws} draws fooled.
+            </p>
+          )}
+        </div>
+        <div className="attack-actions">
+          <Downloads meta={meta} result={result} />
+          {onShowComparison && (
+            <button
+              type="button"
+              className="button button--small"
+              onClick={() => onShowComparison(result.adversarial)}
+              data-testid="attack-show-comparison"
+            >
+              Show in the comparison
+            </button>
+          )}
+          {meta.initIndex !== null && (
+            <p className="muted small">Started from test image #{meta.initIndex} (target class).</p>
+          )}
+        </div>
+      </div>
+
+      <TransferGrid />
+    </section>
+  );
+}

@@ -1,0 +1,387 @@
+/** The attack's settings, built from the ATTACKS registry and the fifteen MODELS. */
+import { useEffect, useId, useState } from 'react';
+import { ATTACK_NAMES, ATTACKS, type AttackName, type Norm } from '../../attacks';
+import { CLASS_NAMES_EN } from '../../core/labels';
+import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, getModel, isRandomized, MODELS } from '../../core/models';
+import { hasEps, isBusy, useAttackStore } from '../../stores/attack';
+import { attackParams } from './runner';
+
+const NORM_LABEL: Record<Norm, string> = { l2: 'L2', linf: 'L∞' };
+
+/** Choices for the string parameters the attacks know. */
+const ENUM_PARAMS: Record<string, readonly string[]> = {
+  loss: ['margin', 'ce'],
+  marginOn: ['logit', 'prob'],
+  basis: ['dct', 'pixel'],
+  order: ['strided', 'rand'],
+};
+
+/** Parameters with their own field above (or that the worker sets), left out of "advanced". */
+const OWN_FIELDS = new Set(['norm', 'eps', 'maxQueries', 'target', 'targeted', 'seed', 'quantize', 'init']);
+
+interface NumberFieldProps {
+  id: string;
+  value: number;
+  onCommit(v: number): void;
+  testId: string;
+  min?: number;
+  max?: number;
+  step?: number | 'any';
+  integer?: boolean;
+  disabled?: boolean;
+  className?: string;
+  describedBy?: string;
+}
+
+/** A number input that keeps what the user types and commits only valid numbers. */
+function NumberField({
+  id,
+  value,
+  onCommit,
+  testId,
+  min,
+  max,
+  step = 'any',
+  integer = false,
+  disabled,
+  className,
+  describedBy,
+}: NumberFieldProps) {
+  const [draft, setDraft] = useState(String(value));
+  useEffect(() => {
+    setDraft((d) => (Number(d) === value && d.trim() !== '' ? d : String(value)));
+  }, [value]);
+  const parsed = draft.trim() === '' ? Number.NaN : Number(draft);
+  const valid =
+    Number.isFinite(parsed) &&
+    (!integer || Number.isInteger(parsed)) &&
+    (min === undefined || parsed >= min) &&
+    (max === undefined || parsed <= max);
+  return (
+    <input
+      id={id}
+      type="number"
+      inputMode={integer ? 'numeric' : 'decimal'}
+      value={draft}
+      min={min}
+      max={max}
+      step={step}
+      disabled={disabled}
+      aria-invalid={!valid || undefined}
+      aria-describedby={describedBy}
+      className={`${className ?? ''} ${valid ? '' : 'is-invalid'}`}
+      data-testid={testId}
+      onChange={(e) => {
+        const text = e.target.value;
+        setDraft(text);
+        const v = text.trim() === '' ? Number.NaN : Number(text);
+        if (
+          Number.isFinite(v) &&
+          (!integer || Number.isInteger(v)) &&
+          (min === undefined || v >= min) &&
+          (max === undefined || v <= max)
+        ) {
+          onCommit(v);
+        }
+      }}
+      onBlur={() => {
+        if (!valid) setDraft(String(value));
+      }}
+    />
+  );
+}
+
+function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: boolean }) {
+  const config = useAttackStore((s) => s.config);
+  const setOverride = useAttackStore((s) => s.setOverride);
+  const resetOverrides = useAttackStore((s) => s.resetOverrides);
+  const base = useId();
+  const overrides = config.overrides[attack] ?? {};
+  let resolved: Record<string, unknown> = {};
+  let problem: string | null = null;
+  try {
+    resolved = ATTACKS[attack].resolve({ ...attackParams(config), targeted: config.targeted });
+  } catch (e) {
+    problem = e instanceof Error ? e.message : String(e);
+  }
+  const keys = Object.keys(resolved).filter((k) => !OWN_FIELDS.has(k));
+  const changed = Object.keys(overrides).length;
+  return (
+    <details className="attack-advanced" data-testid="attack-advanced">
+      <summary>
+        Attack parameters <span className="muted">({changed ? `${changed} changed` : 'defaults'})</span>
+      </summary>
+      <p className="muted small">
+        Defaults from the attack's reference implementation ({ATTACKS[attack].paper}); some resolve against
+        the norm, the image size or targeted-ness.
+      </p>
+      <div className="attack-advanced__grid">
+        {keys.map((k) => {
+          const v = resolved[k];
+          const id = `${base}-${k}`;
+          const mark = k in overrides ? ' *' : '';
+          if (typeof v === 'number') {
+            return (
+              <label key={k} className="field" htmlFor={id}>
+                <span className="field__label">
+                  {k}
+                  {mark}
+                </span>
+                <NumberField
+                  id={id}
+                  value={v}
+                  onCommit={(n) => setOverride(k, n)}
+                  testId={`attack-param-${k}`}
+                  disabled={disabled}
+                />
+              </label>
+            );
+          }
+          const options = ENUM_PARAMS[k];
+          if (typeof v === 'string' && options) {
+            return (
+              <label key={k} className="field" htmlFor={id}>
+                <span className="field__label">
+                  {k}
+                  {mark}
+                </span>
+                <select
+                  id={id}
+                  value={v}
+                  disabled={disabled}
+                  data-testid={`attack-param-${k}`}
+                  onChange={(e) => setOverride(k, e.target.value)}
+                >
+                  {options.map((o) => (
+                    <option key={o} value={o}>
+                      {o}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            );
+          }
+          return (
+            <div key={k} className="field">
+              <span className="field__label">{k}</span>
+              <code className="small">{JSON.stringify(v)}</code>
+            </div>
+          );
+        })}
+      </div>
+      {problem && (
+        <p className="text-error small" role="alert" data-testid="attack-param-error">
+          {problem}
+        </p>
+      )}
+      <button
+        type="button"
+        className="button button--small"
+        onClick={resetOverrides}
+        disabled={disabled || changed === 0}
+        data-testid="attack-param-reset"
+      >
+        Reset to defaults
+      </button>
+    </details>
+  );
+}
+
+export function AttackSetup() {
+  const config = useAttackStore((s) => s.config);
+  const busy = useAttackStore((s) => isBusy(s.status));
+  const setConfig = useAttackStore((s) => s.setConfig);
+  const setAttack = useAttackStore((s) => s.setAttack);
+  const setNorm = useAttackStore((s) => s.setNorm);
+  const id = useId();
+  const info = ATTACKS[config.attack];
+  const model = getModel(config.model);
+  const randomized = model ? isRandomized(model) : false;
+  const withEps = hasEps(config.attack, config.norm);
+
+  return (
+    <fieldset className="attack-setup" disabled={busy} data-testid="attack-setup">
+      <legend className="sr-only">Attack settings</legend>
+      <div className="attack-setup__grid">
+        <label className="field" htmlFor={`${id}-model`}>
+          <span className="field__label">Target model</span>
+          <select
+            id={`${id}-model`}
+            value={config.model}
+            onChange={(e) => setConfig({ model: e.target.value })}
+            data-testid="attack-model"
+          >
+            {ARCHS.map((arch) => (
+              <optgroup key={arch} label={ARCH_LABEL[arch]}>
+                {MODELS.filter((m) => m.arch === arch).map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.id} · {DEFENSE_LABEL[m.defense]}
+                    {isRandomized(m) ? ' (random)' : ''}
+                  </option>
+                ))}
+              </optgroup>
+            ))}
+          </select>
+        </label>
+
+        <label className="field" htmlFor={`${id}-attack`}>
+          <span className="field__label">Attack</span>
+          <select
+            id={`${id}-attack`}
+            value={config.attack}
+            onChange={(e) => setAttack(e.target.value as AttackName)}
+            data-testid="attack-method"
+          >
+            {ATTACK_NAMES.map((n) => (
+              <option key={n} value={n}>
+                {ATTACKS[n].title} · {ATTACKS[n].kind}
+              </option>
+            ))}
+          </select>
+        </label>
+
+        <label className="field" htmlFor={`${id}-norm`}>
+          <span className="field__label">Norm</span>
+          <select
+            id={`${id}-norm`}
+            value={config.norm}
+            onChange={(e) => setNorm(e.target.value as Norm)}
+            disabled={info.norms.length < 2}
+            data-testid="attack-norm"
+          >
+            {info.norms.map((n) => (
+              <option key={n} value={n}>
+                {NORM_LABEL[n]}
+              </option>
+            ))}
+          </select>
+        </label>
+
+        {withEps ? (
+          <label className="field" htmlFor={`${id}-eps`}>
+            <span className="field__label">ε ({NORM_LABEL[config.norm]} budget)</span>
+            <NumberField
+              id={`${id}-eps`}
+              value={config.eps}
+              min={0}
+              step={config.norm === 'linf' ? 0.01 : 0.1}
+              onCommit={(eps) => setConfig({ eps })}
+              testId="attack-eps"
+            />
+          </label>
+        ) : (
+          <div className="field">
+            <span className="field__label">ε</span>
+            <span className="attack-setup__static muted small" data-testid="attack-eps-none">
+              none — minimises the {NORM_LABEL[config.norm]} distance
+            </span>
+          </div>
+        )}
+
+        <label className="field" htmlFor={`${id}-budget`}>
+          <span className="field__label">Query budget</span>
+          <NumberField
+            id={`${id}-budget`}
+            value={config.maxQueries}
+            min={1}
+            step={100}
+            integer
+            onCommit={(maxQueries) => setConfig({ maxQueries })}
+            testId="attack-max-queries"
+          />
+        </label>
+
+        <div className="field">
+          <span className="field__label">Goal</span>
+          <div className="attack-setup__target">
+            <label className="field--inline small">
+              <input
+                type="checkbox"
+                checked={config.targeted}
+                onChange={(e) => setConfig({ targeted: e.target.checked })}
+                data-testid="attack-targeted"
+              />
+              targeted
+            </label>
+            <select
+              aria-label="Target class"
+              value={config.target}
+              disabled={!config.targeted}
+              onChange={(e) => setConfig({ target: Number(e.target.value) })}
+              data-testid="attack-target"
+            >
+              {CLASS_NAMES_EN.map((n, i) => (
+                <option key={n} value={i}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </div>
+        </div>
+
+        <label className="field" htmlFor={`${id}-eot`}>
+          <span className="field__label">EOT k</span>
+          <NumberField
+            id={`${id}-eot`}
+            value={config.eot}
+            min={1}
+            max={64}
+            step={1}
+            integer
+            onCommit={(eot) => setConfig({ eot })}
+            testId="attack-eot"
+            className="input--narrow"
+            describedBy={`${id}-eot-note`}
+          />
+        </label>
+
+        <label className="field" htmlFor={`${id}-seed`}>
+          <span className="field__label">Seed</span>
+          <span className="attack-setup__seed">
+            <NumberField
+              id={`${id}-seed`}
+              value={config.seed}
+              min={0}
+              step={1}
+              integer
+              onCommit={(seed) => setConfig({ seed })}
+              testId="attack-seed"
+              className="input--seed"
+            />
+            <button
+              type="button"
+              className="button button--small"
+              title="Draw a new seed"
+              onClick={() => setConfig({ seed: Math.floor(Math.random() * 2 ** 31) })}
+              data-testid="attack-seed-random"
+            >
+              new
+            </button>
+          </span>
+        </label>
+      </div>
+
+      <p className="attack-setup__about muted small" data-testid="attack-about">
+        <strong>{info.title}</strong> · {info.paper} ·{' '}
+        {info.kind === 'decision' ? 'decision-based (labels only)' : 'score-based (probabilities)'}
+        {config.targeted && info.kind === 'decision' && (
+          <> · targeted runs start from a test image the model already assigns to the target class</>
+        )}
+      </p>
+      <p
+        id={`${id}-eot-note`}
+        className={`attack-note small ${randomized && config.eot < 2 ? 'attack-note--warn' : 'muted'}`}
+        data-testid="attack-eot-note"
+      >
+        EOT (expectation over transformation) asks each query k times and averages the scores or takes the
+        majority decision; <strong>k queries are charged per image</strong>, so the budget buys k× fewer
+        steps.
+        {randomized
+          ? ` ${config.model} is a randomized defense: use k > 1, or the attack optimises against single lucky draws.`
+          : ' Deterministic models need k = 1.'}
+      </p>
+
+      <AdvancedParams attack={config.attack} disabled={busy} />
+    </fieldset>
+  );
+}

@@ -1,0 +1,130 @@
+/**
+ * The shareable part of the view lives in the URL: `?img=test:123` (a test-set index) or
+ * `?img=px:<base64 of 784 bytes>` (drawn or uploaded pixels), and `?models=0,0_3,0_4`.
+ */
+import { useEffect } from 'react';
+import { decodeBase64, encodeBase64 } from '../core/base64';
+import { MODEL_IDS } from '../core/models';
+import { imageAt } from '../data/idx';
+import { useDrawStore } from '../stores/drawStore';
+import { reportError } from '../stores/errorStore';
+import { useImageStore } from '../stores/imageStore';
+import { useModelStore } from '../stores/modelStore';
+import { usePrefsStore } from '../stores/prefsStore';
+import { ensureTestSet } from './testSet';
+
+/** URL-safe base64 without padding (decodeBase64 reads both alphabets). */
+export function encodePixels(p: Uint8Array): string {
+  return encodeBase64(p).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function decodePixels(text: string): Uint8Array {
+  // a "+" that was not percent-encoded arrives as a space
+  const bytes = decodeBase64(text.replace(/ /g, '+'));
+  if (bytes.length !== 784) throw new Error(`the link holds ${bytes.length} bytes, a 28×28 image needs 784`);
+  return bytes;
+}
+
+export function imageParamFor(): string | null {
+  const { pixels, source } = useImageStore.getState();
+  if (!pixels || !source) return null;
+  if (source.kind === 'test') return `test:${source.index}`;
+  return `px:${encodePixels(pixels)}`;
+}
+
+export function shareUrl(): string {
+  const url = new URL(location.href);
+  const img = imageParamFor();
+  if (img) url.searchParams.set('img', img);
+  url.searchParams.set('models', useModelStore.getState().selected.join(','));
+  return url.href;
+}
+
+export async function showTestImage(index: number): Promise<void> {
+  const set = await ensureTestSet();
+  const px = imageAt(set, index);
+  useImageStore.getState().setImage(px.slice(), { kind: 'test', index, label: set.labels[index] });
+}
+
+async function applyImageParam(param: string | null): Promise<void> {
+  if (param?.startsWith('px:')) {
+    try {
+      const px = decodePixels(param.slice(3));
+      useImageStore.getState().setImage(px, { kind: 'link' });
+      useDrawStore.getState().setPixels(px.slice());
+      usePrefsStore.getState().setInputTab('draw');
+      return;
+    } catch (err) {
+      reportError(
+        'Could not read the image in the link',
+        err instanceof Error ? err.message : String(err),
+        'url-img',
+      );
+    }
+  } else if (param?.startsWith('test:')) {
+    const index = Number(param.slice(5));
+    try {
+      await showTestImage(index);
+      usePrefsStore.getState().setInputTab('gallery');
+      return;
+    } catch (err) {
+      reportError(
+        'Could not open the linked test image',
+        err instanceof Error ? err.message : String(err),
+        'url-img',
+      );
+    }
+  } else if (param) {
+    reportError(
+      'Could not read the image in the link',
+      `“img=${param}” is neither test:<index> nor px:<base64>`,
+      'url-img',
+    );
+  }
+  // default view: the first test image (an ankle boot)
+  try {
+    await showTestImage(0);
+  } catch {
+    /* the test set failed to load; ensureTestSet reported it */
+  }
+}
+
+/** Read the URL once at start-up, then keep it in step with the view. */
+export function useUrlState(): void {
+  useEffect(() => {
+    const params = new URLSearchParams(location.search);
+    const models = params.get('models');
+    if (models !== null) {
+      const ids = models.split(',').filter((id) => id !== '');
+      const unknown = ids.filter((id) => !MODEL_IDS.includes(id));
+      if (unknown.length)
+        reportError('Unknown models in the link', `Ignored: ${unknown.join(', ')}`, 'url-models', 'warning');
+      useModelStore.getState().setSelected(ids.filter((id) => MODEL_IDS.includes(id)));
+    }
+    void applyImageParam(params.get('img'));
+
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const write = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        const url = new URL(location.href);
+        const img = imageParamFor();
+        if (img) url.searchParams.set('img', img);
+        url.searchParams.set('models', useModelStore.getState().selected.join(','));
+        if (url.href !== location.href) history.replaceState(history.state, '', url.href);
+      }, 300);
+    };
+    const unsubs = [
+      useImageStore.subscribe((s, p) => {
+        if (s.version !== p.version) write();
+      }),
+      useModelStore.subscribe((s, p) => {
+        if (s.selected !== p.selected) write();
+      }),
+    ];
+    return () => {
+      if (timer) clearTimeout(timer);
+      for (const u of unsubs) u();
+    };
+  }, []);
+}

@@ -1,0 +1,321 @@
+/**
+ * The experiment runner end to end, through its CLI:
+ * - config errors fail before any work, naming the field (no browser needed);
+ * - --endpoint mode against a local service with the same contract;
+ * - the smoke config in headless Chromium on the production build (dist/), with the clean
+ *   predictions checked against onnxruntime-node on the same model files;
+ * - a run stopped midway (SIGINT in --endpoint mode, SIGKILL in the browser) and resumed equals an
+ *   uninterrupted run;
+ * - two shards merged equal the unsharded run.
+ * The browser tests need `npm run build` first and skip (saying so) when dist/ is missing.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getModel } from '../../src/core/models';
+import { classifyInputs } from '../../src/core/router';
+import { imageInput } from '../../src/data/idx';
+import { cleanSeed, enumerateWork, resolveConfig, shardWork } from '../../src/experiment/config';
+import type { ResultRow } from '../../src/experiment/rows';
+import { createNodeEngine } from '../../tools/lib/node-engine';
+import { loadTestSetNode } from '../../tools/lib/test-set-node';
+import { type Service, startService } from './http-service';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SMOKE = join(ROOT, 'experiments', 'smoke.json');
+const TMP = mkdtempSync(join(tmpdir(), 'experiment-test-'));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Children still running (killed in afterAll, so a timed-out test leaves no browser behind). */
+const live = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+function start(args: string[]): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'experiment.ts'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const done = new Promise<Run>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+const cli = (args: string[]) => start(args).done;
+
+function merge(args: string[]): Promise<Run> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'tools', 'experiment-merge.ts'), ...args],
+    { cwd: ROOT },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  return new Promise((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+}
+
+function rows(dir: string): ResultRow[] {
+  const text = readFileSync(join(dir, 'results.jsonl'), 'utf8');
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as ResultRow);
+}
+
+/** The rows without their timings, in a canonical order. */
+function comparable(dir: string): string[] {
+  return rows(dir)
+    .map(({ ms: _ms, ...rest }) => JSON.stringify(rest))
+    .sort();
+}
+
+function lineCount(dir: string): number {
+  const p = join(dir, 'results.jsonl');
+  if (!existsSync(p)) return 0;
+  return readFileSync(p, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim()).length;
+}
+
+async function waitFor(cond: () => boolean, what: string, timeoutMs = 120_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const explain = (r: Run) => `exit ${r.code} ${r.signal ?? ''}\n${r.stderr}\n${r.stdout}`;
+
+describe('experiment CLI: config errors', () => {
+  it('rejects a bad config before any work, naming the field', async () => {
+    const bad = join(TMP, 'bad.json');
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        name: 'bad',
+        models: ['0'],
+        images: { count: 2, seed: 1 },
+        attacks: [{ type: 'none' }, { type: 'noise', eps: 'x' }],
+        typo: 1,
+      }),
+    );
+    const out = join(TMP, 'bad-out');
+    const r = await cli(['--config', bad, '--out', out]);
+    expect(r.code, explain(r)).toBe(2);
+    expect(r.stderr).toMatch(/attacks\[1\]\.eps: expected number, received string/);
+    expect(r.stderr).toMatch(/typo: unknown field/);
+    expect(existsSync(out)).toBe(false); // nothing was started or written
+
+    const r2 = await cli(['--config', SMOKE, '--out', out, '--shard', '3/2']);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/--shard/);
+  });
+});
+
+const WEIGHTS_0 = join(ROOT, 'public', 'models', '0.onnx');
+
+describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --endpoint', () => {
+  let service: Service;
+  const out = join(TMP, 'endpoint');
+  beforeAll(async () => {
+    service = await startService({ modelsDir: join(ROOT, 'public', 'models') });
+  });
+  afterAll(async () => {
+    await service?.close();
+  });
+
+  it('runs the smoke config against an HTTP service with the same contract', {
+    timeout: 120_000,
+  }, async () => {
+    const r = await cli(['--config', SMOKE, '--out', out, '--endpoint', service.url, '--no-progress']);
+    expect(r.code, explain(r)).toBe(0);
+    const rs = rows(out);
+    expect(rs).toHaveLength(20);
+    expect(rs.filter((x) => x.error)).toEqual([]);
+    expect(service.requests).toBeGreaterThan(0);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(cfg.environment.mode).toBe('endpoint');
+  });
+
+  it('stops cleanly on Ctrl-C, says how to resume, and resumes to the same rows', {
+    timeout: 120_000,
+  }, async () => {
+    const stopped = join(TMP, 'endpoint-stopped');
+    const args = ['--config', SMOKE, '--out', stopped, '--endpoint', service.url, '--batch-size', '1'];
+    const a = start(args);
+    await waitFor(() => lineCount(stopped) >= 3, 'the first rows');
+    a.child.kill('SIGINT');
+    const ra = await a.done;
+    expect(ra.code, explain(ra)).toBe(130);
+    expect(ra.stderr).toMatch(/SIGINT: stopping/);
+    expect(ra.stderr).toMatch(
+      /Resume with:\s+npm run experiment -- --config \S+ --out \S+ --endpoint \S+ --batch-size 1/,
+    );
+    expect(lineCount(stopped)).toBeLessThan(20);
+    // --no-resume refuses a folder with results; the default resumes
+    const refused = await cli([...args, '--no-resume']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/already has results/);
+    const rb = await cli(args);
+    expect(rb.code, explain(rb)).toBe(0);
+    expect(rb.stderr).toMatch(/resuming, \d+ done/);
+    expect(comparable(stopped)).toEqual(comparable(out));
+  });
+});
+
+const DIST = join(ROOT, 'dist', 'index.html');
+const browserSkip = !existsSync(DIST)
+  ? 'no dist/: run `npm run build` before the experiment browser tests'
+  : !existsSync(join(ROOT, 'dist', 'models', '0.onnx'))
+    ? 'dist/models/0.onnx is missing (weights 0 not trained/built yet)'
+    : null;
+if (browserSkip) console.warn(`skipping the experiment runner's browser tests: ${browserSkip}`);
+
+describe.skipIf(browserSkip !== null)('experiment CLI: in headless Chromium', () => {
+  const full = join(TMP, 'full');
+  let fullRun: Run;
+
+  beforeAll(async () => {
+    fullRun = await cli(['--config', SMOKE, '--out', full]);
+  }, 180_000);
+
+  it('runs the smoke config end to end', () => {
+    expect(fullRun.code, explain(fullRun)).toBe(0);
+    expect(fullRun.stderr).toMatch(/images\/s/);
+    const rs = rows(full);
+    expect(rs).toHaveLength(20);
+    expect(
+      rs.filter((r) => r.error),
+      'error rows',
+    ).toEqual([]);
+    const cfg = JSON.parse(readFileSync(join(full, 'config.json'), 'utf8'));
+    expect(cfg.environment.mode).toBe('browser');
+    expect(cfg.environment.browser.version).toMatch(/^\d+\./);
+    expect(cfg.environment.backend.active).toBe('wasm');
+    expect(cfg.environment.models['0'].file_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(cfg.resolved.indices).toHaveLength(5);
+    const csv = readFileSync(join(full, 'summary.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(1 + 4);
+    expect(csv[0]).toMatch(
+      /^model,attack,n,clean_accuracy,robust_accuracy,success_rate,median_queries,median_l2,median_linf/,
+    );
+    expect(readFileSync(join(full, 'summary.md'), 'utf8')).toMatch(/\| model \| attack \|/);
+    const html = readFileSync(join(full, 'report.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/https?:\/\//);
+    // randomized model: the EOT success rate over fresh draws is recorded
+    expect(
+      rs
+        .filter((r) => r.model === '0_4' && r.attack === 'none')
+        .every((r) => typeof r.eot_success_rate === 'number'),
+    ).toBe(true);
+  });
+
+  it('gives the clean predictions onnxruntime-node gives on the same model files', async () => {
+    const resolved = resolveConfig(JSON.parse(readFileSync(SMOKE, 'utf8')));
+    const set = loadTestSetNode(join(ROOT, 'public', 'data'));
+    const engine = createNodeEngine({ modelsDir: join(ROOT, 'dist', 'models') });
+    try {
+      const inputs = resolved.indices.map((i) => imageInput(set, i));
+      const native = await classifyInputs(engine, getModel('0')!, inputs);
+      const page = resolved.indices.map(
+        (i) => rows(full).find((r) => r.model === '0' && r.attack === 'none' && r.index === i)!.clean_pred,
+      );
+      expect(page).toEqual(native.preds);
+      // the randomized model with the row's seed: the same draw in the page and in Node
+      let agree = 0;
+      for (const [k, i] of resolved.indices.entries()) {
+        const seeded = await classifyInputs(
+          engine,
+          getModel('0_4')!,
+          [inputs[k]],
+          cleanSeed(resolved.config.seed, '0_4', i),
+        );
+        const row = rows(full).find((r) => r.model === '0_4' && r.attack === 'none' && r.index === i)!;
+        if (row.clean_pred === seeded.preds[0]) agree++;
+      }
+      expect(agree).toBeGreaterThanOrEqual(resolved.indices.length - 1);
+    } finally {
+      await engine.release();
+    }
+  });
+
+  it('resumes a killed shard (SIGKILL) and merges the shards into the unsharded result', {
+    timeout: 420_000,
+  }, async () => {
+    const resolved = resolveConfig(JSON.parse(readFileSync(SMOKE, 'utf8')));
+    const s1 = join(TMP, 'shard1');
+    const s2 = join(TMP, 'shard2');
+    // --batch-size 1: one image per request, so rows trickle in and the kill lands midway
+    const args1 = ['--config', SMOKE, '--out', s1, '--shard', '1/2', '--batch-size', '1'];
+    // 1. killed hard after the first rows (a partial last line, if any, is dropped on resume)
+    const a = start(args1);
+    await waitFor(() => lineCount(s1) >= 2, 'the first rows');
+    a.child.kill('SIGKILL');
+    const ra = await a.done;
+    expect(ra.signal).toBe('SIGKILL');
+    expect(lineCount(s1)).toBeLessThan(10);
+    // 2. resumed to the end (the config comes from the folder's config.json): the same rows as the
+    //    uninterrupted, unsharded run, timings aside
+    const rc = await cli(['--out', s1, '--shard', '1/2', '--batch-size', '1']);
+    expect(rc.code, explain(rc)).toBe(0);
+    expect(rc.stderr).toMatch(/resuming, \d+ done/);
+    expect(lineCount(s1)).toBe(10); // nothing twice
+    const mine = new Set(
+      shardWork(enumerateWork(resolved), { index: 1, total: 2 }).map(
+        (w) => `${w.model}|${w.attack.key}|${w.index}`,
+      ),
+    );
+    const fullShard1 = rows(full)
+      .filter((r) => mine.has(`${r.model}|${r.attack}|${r.index}`))
+      .map(({ ms: _ms, ...rest }) => JSON.stringify(rest))
+      .sort();
+    expect(comparable(s1)).toEqual(fullShard1);
+
+    // 3. the other shard, then the merge equals the unsharded run
+    const r2 = await cli(['--config', SMOKE, '--out', s2, '--shard', '2/2', '--no-progress']);
+    expect(r2.code, explain(r2)).toBe(0);
+    expect(lineCount(s2)).toBe(10);
+    const merged = join(TMP, 'merged');
+    const m = await merge([s1, s2, '--out', merged]);
+    expect(m.code, explain(m)).toBe(0);
+    expect(comparable(merged)).toEqual(comparable(full));
+    expect(readFileSync(join(merged, 'summary.csv'), 'utf8')).toBe(
+      readFileSync(join(full, 'summary.csv'), 'utf8'),
+    );
+    expect(readFileSync(join(merged, 'report.html'), 'utf8')).toContain('<svg');
+
+    // one shard alone merges with a warning and exit code 3
+    const partial = await merge([s2, '--out', join(TMP, 'partial')]);
+    expect(partial.code).toBe(3);
+    expect(partial.stderr).toMatch(/10 of 20 rows are missing \(from shard 1\/2\)/);
+  });
+});

@@ -1,0 +1,413 @@
+/**
+ * The experiment runner's pure parts: config schema and its error messages, sampling, attack keys,
+ * shards, seeds, summary arithmetic, results.jsonl repair, the PNG encoder and the report.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { MODEL_IDS } from '../../src/core/models';
+import { Rng } from '../../src/core/prng';
+import { scoreBody, scoreRoute } from '../../src/experiment/api';
+import {
+  ConfigError,
+  cleanSeed,
+  enumerateWork,
+  eotDrawSeeds,
+  libraryOptions,
+  parseShard,
+  resolveConfig,
+  rowSeed,
+  sampleIndices,
+  shardWork,
+} from '../../src/experiment/config';
+import {
+  bytesToFloat,
+  noiseImage,
+  orderedRow,
+  type ResultRow,
+  thinTrajectory,
+} from '../../src/experiment/rows';
+import { latestRows, summarize, summaryCsv } from '../../src/experiment/summary';
+import type { ExperimentBackend } from '../../tools/experiment/backends';
+import { readResults, repairResults } from '../../tools/experiment/files';
+import { encodeGrayPng } from '../../tools/experiment/png';
+import { renderReport } from '../../tools/experiment/report';
+import { runExperiment } from '../../tools/experiment/runner';
+
+const read = (name: string) => JSON.parse(readFileSync(join('experiments', name), 'utf8'));
+
+function problems(raw: unknown): string[] {
+  try {
+    resolveConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+const SMOKE = read('smoke.json');
+
+describe('experiment config', () => {
+  it('accepts the shipped configs', () => {
+    const dc = resolveConfig(read('defense-comparison.json'));
+    expect(dc.models).toEqual(MODEL_IDS);
+    expect(dc.indices).toHaveLength(100);
+    expect(new Set(dc.indices).size).toBe(100);
+    expect(dc.attacks.map((a) => a.key)).toEqual([
+      'none',
+      'square:eps=0.1,max_queries=1000,norm=linf',
+      'hopskipjump:max_queries=2000,norm=l2',
+    ]);
+    expect(enumerateWork(dc)).toHaveLength(15 * 3 * 100);
+    // the attack library's own key and resolved parameters are recorded too
+    expect(dc.attacks[0].library).toBeUndefined();
+    expect(dc.attacks[1].library?.key).toMatch(
+      /^square\|eps=0\.1\|.*maxQueries=1000\|norm=linf\|.*quantize=true/,
+    );
+    expect(dc.attacks[2].library?.options).toEqual({ norm: 'l2', maxQueries: 2000, quantize: true });
+    expect(dc.attacks[2].library?.resolved).toMatchObject({ norm: 'l2', gamma: 1, maxQueries: 2000 });
+    const smoke = resolveConfig(SMOKE);
+    expect(smoke.models).toEqual(['0', '0_4']);
+    expect(enumerateWork(smoke)).toHaveLength(20);
+  });
+
+  it('names the field of every problem', () => {
+    const bad = {
+      ...SMOKE,
+      extra: 1,
+      models: ['0', 'nope'],
+      images: { count: 5 },
+      attacks: [
+        { type: 'none' },
+        { type: 'noise', eps: 'big' },
+        { type: 'square', norm: 'linf', eps: 0.1 },
+        { type: 'pgd' },
+      ],
+      eot: 0,
+    };
+    const p = problems(bad).join('\n');
+    expect(p).toMatch(/^extra: unknown field/m);
+    expect(p).toMatch(/^models\[1\]: unknown model "nope"/m);
+    expect(p).toMatch(/^images\.seed: required field is missing/m);
+    expect(p).toMatch(/^attacks\[1\]\.eps: expected number, received string/m);
+    expect(p).toMatch(/^attacks\[2\]\.max_queries: required field is missing/m);
+    expect(p).toMatch(/^attacks\[3\]\.type: /m);
+    expect(p).toMatch(/^eot: /m);
+    expect(problems({ ...SMOKE, attacks: [{ type: 'none', eps: 1 }] })).toEqual([
+      'attacks[0].eps: unknown field (not allowed here)',
+    ]);
+    expect(problems({ ...SMOKE, attacks: [{ type: 'none' }, { type: 'none' }] })[0]).toMatch(
+      /attacks\[1\]: the same attack as attacks\[0\]/,
+    );
+    expect(problems({ ...SMOKE, models: 'some' })[0]).toMatch(/^models: must be "all" or a non-empty list/);
+    expect(problems({ ...SMOKE, images: { indices: [1, 1] } })[0]).toMatch(
+      /^images\.indices: lists a test-set index twice/,
+    );
+    expect(problems({ ...SMOKE, images: { indices: [10000] } })[0]).toMatch(/^images\.indices\[0\]: /);
+  });
+
+  it('samples images and derives seeds deterministically', () => {
+    expect(sampleIndices(10, 1)).toEqual(sampleIndices(10, 1));
+    expect(sampleIndices(10, 1)).not.toEqual(sampleIndices(10, 2));
+    expect(sampleIndices(10000, 3).sort((a, b) => a - b)).toEqual(Array.from({ length: 10000 }, (_, i) => i));
+    const s = rowSeed(0, '0_4', 'none', 17);
+    expect(s).toBe(rowSeed(0, '0_4', 'none', 17));
+    expect(s).toBe(cleanSeed(0, '0_4', 17));
+    expect(s).not.toBe(rowSeed(1, '0_4', 'none', 17));
+    expect(Number.isInteger(s) && s >= 0 && s <= 0x7fffffff).toBe(true);
+    const draws = eotDrawSeeds(s, 100);
+    expect(new Set(draws).size).toBe(100);
+  });
+
+  it('splits work into disjoint, balanced shards (1-based, as Playwright)', () => {
+    const work = enumerateWork(resolveConfig(read('defense-comparison.json')));
+    expect(parseShard('2/3')).toEqual({ index: 2, total: 3 });
+    expect(() => parseShard('0/3')).toThrow(/1-based/);
+    expect(() => parseShard('4/3')).toThrow(ConfigError);
+    expect(() => parseShard('x')).toThrow(/i\/n/);
+    const shards = [1, 2, 3].map((index) => shardWork(work, { index, total: 3 }));
+    expect(shards.map((s) => s.length)).toEqual([1500, 1500, 1500]);
+    const all = shards.flat().map((w) => w.ordinal);
+    expect(new Set(all).size).toBe(work.length);
+    // every shard gets every model
+    for (const s of shards) expect(new Set(s.map((w) => w.model)).size).toBe(15);
+  });
+
+  it('builds the API requests and library options', () => {
+    expect(scoreRoute('0')).toBe('/0/score');
+    expect(scoreRoute('0_4')).toBe('/0/4/score');
+    expect(JSON.parse(scoreBody([{ image: 'AA==', seed: 3 }], false))).toEqual({
+      image: 'AA==',
+      image_size: [28, 28],
+      channel: 1,
+      seed: 3,
+    });
+    expect(JSON.parse(scoreBody([{ image: 'AA==', seed: 3 }], true)).batch).toHaveLength(1);
+    expect(libraryOptions({ max_queries: 5, norm: 'l2', init_num_evals: 3 })).toEqual({
+      maxQueries: 5,
+      norm: 'l2',
+      initNumEvals: 3,
+    });
+  });
+});
+
+describe('rows and noise', () => {
+  it('draws noise on the 8-bit grid inside the eps ball', () => {
+    const x = bytesToFloat(Uint8Array.from({ length: 784 }, (_, i) => (i * 7) % 256));
+    expect(x[1] * 255).toBeCloseTo(7, 5);
+    for (const norm of ['linf', 'l2'] as const) {
+      const a = noiseImage(x, 0.1, norm, new Rng(5));
+      expect(a).toEqual(noiseImage(x, 0.1, norm, new Rng(5)));
+      let l2 = 0;
+      for (let i = 0; i < 784; i++) {
+        const d = Math.abs(a[i] / 255 - x[i]);
+        if (norm === 'linf') expect(d).toBeLessThanOrEqual(0.1 + 1e-9);
+        l2 += d * d;
+      }
+      if (norm === 'l2') expect(Math.sqrt(l2)).toBeLessThanOrEqual(0.1 + (0.5 / 255) * 28 + 1e-9);
+    }
+  });
+
+  it('thins trajectories and keeps the final point', () => {
+    const pts = Array.from({ length: 1000 }, (_, i) => ({ queries: i + 1, distance: 10 / (i + 1) }));
+    const t = thinTrajectory(pts);
+    expect(t.length).toBeLessThanOrEqual(32);
+    expect(t[t.length - 1]).toEqual([1000, 0.01]);
+    expect(t.map((p) => p[0])).toEqual([...t.map((p) => p[0])].sort((a, b) => a - b));
+  });
+});
+
+function row(p: Partial<ResultRow>): ResultRow {
+  return orderedRow({
+    model: '0',
+    attack: 'a',
+    index: 0,
+    label: 1,
+    clean_pred: 1,
+    adv_pred: 1,
+    success: false,
+    queries: 10,
+    l2: 0,
+    linf: 0,
+    ms: 1,
+    seed: 1,
+    ...p,
+  });
+}
+
+describe('summary', () => {
+  it('computes clean/robust accuracy, success rate and medians as defined', () => {
+    const resolved = resolveConfig({ ...SMOKE, models: ['0'], attacks: [{ type: 'noise', eps: 0.1 }] });
+    const key = resolved.attacks[0].key;
+    const rows = [
+      row({ attack: key, index: 1, success: true, adv_pred: 2, queries: 1, l2: 1, linf: 0.1 }),
+      row({ attack: key, index: 2, success: true, adv_pred: 3, queries: 3, l2: 2, linf: 0.1 }),
+      row({ attack: key, index: 3 }),
+      row({ attack: key, index: 4, clean_pred: 5, adv_pred: 5, skipped: 'misclassified', queries: 0 }),
+      row({ attack: key, index: 5, error: 'boom', clean_pred: null, adv_pred: null, success: null }),
+      // superseded by the retry below
+      row({ attack: key, index: 6, error: 'first try failed', clean_pred: null }),
+      row({ attack: key, index: 6 }),
+    ];
+    const [s] = summarize(resolved, rows);
+    expect(s).toMatchObject({
+      n: 5,
+      errors: 1,
+      clean_accuracy: 4 / 5,
+      robust_accuracy: 2 / 5,
+      success_rate: 2 / 4,
+      median_queries: 2,
+      median_l2: 1.5,
+    });
+    const csv = summaryCsv([s]).split('\n');
+    expect(csv[0]).toBe(
+      'model,attack,n,clean_accuracy,robust_accuracy,success_rate,median_queries,median_l2,median_linf,errors,eot_success_rate',
+    );
+    expect(csv[1]).toBe('0,noise:eps=0.1,5,0.8000,0.4000,0.5000,2,1.5,0.1,1,');
+    expect(summaryCsv([{ ...s, attack: 'square:eps=0.1,norm=linf' }]).split('\n')[1]).toMatch(
+      /^0,"square:eps=0.1,norm=linf",5,/,
+    );
+  });
+});
+
+describe('files', () => {
+  it('ignores and repairs a partial last line of results.jsonl', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-files-'));
+    const a = JSON.stringify(row({ index: 1 }));
+    writeFileSync(join(dir, 'results.jsonl'), `${a}\n${a.slice(0, 20)}`);
+    const r = readResults(dir);
+    expect(r.rows).toHaveLength(1);
+    expect(r.truncatedTail).toBe(true);
+    expect(repairResults(dir)).toBe(true);
+    expect(readFileSync(join(dir, 'results.jsonl'), 'utf8')).toBe(`${a}\n`);
+    expect(repairResults(dir)).toBe(false);
+  });
+
+  it('encodes valid PNGs', () => {
+    const px = Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 13) % 256);
+    const png = PNG.sync.read(encodeGrayPng(px, 28, 28, 2));
+    expect([png.width, png.height]).toEqual([56, 56]);
+    expect(png.data[(2 * 56 + 2) * 4]).toBe(px[28 + 1]);
+  });
+
+  it('renders a self-contained report', () => {
+    const resolved = resolveConfig({
+      ...SMOKE,
+      attacks: [{ type: 'none' }, { type: 'hopskipjump', norm: 'l2', max_queries: 100 }],
+    });
+    const key = resolved.attacks[1].key;
+    const adv = Buffer.alloc(784, 7).toString('base64');
+    const rows = resolved.indices.flatMap((index) => [
+      row({ index, attack: 'none' }),
+      row({
+        index,
+        attack: key,
+        success: true,
+        adv_pred: 3,
+        queries: 50,
+        l2: 1.2,
+        linf: 0.3,
+        adv,
+        traj: [
+          [10, 5],
+          [50, 1.2],
+        ],
+      }),
+      row({
+        index,
+        attack: key,
+        model: '0_4',
+        success: true,
+        adv_pred: 3,
+        queries: 70,
+        l2: 2.2,
+        linf: 0.5,
+        eot_success_rate: 0.6,
+      }),
+    ]);
+    const testSet = { count: 10000, images: new Uint8Array(784 * 10000), labels: new Uint8Array(10000) };
+    const html = renderReport({
+      name: 'unit',
+      resolved,
+      rows,
+      summary: summarize(resolved, rows),
+      expected: 20,
+      environment: { mode: 'browser', browser: { version: '1' }, backend: { active: 'wasm', threads: 2 } },
+      notes: [],
+      testSet,
+    });
+    expect(html).toContain('<svg');
+    expect(html).toContain('data:image/png;base64,');
+    expect(html).toContain('median distance vs budget');
+    expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
+    expect(html).not.toMatch(/https?:\/\//);
+    expect(html).not.toMatch(/<script|<link/i);
+  });
+});
+
+describe('runner (fake backend)', () => {
+  /** A deterministic stand-in for a model: class = (sum of bytes + seed for randomized) mod 10. */
+  function fakeBackend(failing: Set<string>, calls: { score: number }): ExperimentBackend {
+    return {
+      mode: 'endpoint',
+      batch: true,
+      async score(model, items) {
+        calls.score++;
+        if (failing.has(model)) throw new Error(`HTTP 503: model "${model}" is unavailable`);
+        return items.map((it) => {
+          const bytes = Buffer.from(it.image, 'base64');
+          let s = 0;
+          for (const b of bytes) s += b;
+          const cls = (s + (model.includes('_') ? it.seed % 3 : 0)) % 10;
+          return Array.from({ length: 10 }, (_, k) => (k === cls ? 0.9 : 0.1 / 9));
+        });
+      },
+      async attack() {
+        throw new Error('no attacks here');
+      },
+      async environment() {
+        return {};
+      },
+      async close() {},
+    };
+  }
+
+  const set = {
+    count: 10000,
+    images: Uint8Array.from({ length: 784 * 10000 }, (_, i) => (i * 31) % 251),
+    labels: new Uint8Array(10000),
+  };
+  for (let i = 0; i < 10000; i++) set.labels[i] = i % 10;
+  const config = { ...SMOKE, models: ['0', '0_4', '2'], images: { indices: [0, 1, 2, 3, 4, 5, 6, 7] } };
+
+  it('records a failing model as error rows, continues, and resumes only what is missing', async () => {
+    const resolved = resolveConfig(config);
+    const dir = mkdtempSync(join(tmpdir(), 'exp-runner-'));
+    const calls = { score: 0 };
+    const base = {
+      resolved,
+      outDir: dir,
+      shard: null,
+      testSet: set,
+      batchSize: 3,
+      retryErrors: false,
+      signal: new AbortController().signal,
+    };
+    const s1 = await runExperiment({ ...base, backend: fakeBackend(new Set(['2']), calls) });
+    expect(s1).toMatchObject({ total: 48, rows: 48, errors: 16, interrupted: false });
+    const first = readResults(dir).rows;
+    expect(first.filter((r) => r.model === '2').every((r) => /503/.test(r.error ?? ''))).toBe(true);
+    expect(first.filter((r) => r.model !== '2').every((r) => r.error === undefined)).toBe(true);
+    // the randomized model carries an EOT success rate
+    expect(
+      first
+        .filter((r) => r.model === '0_4' && r.attack === 'none')
+        .every((r) => typeof r.eot_success_rate === 'number'),
+    ).toBe(true);
+    // nothing left to do
+    const s2 = await runExperiment({ ...base, backend: fakeBackend(new Set(), calls) });
+    expect(s2.rows).toBe(0);
+    // --retry-errors redoes the error rows only; the new rows supersede them
+    const s3 = await runExperiment({ ...base, retryErrors: true, backend: fakeBackend(new Set(), calls) });
+    expect(s3).toMatchObject({ rows: 16, errors: 0 });
+    const [summary2] = summarize(resolved, readResults(dir).rows).filter((r) => r.model === '2');
+    expect(summary2.errors).toBe(0);
+    expect(summary2.n).toBe(8);
+    // batch size does not change any row (only timings)
+    const dir1 = mkdtempSync(join(tmpdir(), 'exp-runner-'));
+    await runExperiment({ ...base, outDir: dir1, batchSize: 1, backend: fakeBackend(new Set(), calls) });
+    const strip = (rs: ResultRow[]) => rs.map(({ ms: _ms, ...r }) => JSON.stringify(r)).sort();
+    expect(strip(readResults(dir1).rows)).toEqual(strip([...latestRows(readResults(dir).rows).values()]));
+  });
+
+  it('stops at once when aborted, writing no partial rows', async () => {
+    const resolved = resolveConfig(config);
+    const dir = mkdtempSync(join(tmpdir(), 'exp-runner-'));
+    const controller = new AbortController();
+    const calls = { score: 0 };
+    const backend = fakeBackend(new Set(), calls);
+    const slow: ExperimentBackend = {
+      ...backend,
+      async score(model, items) {
+        if (calls.score === 4) controller.abort();
+        return backend.score(model, items);
+      },
+    };
+    const s = await runExperiment({
+      resolved,
+      outDir: dir,
+      shard: null,
+      testSet: set,
+      batchSize: 3,
+      retryErrors: false,
+      signal: controller.signal,
+      backend: slow,
+    });
+    expect(s.interrupted).toBe(true);
+    expect(s.rows).toBeLessThan(48);
+    expect(readResults(dir).rows).toHaveLength(s.rows);
+  });
+});
