@@ -23,7 +23,12 @@ export interface FetchResult {
 }
 
 /** `fetch` from inside the page, exactly as a user script would call the API. */
-export function apiFetch(page: Page, path: string, body?: unknown, method = body === undefined ? 'GET' : 'POST') {
+export function apiFetch(
+  page: Page,
+  path: string,
+  body?: unknown,
+  method = body === undefined ? 'GET' : 'POST',
+) {
   return page.evaluate(
     async ({ path, body, method }) => {
       const res = await fetch(path, {

@@ -38,7 +38,10 @@ if (!existsSync('dist/index.html')) {
   process.exit(1);
 }
 const set = loadTestSetNode();
-const server = await preview({ preview: { port: 4179, strictPort: true, host: '127.0.0.1' }, logLevel: 'error' });
+const server = await preview({
+  preview: { port: 4179, strictPort: true, host: '127.0.0.1' },
+  logLevel: 'error',
+});
 const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p) => p && existsSync(p));
 const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
 const page = await browser.newPage();
@@ -51,7 +54,11 @@ const rows: string[] = [];
 for (const id of opts.models.split(',')) {
   const body = JSON.stringify({ image: encodeBase64(imageAt(set, 0)), image_size: [28, 28], channel: 1 });
   const batchBody = JSON.stringify({
-    batch: Array.from({ length: 64 }, (_, i) => ({ image: encodeBase64(imageAt(set, i)), image_size: [28, 28], channel: 1 })),
+    batch: Array.from({ length: 64 }, (_, i) => ({
+      image: encodeBase64(imageAt(set, i)),
+      image_size: [28, 28],
+      channel: 1,
+    })),
   });
   const web = await page.evaluate(
     async ({ id, body, batchBody, n, batches }) => {
@@ -78,7 +85,11 @@ for (const id of opts.models.split(',')) {
     intraOpNumThreads: 2,
     graphOptimizationLevel: 'all',
   });
-  const x1 = new ort.Tensor('float32', Float32Array.from(imageAt(set, 0), (v) => v / 255), [1, 1, 28, 28]);
+  const x1 = new ort.Tensor(
+    'float32',
+    Float32Array.from(imageAt(set, 0), (v) => v / 255),
+    [1, 1, 28, 28],
+  );
   const x64 = new ort.Tensor('float32', new Float32Array(64 * 784).fill(0.5), [64, 1, 28, 28]);
   for (let i = 0; i < 30; i++) await session.run({ input: x1 });
   const native: number[] = [];
@@ -103,8 +114,12 @@ for (const id of opts.models.split(',')) {
   console.error(`measured ${id}`);
 }
 console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model}; ${ua}; backend ${JSON.stringify(backend)}`);
-console.log(`${N} sequential requests per model after 30 warm-up; batch = 64 images in one {"batch": [...]} request.\n`);
-console.log('| route | p50 ms (page fetch) | p95 ms | req/s | batch-64 images/s | ORT-node p50 ms (2 thr) | ORT-node batch-64 images/s | page / native | thesis Flask p50 |');
+console.log(
+  `${N} sequential requests per model after 30 warm-up; batch = 64 images in one {"batch": [...]} request.\n`,
+);
+console.log(
+  '| route | p50 ms (page fetch) | p95 ms | req/s | batch-64 images/s | ORT-node p50 ms (2 thr) | ORT-node batch-64 images/s | page / native | thesis Flask p50 |',
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
 await browser.close();

@@ -12,7 +12,10 @@ type BufferLike = { from(b: ArrayBuffer, o: number, l: number): { toString(enc: 
 export function encodeBase64(bytes: Uint8Array): string {
   // Node's Buffer is native; Node's btoa is slow, browsers' is fast.
   const NodeBuffer = (globalThis as { Buffer?: BufferLike }).Buffer;
-  if (NodeBuffer) return NodeBuffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  if (NodeBuffer)
+    return NodeBuffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength).toString(
+      'base64',
+    );
   // btoa over binary-string chunks (a multiple of 3 bytes, so the pieces concatenate) is ~50x
   // faster than building the string per character; every engine we target has btoa.
   if (typeof btoa === 'function') {

@@ -44,7 +44,13 @@ export const BLUR_DEFAULT: PreprocessorSpec = {
 };
 
 const ARCH_PREFIX: Record<Arch, string> = { cnn: '0', resnet18: '2', vit: '5' };
-const DEFENSE_SUFFIX: Record<Defense, string> = { none: '', pgd: '_1', augment: '_2', resize_pad: '_3', noise: '_4' };
+const DEFENSE_SUFFIX: Record<Defense, string> = {
+  none: '',
+  pgd: '_1',
+  augment: '_2',
+  resize_pad: '_3',
+  noise: '_4',
+};
 
 export const ARCHS: Arch[] = ['cnn', 'resnet18', 'vit'];
 export const DEFENSES: Defense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise'];

@@ -15,7 +15,8 @@ export function parseIdx(bytes: Uint8Array): IdxArray {
   for (let i = 0; i < ndim; i++) dims.push(view.getUint32(4 + 4 * i));
   const offset = 4 + 4 * ndim;
   const size = dims.reduce((a, b) => a * b, 1);
-  if (bytes.length - offset !== size) throw new Error(`IDX data has ${bytes.length - offset} bytes, dims say ${size}`);
+  if (bytes.length - offset !== size)
+    throw new Error(`IDX data has ${bytes.length - offset} bytes, dims say ${size}`);
   return { dims, data: bytes.subarray(offset) };
 }
 
@@ -29,7 +30,8 @@ export interface TestSet {
 export function testSetFromIdx(images: Uint8Array, labels: Uint8Array): TestSet {
   const im = parseIdx(images);
   const lb = parseIdx(labels);
-  if (im.dims.length !== 3 || im.dims[1] !== 28 || im.dims[2] !== 28) throw new Error(`unexpected image dims ${im.dims}`);
+  if (im.dims.length !== 3 || im.dims[1] !== 28 || im.dims[2] !== 28)
+    throw new Error(`unexpected image dims ${im.dims}`);
   if (lb.dims[0] !== im.dims[0]) throw new Error(`${im.dims[0]} images but ${lb.dims[0]} labels`);
   return { count: im.dims[0], images: im.data, labels: lb.data };
 }

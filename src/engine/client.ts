@@ -3,9 +3,9 @@
  * load-progress events and recovery — if the worker dies, a new one starts and reloads what was loaded.
  */
 import * as Comlink from 'comlink';
+import type { TrajectoryPoint } from '../attacks/types';
 import type { ApiResponse } from '../core/router';
 import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
-import type { TrajectoryPoint } from '../attacks/types';
 import type { ApiRequest, AttackRequest, AttackResponse, ClassifyRequest, WorkerApi } from './worker';
 
 export class WorkerDiedError extends Error {
@@ -83,7 +83,10 @@ export class EngineClient {
         this.heartbeat = setInterval(() => {
           const limit = this.inFlight.size > 0 ? busyLimit : idleLimit;
           if (Date.now() - this.lastPong > limit) {
-            this.emit({ type: 'error', message: `inference worker did not answer for ${limit / 1000} s; restarting it` });
+            this.emit({
+              type: 'error',
+              message: `inference worker did not answer for ${limit / 1000} s; restarting it`,
+            });
             this.recover();
             return;
           }
@@ -167,7 +170,9 @@ export class EngineClient {
 
   /** Runs an attack in the worker; `onProgress` receives trajectory points (throttled). */
   runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
-    return this.call((r) => r.runAttack(req, onProgress ? Comlink.proxy(onProgress) : undefined)) as Promise<AttackResponse>;
+    return this.call((r) =>
+      r.runAttack(req, onProgress ? Comlink.proxy(onProgress) : undefined),
+    ) as Promise<AttackResponse>;
   }
 
   abortAttack(): Promise<void> {

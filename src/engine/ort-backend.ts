@@ -5,7 +5,14 @@
  */
 import * as ort from 'onnxruntime-web';
 import { type InferenceEngine, ModelUnavailableError } from '../core/engine';
-import type { ActiveBackend, BackendChoice, BackendStatus, EngineEvent, Manifest, WeightStatus } from './types';
+import type {
+  ActiveBackend,
+  BackendChoice,
+  BackendStatus,
+  EngineEvent,
+  Manifest,
+  WeightStatus,
+} from './types';
 
 export interface OrtBackendOptions {
   /** URL of the folder holding `<weights>.onnx` and `manifest.json`. */
@@ -23,7 +30,10 @@ interface Loaded {
   queue: Promise<unknown>;
 }
 
-type GpuAdapterLike = { info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string }; isFallbackAdapter?: boolean };
+type GpuAdapterLike = {
+  info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string };
+  isFallbackAdapter?: boolean;
+};
 
 export class OrtBackend implements InferenceEngine {
   private loaded = new Map<string, Loaded>();
@@ -77,7 +87,8 @@ export class OrtBackend implements InferenceEngine {
               const fallback = Boolean(adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter);
               const info = adapter.info;
               this.backendStatus.adapter =
-                [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') || 'unknown adapter';
+                [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' ') ||
+                'unknown adapter';
               if (fallback) this.backendStatus.adapter += ' (fallback adapter)';
               if (fallback && req === 'auto') {
                 note = 'WebGPU adapter is a CPU fallback (e.g. SwiftShader): using WASM';
@@ -179,7 +190,9 @@ export class OrtBackend implements InferenceEngine {
       const digest = await crypto.subtle.digest('SHA-256', bytes as unknown as BufferSource);
       const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
       if (hex !== entry.sha256) {
-        throw new Error(`${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`);
+        throw new Error(
+          `${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`,
+        );
       }
       let backend = this.gpuLost ? 'wasm' : await this.decideBackend();
       let session: ort.InferenceSession;
@@ -195,9 +208,16 @@ export class OrtBackend implements InferenceEngine {
         }
       } catch (err) {
         if (backend !== 'webgpu') throw err;
-        this.opts.emit({ type: 'error', weights, message: `WebGPU session for ${weights} failed (${String(err)}); using WASM` });
+        this.opts.emit({
+          type: 'error',
+          weights,
+          message: `WebGPU session for ${weights} failed (${String(err)}); using WASM`,
+        });
         backend = 'wasm';
-        session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+        session = await ort.InferenceSession.create(bytes, {
+          executionProviders: ['wasm'],
+          graphOptimizationLevel: 'all',
+        });
       }
       const loaded: Loaded = { session, backend: backend as ActiveBackend, queue: Promise.resolve() };
       this.loaded.set(weights, loaded);
@@ -219,9 +239,16 @@ export class OrtBackend implements InferenceEngine {
       .then((info) => {
         if (!info) return;
         this.gpuLost = true;
-        this.backendStatus = { ...this.backendStatus, active: 'wasm', note: `WebGPU device lost (${info.message}); fell back to WASM` };
+        this.backendStatus = {
+          ...this.backendStatus,
+          active: 'wasm',
+          note: `WebGPU device lost (${info.message}); fell back to WASM`,
+        };
         this.opts.emit({ type: 'backend', status: this.status() });
-        this.opts.emit({ type: 'error', message: `WebGPU device lost: ${info.message}. Models reload on WASM.` });
+        this.opts.emit({
+          type: 'error',
+          message: `WebGPU device lost: ${info.message}. Models reload on WASM.`,
+        });
         const gpuWeights = [...this.loaded].filter(([, l]) => l.backend === 'webgpu').map(([w]) => w);
         for (const w of gpuWeights) void this.release(w).then(() => this.load(w));
       })

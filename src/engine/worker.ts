@@ -3,14 +3,22 @@
  * The inference worker: onnxruntime-web (via OrtBackend) plus the pure router, so one API request
  * (or one batch) costs one message round trip. Exposed to the page with comlink.
  */
-import { wasmHeapBytes } from './wasm-memory-probe';
+
 import * as Comlink from 'comlink';
-import { ATTACKS, type AttackName, type AttackResult, createRouterOracle, runAttack, withEOT } from '../attacks';
+import {
+  ATTACKS,
+  type AttackName,
+  type AttackResult,
+  createRouterOracle,
+  runAttack,
+  withEOT,
+} from '../attacks';
 import type { TrajectoryPoint } from '../attacks/types';
 import { getModel, type PreprocessorSpec } from '../core/models';
 import { classifyInputs, createRouter } from '../core/router';
 import { OrtBackend } from './ort-backend';
 import type { BackendChoice, EngineEvent } from './types';
+import { wasmHeapBytes } from './wasm-memory-probe';
 
 export interface WorkerInit {
   modelsUrl: string;
@@ -73,7 +81,9 @@ const api = {
   },
   async load(weights: string) {
     await requireBackend().load(weights);
-    return requireBackend().weightStatuses().find((w) => w.weights === weights)!;
+    return requireBackend()
+      .weightStatuses()
+      .find((w) => w.weights === weights)!;
   },
   async release(weights: string) {
     await requireBackend().release(weights);

@@ -41,7 +41,11 @@ export function App() {
             onShowComparison={(adv) =>
               useImageStore
                 .getState()
-                .setImage(inputToBytes(adv), { kind: 'draw', basedOn: 'adversarial example', label: trueLabel ?? null }, adv)
+                .setImage(
+                  inputToBytes(adv),
+                  { kind: 'draw', basedOn: 'adversarial example', label: trueLabel ?? null },
+                  adv,
+                )
             }
           />
           <ApiConsole />

@@ -63,7 +63,10 @@ describe('golden logits (PyTorch) reproduced by onnxruntime-node', () => {
     expect(n).toBe(16);
     const x = new Float32Array(n * 784);
     golden.test_indices.forEach((idx: number, i: number) => {
-      x.set(Float32Array.from(imageAt(set, idx), (v) => v / 255), i * 784);
+      x.set(
+        Float32Array.from(imageAt(set, idx), (v) => v / 255),
+        i * 784,
+      );
     });
     const session = await ort.InferenceSession.create(join(MODELS_DIR, `${w}.onnx`));
     const out = await session.run({ input: new ort.Tensor('float32', x, [n, 1, 28, 28]) });
