@@ -3,6 +3,7 @@
  * at start-up so that page code and Playwright scripts can `fetch('/0/decision', …)` immediately.
  */
 import { EngineClient } from '../engine/client';
+import { installExperimentApi } from '../experiment/page-api';
 import type { BackendChoice } from '../engine/types';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
 
@@ -53,3 +54,6 @@ window.__playground = {
     return engine.backendStatus();
   },
 };
+
+// what `npm run experiment` drives through Playwright
+installExperimentApi(engine);

@@ -74,7 +74,7 @@ export class EngineClient {
   private startHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     const idleLimit = this.opts.heartbeatMs ?? 10_000;
-    const busyLimit = Math.max(idleLimit, 300_000);
+    const busyLimit = Math.max(idleLimit, 60_000);
     const gen = this.generation;
     this.ready.then(
       () => {
