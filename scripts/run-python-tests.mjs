@@ -5,5 +5,9 @@ import { spawnSync } from 'node:child_process';
 
 const setup = spawnSync('node', ['scripts/ensure-setup.mjs', '--python'], { stdio: 'inherit' });
 if (setup.status !== 0) process.exit(setup.status ?? 1);
-const r = spawnSync('npx', ['vitest', 'run', 'test/training'], { stdio: 'inherit' });
+const r = spawnSync(
+  'node',
+  ['--import', './scripts/node20-polyfills.mjs', 'node_modules/vitest/vitest.mjs', 'run', 'test/training'],
+  { stdio: 'inherit' },
+);
 process.exit(r.status ?? 1);
