@@ -361,6 +361,8 @@ test.describe('playground UI', () => {
         .poll(() => page.evaluate(() => getComputedStyle(document.body).backgroundColor))
         .toBe(scheme === 'dark' ? 'rgb(13, 16, 22)' : 'rgb(244, 245, 248)');
       await showTestImage(0);
+      // toggle off and on: in the second colour scheme sampling is still on from the first
+      await page.getByTestId('sample-toggle').uncheck();
       await page.getByTestId('sample-toggle').check();
       await expect(card(page, '0_3').getByTestId('result-distribution')).toHaveAttribute('data-total', '20');
       await expect(card(page, '0_4').getByTestId('result-distribution')).toHaveAttribute('data-total', '20');
