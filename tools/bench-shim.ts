@@ -45,7 +45,10 @@ const server = await preview({
 const executablePath = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p) => p && existsSync(p));
 const browser = await chromium.launch({ executablePath, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] });
 const page = await browser.newPage();
-await page.goto(`http://127.0.0.1:4179/?backend=${opts.backend}`);
+// tsx (esbuild keepNames) wraps functions in __name(); functions sent to page.evaluate need it there
+await page.addInitScript('window.__name = (f) => f;');
+// no models selected in the UI, so the playground itself does not compete for the worker
+await page.goto(`http://127.0.0.1:4179/?backend=${opts.backend}&models=`);
 await page.waitForFunction(() => Boolean(window.__playground));
 const backend = await page.evaluate(() => window.__playground.ready);
 const ua = await browser.version();
