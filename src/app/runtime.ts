@@ -3,8 +3,8 @@
  * at start-up so that page code and Playwright scripts can `fetch('/0/decision', …)` immediately.
  */
 import { EngineClient } from '../engine/client';
-import { installExperimentApi } from '../experiment/page-api';
 import type { BackendChoice } from '../engine/types';
+import { installExperimentApi } from '../experiment/page-api';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
 
 function initialBackend(): BackendChoice {
