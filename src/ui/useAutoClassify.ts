@@ -102,6 +102,9 @@ export function useAutoClassify(): void {
       results.setBusy(true);
       const seed = parseSeed(results.seedText);
       const n = results.sampling ? results.sampleCount : 1;
+      // fingerprints of what is requested now, before any await: settings changed mid-run must
+      // not be recorded as done (they trigger another run)
+      const requested = new Map(targets.map((t) => [t.key, fingerprint(t, version)]));
 
       // group by weight set: loads run in parallel, inference calls one after another
       const groups = new Map<string, Target[]>();
@@ -118,7 +121,7 @@ export function useAutoClassify(): void {
             }
           }
           for (const t of group) {
-            const fp = fingerprint(t, version);
+            const fp = requested.get(t.key)!;
             if (loadError) {
               setResult(t.key, errorResult(version, loadError));
               done.set(t.key, fp);
