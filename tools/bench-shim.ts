@@ -21,8 +21,9 @@ const opts = new Command()
   .option('--batches <n>', 'batch-64 requests per model', '10')
   .option('--backend <b>', 'wasm | webgpu | auto', 'wasm')
   .option('--models <ids>', 'weight sets', '0,2,5')
+  .option('--threads <n>', 'WASM threads in the page (default: navigator.hardwareConcurrency)')
   .parse()
-  .opts<{ n: string; batches: string; backend: string; models: string }>();
+  .opts<{ n: string; batches: string; backend: string; models: string; threads?: string }>();
 
 const THESIS_P50: Record<string, number> = { '0': 2.97, '2': 36.7 };
 const N = Number(opts.n);
@@ -48,12 +49,14 @@ const page = await browser.newPage();
 // tsx (esbuild keepNames) wraps functions in __name(); functions sent to page.evaluate need it there
 await page.addInitScript('window.__name = (f) => f;');
 // no models selected in the UI, so the playground itself does not compete for the worker
-await page.goto(`http://127.0.0.1:4179/?backend=${opts.backend}&models=`);
+const threadsParam = opts.threads ? `&threads=${opts.threads}` : '';
+await page.goto(`http://127.0.0.1:4179/?backend=${opts.backend}&models=${threadsParam}`);
 await page.waitForFunction(() => Boolean(window.__playground));
 const backend = await page.evaluate(() => window.__playground.ready);
 const ua = await browser.version();
 
 const rows: string[] = [];
+const breakdown: string[] = [];
 for (const id of opts.models.split(',')) {
   const body = JSON.stringify({ image: encodeBase64(imageAt(set, 0)), image_size: [28, 28], channel: 1 });
   const batchBody = JSON.stringify({
@@ -65,21 +68,52 @@ for (const id of opts.models.split(',')) {
   });
   const web = await page.evaluate(
     async ({ id, body, batchBody, n, batches }) => {
+      const inferenceMs: number[] = [];
       const call = async (b: string) => {
         const t0 = performance.now();
         const r = await fetch(`/${id}/decision`, { method: 'POST', body: b });
         await r.json();
         if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+        inferenceMs.push(Number(r.headers.get('X-Inference-Ms')));
         return performance.now() - t0;
       };
-      for (let i = 0; i < 30; i++) await call(body); // load + warm-up
+      // cold: the first requests after the model loaded run while V8 still executes ORT's WASM in
+      // its baseline tier (Liftoff) and tiers hot functions up to TurboFan in the background
+      const cold: number[] = [];
+      for (let i = 0; i < 100; i++) cold.push(await call(body));
+      // then warm up for at least 3 s (and 300 requests) so the numbers are the steady state
+      const tw = performance.now();
+      for (let i = 0; i < 300 || performance.now() - tw < 3000; i++) await call(body);
       const single: number[] = [];
+      inferenceMs.length = 0;
       for (let i = 0; i < n; i++) single.push(await call(body));
+      const workerInference = [...inferenceMs];
+      // where the time goes: a no-op worker round trip, and a typed engine.infer (no JSON/base64)
+      const engine = window.__playground.engine;
+      const ping: number[] = [];
+      const infer: number[] = [];
+      const x = new Float32Array(784).fill(0.5);
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await engine.ping();
+        ping.push(performance.now() - t0);
+      }
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await engine.infer(id, x, 1);
+        infer.push(performance.now() - t0);
+      }
+      const handle: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await engine.handle({ method: 'POST', path: `/${id}/decision`, body });
+        handle.push(performance.now() - t0);
+      }
       await call(batchBody);
       const t0 = performance.now();
       for (let i = 0; i < batches; i++) await call(batchBody);
       const batchMs = (performance.now() - t0) / batches;
-      return { single, batchMs };
+      return { single, cold, batchMs, workerInference, ping, infer, handle };
     },
     { id, body, batchBody, n: N, batches: BATCHES },
   );
@@ -114,6 +148,10 @@ for (const id of opts.models.split(',')) {
       `${((64 * 1000) / web.batchMs).toFixed(0)} | ${pct(native, 50).toFixed(2)} | ${((64 * 1000) / nativeBatch).toFixed(0)} | ` +
       `${(p50 / pct(native, 50)).toFixed(1)}× | ${thesis ? `${thesis} ms (${(thesis / p50).toFixed(1)}× faster)` : '–'} |`,
   );
+  breakdown.push(
+    `| ${id} | ${p50.toFixed(2)} | ${pct(web.handle, 50).toFixed(2)} | ${pct(web.workerInference, 50).toFixed(2)} | ${pct(web.infer, 50).toFixed(2)} | ` +
+      `${pct(web.ping, 50).toFixed(2)} | ${pct(native, 50).toFixed(2)} |`,
+  );
   console.error(`measured ${id}`);
 }
 console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model}; ${ua}; backend ${JSON.stringify(backend)}`);
@@ -125,5 +163,18 @@ console.log(
 );
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
+console.log('\nWhere the time goes (p50 ms): the whole fetch; the same request handed to the worker without');
+console.log(
+  'fetch (engine.handle: postMessage + JSON/base64/router + run); onnxruntime-web session.run inside',
+);
+console.log(
+  'the worker (X-Inference-Ms); a typed engine.infer round trip (postMessage + run, no JSON/base64);',
+);
+console.log('a no-op worker round trip (comlink ping); onnxruntime-node for the same model.\n');
+console.log(
+  '| model | fetch | engine.handle | ORT-web run in worker | engine.infer round trip | worker ping | ORT-node |',
+);
+console.log('|---|---|---|---|---|---|---|');
+for (const r of breakdown) console.log(r);
 await browser.close();
 await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));

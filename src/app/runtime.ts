@@ -14,7 +14,13 @@ function initialBackend(): BackendChoice {
   return saved === 'webgpu' || saved === 'wasm' ? saved : 'auto';
 }
 
-export const engine = new EngineClient({ backend: initialBackend() });
+/** `?threads=N` overrides the WASM thread count (default: navigator.hardwareConcurrency). */
+function threadOverride(): number | undefined {
+  const n = Number(new URLSearchParams(location.search).get('threads'));
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
+
+export const engine = new EngineClient({ backend: initialBackend(), threads: threadOverride() });
 
 type ExchangeListener = (e: ShimLogEntry) => void;
 const exchangeListeners = new Set<ExchangeListener>();

@@ -197,6 +197,11 @@ export class EngineClient {
     return this.call((r) => r.memory());
   }
 
+  /** A no-op round trip to the worker (the message-passing floor of every call; used by the benchmark). */
+  ping(): Promise<number> {
+    return this.call((r) => r.ping());
+  }
+
   backendStatus(): Promise<BackendStatus> {
     return this.ready;
   }

@@ -1,6 +1,6 @@
 /**
  * The one module that owns onnxruntime-web (the transformers.js pattern): backend choice, session
- * creation with byte-level progress and sha256 verification, one queue per session, release.
+ * creation with byte-level progress and sha256 verification, one queue for every ORT call, release.
  * It runs inside the inference worker; nothing else imports onnxruntime-web.
  */
 import * as ort from 'onnxruntime-web';
@@ -26,14 +26,26 @@ export interface OrtBackendOptions {
 interface Loaded {
   session: ort.InferenceSession;
   backend: ActiveBackend;
-  /** Tail of this session's run queue: ORT sessions must not run concurrently. */
-  queue: Promise<unknown>;
 }
 
 type GpuAdapterLike = {
   info?: { isFallbackAdapter?: boolean; vendor?: string; architecture?: string; description?: string };
   isFallbackAdapter?: boolean;
 };
+
+/**
+ * ORT's intra-op thread pool spins (busy-waits) between runs by default. On a 2-core machine that
+ * spinning thread takes the core the page needs to parse and answer the request, which tripled the
+ * CNN's end-to-end latency (7.3 ms instead of ~2.5 ms, see README "Benchmark"); without it the pool
+ * still parallelises the big models' convolutions.
+ */
+function sessionOptions(backend: string): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: [backend],
+    graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
 
 export class OrtBackend implements InferenceEngine {
   private loaded = new Map<string, Loaded>();
@@ -43,6 +55,13 @@ export class OrtBackend implements InferenceEngine {
   private backendStatus: BackendStatus;
   private backendDecided: Promise<ActiveBackend> | null = null;
   private gpuLost = false;
+  /**
+   * Tail of the one queue every ORT call (create, run, release) goes through. Not just one per
+   * session: ORT-web's WASM/JSEP build refuses a second `run` while another session's is still
+   * pending ("Session already started"), which a reload racing a request after a worker restart
+   * hit, and which WebGPU (truly async runs) would hit whenever two models are compared at once.
+   */
+  private ortTail: Promise<unknown> = Promise.resolve();
 
   constructor(private opts: OrtBackendOptions) {
     const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
@@ -58,6 +77,13 @@ export class OrtBackend implements InferenceEngine {
       adapter: null,
       note: isolated ? null : 'page is not cross-origin isolated: WASM runs single-threaded',
     };
+  }
+
+  /** Runs `fn` after every ORT call queued before it has settled. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const job = this.ortTail.then(fn);
+    this.ortTail = job.catch(() => {});
+    return job;
   }
 
   status(): BackendStatus {
@@ -194,32 +220,28 @@ export class OrtBackend implements InferenceEngine {
           `${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`,
         );
       }
-      let backend = this.gpuLost ? 'wasm' : await this.decideBackend();
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(bytes, {
-          executionProviders: [backend],
-          graphOptimizationLevel: 'all',
-        });
-        if (backend === 'webgpu') {
-          // the first WebGPU run compiles shaders: pay that now, not on the user's first query
-          await session.run({ input: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) });
-          this.watchGpuDevice();
+      const decided: ActiveBackend = this.gpuLost ? 'wasm' : await this.decideBackend();
+      const { session, backend } = await this.exclusive(async () => {
+        try {
+          const session = await ort.InferenceSession.create(bytes, sessionOptions(decided));
+          if (decided === 'webgpu') {
+            // the first WebGPU run compiles shaders: pay that now, not on the user's first query
+            await session.run({ input: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) });
+            this.watchGpuDevice();
+          }
+          return { session, backend: decided };
+        } catch (err) {
+          if (decided !== 'webgpu') throw err;
+          this.opts.emit({
+            type: 'error',
+            weights,
+            message: `WebGPU session for ${weights} failed (${String(err)}); using WASM`,
+          });
+          const session = await ort.InferenceSession.create(bytes, sessionOptions('wasm'));
+          return { session, backend: 'wasm' as ActiveBackend };
         }
-      } catch (err) {
-        if (backend !== 'webgpu') throw err;
-        this.opts.emit({
-          type: 'error',
-          weights,
-          message: `WebGPU session for ${weights} failed (${String(err)}); using WASM`,
-        });
-        backend = 'wasm';
-        session = await ort.InferenceSession.create(bytes, {
-          executionProviders: ['wasm'],
-          graphOptimizationLevel: 'all',
-        });
-      }
-      const loaded: Loaded = { session, backend: backend as ActiveBackend, queue: Promise.resolve() };
+      });
+      const loaded: Loaded = { session, backend };
       this.loaded.set(weights, loaded);
       this.setStatus(weights, { state: 'ready', loadMs: performance.now() - t0, backend: loaded.backend });
       return loaded;
@@ -258,7 +280,7 @@ export class OrtBackend implements InferenceEngine {
   async infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
     if (inputs.length !== n * 784) throw new Error(`expected ${n}×784 input values, got ${inputs.length}`);
     const loaded = await this.load(weights);
-    const job = loaded.queue.then(async () => {
+    return this.exclusive(async () => {
       const t0 = performance.now();
       const out = await loaded.session.run({ input: new ort.Tensor('float32', inputs, [n, 1, 28, 28]) });
       const logits = out.logits.data as Float32Array;
@@ -266,16 +288,13 @@ export class OrtBackend implements InferenceEngine {
       this.statuses.set(weights, { ...this.statuses.get(weights)!, lastRunMs: performance.now() - t0 });
       return new Float32Array(logits);
     });
-    loaded.queue = job.catch(() => {});
-    return job;
   }
 
   async release(weights: string): Promise<void> {
     const l = this.loaded.get(weights);
     if (!l) return;
     this.loaded.delete(weights);
-    await l.queue;
-    await l.session.release();
+    await this.exclusive(() => l.session.release());
     this.setStatus(weights, { state: 'idle', loadedBytes: 0, backend: null, lastRunMs: null });
   }
 

@@ -36,7 +36,9 @@ export function installFetchShim(handler: Handler, onExchange?: (e: ShimLogEntry
     if (url.origin !== origin || !isApiPath(url.pathname)) return realFetch(input, init);
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
     let body: string | undefined;
-    if (init?.body !== undefined && init.body !== null) body = await new Response(init.body).text();
+    // a string body (the common case) is used as is: no stream round trip on the hot path
+    if (typeof init?.body === 'string') body = init.body;
+    else if (init?.body !== undefined && init.body !== null) body = await new Response(init.body).text();
     else if (request && method !== 'GET' && method !== 'HEAD') body = await request.text();
     const t0 = performance.now();
     const res = await handler({ method, path: url.pathname, body });

@@ -53,13 +53,25 @@ export function ApiConsole() {
     return makeBody(pixels, 28, 28, 1, seed);
   }, [pixels, useOriginal, upload, seed]);
 
-  useEffect(
-    () =>
-      onApiExchange((e) => {
-        setHistory((h) => [e, ...h].slice(0, 8));
-      }),
-    [],
-  );
+  // A script may fire thousands of requests a second through the shim: re-rendering the history on
+  // each one kept the main thread busy and tripled `fetch` latency, so coalesce to one update a frame.
+  useEffect(() => {
+    let frame = 0;
+    const pending: ShimLogEntry[] = [];
+    const off = onApiExchange((e) => {
+      pending.push(e);
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        const latest = pending.splice(0).reverse();
+        setHistory((h) => [...latest, ...h].slice(0, 8));
+      });
+    });
+    return () => {
+      off();
+      cancelAnimationFrame(frame);
+    };
+  }, []);
 
   const send = async () => {
     if (!body) return;
