@@ -60,6 +60,12 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
   const dist = (a: ArrayLike<number>) => (isL2 ? l2Distance(a, x) : linfDistance(a, x));
   // Binary-search threshold θ (hsja.py): γ/(d·√d) for L2, γ/d² for L∞.
   const theta = isL2 ? p.gamma / (d * Math.sqrt(d)) : p.gamma / (d * d);
+  // On an 8-bit API (quantize) nothing finer than one gray level reaches the model: probes of
+  // radius δ spread over d pixels vanish below δ ≈ √d/255, and a binary search finer than one gray
+  // level only re-sends the same image. hsja.py's δ and θ assume continuous inputs (with them the
+  // attack froze at its first boundary point on the CNN), so both are floored at one gray level.
+  const level = run.quantize ? 1 / 255 : 0;
+  const minDelta = Math.sqrt(d) * level;
 
   let best: { image: Float32Array; label: number; dist: number } | null = null;
   const consider = (image: Float32Array, label: number) => {
@@ -75,7 +81,11 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     const threshold = isL2 ? theta : Math.min(distPostUpdate * theta, theta);
     let out = { image: adv, label: advLabel };
     const buf = new Float64Array(d);
-    for (let guard = 0; guard < 200 && threshold > 0 && (high - low) / threshold > 1; guard++) {
+    let maxDiff = 0; // L2 blend: moving `mid` by s moves a pixel by at most s·maxDiff
+    for (let i = 0; i < d; i++) maxDiff = Math.max(maxDiff, Math.abs(adv[i] - x[i]));
+    const gridThreshold = level === 0 ? 0 : isL2 ? level / Math.max(maxDiff, level) : level;
+    const stopAt = Math.max(threshold, gridThreshold);
+    for (let guard = 0; guard < 200 && stopAt > 0 && (high - low) / stopAt > 1; guard++) {
       const mid = (high + low) / 2;
       if (isL2) {
         for (let i = 0; i < d; i++) buf[i] = (1 - mid) * x[i] + mid * adv[i];
@@ -163,12 +173,14 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     const buf = new Float64Array(d);
     for (let t = 1; t <= p.maxIterations; t++) {
       // δ_t (hsja.py select_delta): 0.1·range at t = 1, then √d·θ·d_{t−1} (L2) or d·θ·d_{t−1} (L∞).
-      const delta =
+      const delta = Math.max(
+        minDelta,
         t === 1
           ? 0.1
           : isL2
             ? Math.sqrt(d) * theta * current.distPostUpdate
-            : d * theta * current.distPostUpdate;
+            : d * theta * current.distPostUpdate,
+      );
       // B_t = B_0·√t probes, capped; and never so many that no budget is left to use the estimate.
       const wanted = Math.min(Math.floor(p.initNumEvals * Math.sqrt(t)), p.maxNumEvals);
       const numEvals = Math.min(wanted, run.affordable() - searchCost - 1);
@@ -194,7 +206,14 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     }
   });
 
-  const params = { attack: 'hopskipjump', ...p, theta, stepsizeSearch: 'geometric', init: !!options.init };
+  const params = {
+    attack: 'hopskipjump',
+    ...p,
+    theta,
+    minDelta,
+    stepsizeSearch: 'geometric',
+    init: !!options.init,
+  };
   const found = best as { image: Float32Array; label: number; dist: number } | null;
   if (found) run.record({ distance: found.dist }, true);
   const result = found

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hopSkipJump } from '../../../src/attacks/hopskipjump';
-import { l2Distance } from '../../../src/attacks/vec';
+import { l2Distance, quantize } from '../../../src/attacks/vec';
 import { binaryProblem, imageOfClass, inUnitBox, TallyOracle, threeClassProblem } from './linear';
 
 // Known answer: on f(x) = [w·x + c > 0] in d = 64 the minimal L2 distance is |w·x + c|/‖w‖₂ and the
@@ -32,6 +32,31 @@ describe('HopSkipJump', () => {
       }
     });
   }
+
+  // The API sees 8-bit images. Probes and search steps finer than one gray level vanish when
+  // quantised, which once froze the attack at its first boundary point (the same L2 from query ~900
+  // to 5000 on the CNN). On a 28×28 linear problem it must keep converging on the 8-bit grid.
+  it('keeps converging when every query is quantised to 8 bits (d = 784)', async () => {
+    for (const seed of [1, 2]) {
+      const pb = binaryProblem(seed, 784, 0.6);
+      const xq = quantize(pb.x);
+      const g = pb.w.reduce((s, wi, i) => s + wi * xq[i], 0) + pb.model.b[1];
+      const minL2 = Math.abs(g) / Math.sqrt(pb.w.reduce((s, wi) => s + wi * wi, 0));
+      const tally = new TallyOracle(pb.model);
+      const r = await hopSkipJump(
+        { x: pb.x, label: 0, maxQueries: 3000, seed, norm: 'l2', quantize: true },
+        tally,
+      );
+      expect(r.success).toBe(true);
+      expect(Array.from(r.adversarial)).toEqual(Array.from(quantize(r.adversarial))); // on the grid
+      expect(pb.model.label(r.adversarial)).toBe(1);
+      expect(r.l2).toBeLessThanOrEqual(FACTOR * minL2);
+      // still improving in its second half, not frozen after the first boundary point
+      const at = (q: number) => r.trajectory.filter((t) => t.queries <= q).at(-1)!.distance!;
+      expect(at(3000)).toBeLessThan(0.98 * at(1000));
+      expect(tally.images).toBeLessThanOrEqual(3000);
+    }
+  });
 
   it('never uses more queries than its budget, to the query', async () => {
     const pb = binaryProblem(4);
