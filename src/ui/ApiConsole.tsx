@@ -3,7 +3,7 @@
  * goes through the page's fetch shim; the console shows the request the shim received and its
  * response, plus equivalent fetch and curl snippets.
  */
-import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { onApiExchange, shimLog } from '../app/runtime';
 import { getModel, MODEL_IDS } from '../core/models';
 import type { ShimLogEntry } from '../shim/fetch-shim';
@@ -12,6 +12,7 @@ import { useModelStore } from '../stores/modelStore';
 import { parseSeed, useResultsStore } from '../stores/resultsStore';
 import { curlSnippet, fetchSnippet, makeBody, prettyJson, STATUS_TEXT, shortenJson } from './apiSnippets';
 import { CopyButton } from './CopyButton';
+import { Field, Options, SelectField } from './fields';
 import { ms } from './format';
 import { Icon } from './icons';
 import { apiPath, describeWeights } from './targets';
@@ -20,10 +21,6 @@ type Route = 'decision' | 'score';
 type BodyKind = 'gray28' | 'original';
 
 export function ApiConsole() {
-  const modelId = useId();
-  const routeId = useId();
-  const bodyId = useId();
-  const curlId = useId();
   const selected = useModelStore((s) => s.selected);
   const focusedKey = useModelStore((s) => s.focused);
   const setFocused = useModelStore((s) => s.setFocused);
@@ -118,57 +115,36 @@ export function ApiConsole() {
         </h2>
       </div>
       <div className="api-console__controls">
-        <div className="field field--inline">
-          <label htmlFor={modelId} className="field__label">
-            Model
-          </label>
-          <select
-            id={modelId}
-            value={focused}
-            onChange={(e) => setFocused(e.target.value)}
-            data-testid="api-model-select"
-          >
-            {MODEL_IDS.map((id) => (
-              <option key={id} value={id}>
+        <SelectField inline label="Model" value={focused} onChange={setFocused} testId="api-model-select">
+          <Options
+            values={MODEL_IDS}
+            label={(id) => (
+              <>
                 {describeWeights(id)}
                 {selected.includes(id) ? '' : ' (not selected)'}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field field--inline">
-          <label htmlFor={routeId} className="field__label">
-            Route
-          </label>
-          <select
-            id={routeId}
-            value={route}
-            onChange={(e) => setRoute(e.target.value as Route)}
-            data-testid="api-route-select"
-          >
-            <option value="decision">/decision</option>
-            <option value="score">/score</option>
-          </select>
-        </div>
-        <div className="field field--inline">
-          <label htmlFor={bodyId} className="field__label">
-            Body
-          </label>
-          <select
-            id={bodyId}
-            value={useOriginal ? 'original' : 'gray28'}
-            onChange={(e) => setBodyKind(e.target.value as BodyKind)}
-            data-testid="api-body-select"
-          >
-            <option value="gray28">28×28 gray (channel 1)</option>
-            <option value="original" disabled={!canOriginal}>
-              {upload
-                ? `original upload ${upload.width}×${upload.height} RGB (channel 3)`
-                : 'original upload (RGB) — upload first'}
-              {upload && !upload.rgb ? ' — too large' : ''}
-            </option>
-          </select>
-        </div>
+              </>
+            )}
+          />
+        </SelectField>
+        <SelectField<Route> inline label="Route" value={route} onChange={setRoute} testId="api-route-select">
+          <option value="decision">/decision</option>
+          <option value="score">/score</option>
+        </SelectField>
+        <SelectField<BodyKind>
+          inline
+          label="Body"
+          value={useOriginal ? 'original' : 'gray28'}
+          onChange={setBodyKind}
+          testId="api-body-select"
+        >
+          <option value="gray28">28×28 gray (channel 1)</option>
+          <option value="original" disabled={!canOriginal}>
+            {upload
+              ? `original upload ${upload.width}×${upload.height} RGB (channel 3)`
+              : 'original upload (RGB) — upload first'}
+            {upload && !upload.rgb ? ' — too large' : ''}
+          </option>
+        </SelectField>
         <button
           type="button"
           className="button button--small button--primary"
@@ -229,20 +205,19 @@ export function ApiConsole() {
           label="Copy curl"
           text={() => curlSnippet(curlBase, path, body ?? '{}')}
         />
-        <div className="field field--inline">
-          <label htmlFor={curlId} className="field__label">
-            curl target
-          </label>
-          <input
-            id={curlId}
-            type="url"
-            value={curlBase}
-            onChange={(e) => setCurlBase(e.target.value)}
-            className="input--url"
-            data-testid="api-curl-base"
-            title="curl cannot reach the in-page shim: point it at a running copy of the thesis service"
-          />
-        </div>
+        <Field inline label="curl target">
+          {(id) => (
+            <input
+              id={id}
+              type="url"
+              value={curlBase}
+              onChange={(e) => setCurlBase(e.target.value)}
+              className="input--url"
+              data-testid="api-curl-base"
+              title="curl cannot reach the in-page shim: point it at a running copy of the thesis service"
+            />
+          )}
+        </Field>
       </div>
 
       {history.length > 0 && (

@@ -8,8 +8,9 @@ import {
   type ViewMode,
 } from '../stores/resultsStore';
 import { Icon } from './icons';
+import { Segmented, type SegmentedOption } from './Segmented';
 
-const MODES: { value: ViewMode; label: string }[] = [
+const MODES: SegmentedOption<ViewMode>[] = [
   { value: 'decision', label: 'Decisions' },
   { value: 'score', label: 'Scores' },
 ];
@@ -28,21 +29,7 @@ export function ComparisonToolbar({ anyRandomized }: { anyRandomized: boolean })
 
   return (
     <div className="toolbar" role="toolbar" aria-label="Comparison settings">
-      <fieldset className="segmented">
-        <legend className="sr-only">View</legend>
-        {MODES.map((m) => (
-          <button
-            key={m.value}
-            type="button"
-            className="segmented__item"
-            aria-pressed={mode === m.value}
-            data-testid={`mode-${m.value}`}
-            onClick={() => st().setMode(m.value)}
-          >
-            {m.label}
-          </button>
-        ))}
-      </fieldset>
+      <Segmented legend="View" options={MODES} value={mode} onSelect={st().setMode} testIdPrefix="mode" />
 
       <div className={`toolbar__group ${anyRandomized ? '' : 'is-dim'}`}>
         <input

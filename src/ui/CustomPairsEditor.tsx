@@ -1,7 +1,8 @@
 /** Advanced: pair any input preprocessor (noise, resize & pad, blur) with any weight set. */
-import { useId, useState } from 'react';
+import { useState } from 'react';
 import { BLUR_DEFAULT, NOISE_DEFAULT, type PreprocessorSpec, RESIZE_PAD_DEFAULT } from '../core/models';
 import { useModelStore } from '../stores/modelStore';
+import { Field, Options, SelectField } from './fields';
 import { Icon } from './icons';
 import { customTarget, describePreprocessor, describeWeights, WEIGHT_CHOICES } from './targets';
 
@@ -13,70 +14,82 @@ function numberList(text: string): number[] | null {
   return nums.length && nums.every(Number.isFinite) ? nums : null;
 }
 
-function NumberField(props: {
+type ParamKey = 'sigma' | 'probability' | 'ratios' | 'offsets' | 'kw' | 'kh' | 'smin' | 'smax';
+
+/** One preprocessor parameter's input: a number (step "any" unless given) or, for lists, text. */
+interface ParamField {
+  key: ParamKey;
   label: string;
-  value: string;
-  onChange: (v: string) => void;
+  testId: string;
+  list?: boolean;
   step?: number;
   min?: number;
   max?: number;
-  testId: string;
+}
+
+const PARAM_FIELDS: Record<PreprocessorSpec['kind'], ParamField[]> = {
+  noise: [{ key: 'sigma', label: 'σ', step: 0.01, min: 0, max: 1, testId: 'custom-sigma' }],
+  resize_pad: [
+    { key: 'probability', label: 'Probability', step: 0.05, min: 0, max: 1, testId: 'custom-probability' },
+    { key: 'ratios', label: 'Ratios r', list: true, testId: 'custom-ratios' },
+    { key: 'offsets', label: 'Offsets a, b', list: true, testId: 'custom-offsets' },
+  ],
+  blur: [
+    { key: 'kw', label: 'Kernel width', step: 2, min: 1, max: 27, testId: 'custom-kw' },
+    { key: 'kh', label: 'Kernel height', step: 2, min: 1, max: 27, testId: 'custom-kh' },
+    { key: 'smin', label: 'σ min', step: 0.1, min: 0, testId: 'custom-sigma-min' },
+    { key: 'smax', label: 'σ max', step: 0.1, min: 0, testId: 'custom-sigma-max' },
+  ],
+};
+
+function ParamInput({
+  field,
+  value,
+  onChange,
+}: {
+  field: ParamField;
+  value: string;
+  onChange: (v: string) => void;
 }) {
-  const id = useId();
+  const number = field.list ? {} : { step: field.step ?? 'any', min: field.min, max: field.max };
   return (
-    <div className="field">
-      <label htmlFor={id} className="field__label">
-        {props.label}
-      </label>
-      <input
-        id={id}
-        type="number"
-        value={props.value}
-        step={props.step ?? 'any'}
-        min={props.min}
-        max={props.max}
-        data-testid={props.testId}
-        onChange={(e) => props.onChange(e.target.value)}
-      />
-    </div>
+    <Field label={field.label}>
+      {(id) => (
+        <input
+          id={id}
+          type={field.list ? 'text' : 'number'}
+          value={value}
+          {...number}
+          data-testid={field.testId}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+    </Field>
   );
 }
 
-function TextField(props: { label: string; value: string; onChange: (v: string) => void; testId: string }) {
-  const id = useId();
-  return (
-    <div className="field">
-      <label htmlFor={id} className="field__label">
-        {props.label}
-      </label>
-      <input
-        id={id}
-        type="text"
-        value={props.value}
-        data-testid={props.testId}
-        onChange={(e) => props.onChange(e.target.value)}
-      />
-    </div>
-  );
+function initialParams(): Record<ParamKey, string> {
+  const rp = RESIZE_PAD_DEFAULT.kind === 'resize_pad' ? RESIZE_PAD_DEFAULT : null;
+  const bl = BLUR_DEFAULT.kind === 'blur' ? BLUR_DEFAULT : null;
+  return {
+    sigma: String(NOISE_DEFAULT.kind === 'noise' ? NOISE_DEFAULT.sigma : 0.1),
+    probability: String(rp?.probability ?? 0.8),
+    ratios: (rp?.ratios ?? []).join(', '),
+    offsets: (rp?.offsets ?? []).join(', '),
+    kw: String(bl?.kernelWidth ?? 5),
+    kh: String(bl?.kernelHeight ?? 9),
+    smin: String(bl?.sigmaMin ?? 0.1),
+    smax: String(bl?.sigmaMax ?? 5),
+  };
 }
 
 export function CustomPairsEditor() {
   const pairs = useModelStore((s) => s.customPairs);
   const { addCustomPair, removeCustomPair } = useModelStore.getState();
-  const weightsId = useId();
-  const kindId = useId();
   const [weights, setWeights] = useState(WEIGHT_CHOICES[0]);
   const [kind, setKind] = useState<Kind>('blur');
-  const [sigma, setSigma] = useState(String(NOISE_DEFAULT.kind === 'noise' ? NOISE_DEFAULT.sigma : 0.1));
-  const rp = RESIZE_PAD_DEFAULT.kind === 'resize_pad' ? RESIZE_PAD_DEFAULT : null;
-  const [probability, setProbability] = useState(String(rp?.probability ?? 0.8));
-  const [ratios, setRatios] = useState((rp?.ratios ?? []).join(', '));
-  const [offsets, setOffsets] = useState((rp?.offsets ?? []).join(', '));
-  const bl = BLUR_DEFAULT.kind === 'blur' ? BLUR_DEFAULT : null;
-  const [kw, setKw] = useState(String(bl?.kernelWidth ?? 5));
-  const [kh, setKh] = useState(String(bl?.kernelHeight ?? 9));
-  const [smin, setSmin] = useState(String(bl?.sigmaMin ?? 0.1));
-  const [smax, setSmax] = useState(String(bl?.sigmaMax ?? 5));
+  const [params, setParams] = useState(initialParams);
+  const { sigma, probability, ratios, offsets, kw, kh, smin, smax } = params;
 
   let spec: PreprocessorSpec | null = null;
   let problem: string | null = null;
@@ -117,103 +130,24 @@ export function CustomPairsEditor() {
           addCustomPair(weights, kind === 'none' ? null : spec);
         }}
       >
-        <div className="field">
-          <label htmlFor={weightsId} className="field__label">
-            Weights
-          </label>
-          <select
-            id={weightsId}
-            value={weights}
-            onChange={(e) => setWeights(e.target.value)}
-            data-testid="custom-weights"
-          >
-            {WEIGHT_CHOICES.map((w) => (
-              <option key={w} value={w}>
-                {describeWeights(w)}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="field">
-          <label htmlFor={kindId} className="field__label">
-            Preprocessor
-          </label>
-          <select
-            id={kindId}
-            value={kind}
-            onChange={(e) => setKind(e.target.value as Kind)}
-            data-testid="custom-preprocessor"
-          >
-            <option value="none">none</option>
-            <option value="noise">Gaussian noise</option>
-            <option value="resize_pad">random resize &amp; pad</option>
-            <option value="blur">Gaussian blur (thesis code's _4)</option>
-          </select>
-        </div>
-        {kind === 'noise' && (
-          <NumberField
-            label="σ"
-            value={sigma}
-            onChange={setSigma}
-            step={0.01}
-            min={0}
-            max={1}
-            testId="custom-sigma"
-          />
-        )}
-        {kind === 'resize_pad' && (
-          <>
-            <NumberField
-              label="Probability"
-              value={probability}
-              onChange={setProbability}
-              step={0.05}
-              min={0}
-              max={1}
-              testId="custom-probability"
+        <SelectField label="Weights" value={weights} onChange={setWeights} testId="custom-weights">
+          <Options values={WEIGHT_CHOICES} label={describeWeights} />
+        </SelectField>
+        <SelectField<Kind> label="Preprocessor" value={kind} onChange={setKind} testId="custom-preprocessor">
+          <option value="none">none</option>
+          <option value="noise">Gaussian noise</option>
+          <option value="resize_pad">random resize &amp; pad</option>
+          <option value="blur">Gaussian blur (thesis code's _4)</option>
+        </SelectField>
+        {kind !== 'none' &&
+          PARAM_FIELDS[kind].map((f) => (
+            <ParamInput
+              key={f.key}
+              field={f}
+              value={params[f.key]}
+              onChange={(v) => setParams((p) => ({ ...p, [f.key]: v }))}
             />
-            <TextField label="Ratios r" value={ratios} onChange={setRatios} testId="custom-ratios" />
-            <TextField label="Offsets a, b" value={offsets} onChange={setOffsets} testId="custom-offsets" />
-          </>
-        )}
-        {kind === 'blur' && (
-          <>
-            <NumberField
-              label="Kernel width"
-              value={kw}
-              onChange={setKw}
-              step={2}
-              min={1}
-              max={27}
-              testId="custom-kw"
-            />
-            <NumberField
-              label="Kernel height"
-              value={kh}
-              onChange={setKh}
-              step={2}
-              min={1}
-              max={27}
-              testId="custom-kh"
-            />
-            <NumberField
-              label="σ min"
-              value={smin}
-              onChange={setSmin}
-              step={0.1}
-              min={0}
-              testId="custom-sigma-min"
-            />
-            <NumberField
-              label="σ max"
-              value={smax}
-              onChange={setSmax}
-              step={0.1}
-              min={0}
-              testId="custom-sigma-max"
-            />
-          </>
-        )}
+          ))}
         <div className="custom-pairs__submit">
           <button
             type="submit"

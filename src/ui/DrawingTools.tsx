@@ -1,15 +1,67 @@
 /** Brush, eraser, size, softness, undo, clear, invert, grid. */
-import { useEffect } from 'react';
+import { type ReactNode, useEffect } from 'react';
 import { type DrawTool, useDrawStore } from '../stores/drawStore';
 import { Icon, type IconName } from './icons';
+import { Segmented, type SegmentedOption } from './Segmented';
 
-const TOOLS: { value: DrawTool; label: string; icon: IconName }[] = [
+const TOOLS: SegmentedOption<DrawTool>[] = [
   { value: 'brush', label: 'Brush', icon: 'brush' },
   { value: 'eraser', label: 'Eraser', icon: 'eraser' },
 ];
 
 function isTextField(el: EventTarget | null): boolean {
   return el instanceof HTMLElement && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
+}
+
+/** A square icon button; its `label` is the accessible name and, unless `title` is given, the tooltip. */
+function IconButton(props: {
+  icon: IconName;
+  label: string;
+  title?: string;
+  testId: string;
+  onClick: () => void;
+  disabled?: boolean;
+  pressed?: boolean;
+}) {
+  return (
+    <button
+      type="button"
+      className="icon-button"
+      aria-pressed={props.pressed}
+      onClick={props.onClick}
+      disabled={props.disabled}
+      aria-label={props.label}
+      title={props.title ?? props.label}
+      data-testid={props.testId}
+    >
+      <Icon name={props.icon} />
+    </button>
+  );
+}
+
+/** A range input (`range`: min, max, step) under its caption, `children`. */
+function Slider(props: {
+  range: [min: number, max: number, step: number];
+  value: number;
+  testId: string;
+  onValue: (v: number) => void;
+  children: ReactNode;
+}) {
+  const [min, max, step] = props.range;
+  return (
+    <label className="slider">
+      <span className="slider__label">{props.children}</span>
+      <input
+        type="range"
+        min={min}
+        max={max}
+        step={step}
+        value={props.value}
+        data-testid={props.testId}
+        onChange={(e) => props.onValue(Number(e.target.value))}
+      />
+    </label>
+  );
 }
 
 export function DrawingTools({ onChange }: { onChange: (pixels: Uint8Array) => void }) {
@@ -23,6 +75,11 @@ export function DrawingTools({ onChange }: { onChange: (pixels: Uint8Array) => v
 
   const undo = () => {
     if (st().undo()) onChange(st().pixels);
+  };
+  /** A click handler that applies `change` to the drawing, then reports the new pixels. */
+  const edit = (change: () => void) => () => {
+    change();
+    onChange(st().pixels);
   };
 
   useEffect(() => {
@@ -39,100 +96,43 @@ export function DrawingTools({ onChange }: { onChange: (pixels: Uint8Array) => v
   return (
     <div className="draw-tools">
       <div className="draw-tools__row">
-        <fieldset className="segmented">
-          <legend className="sr-only">Tool</legend>
-          {TOOLS.map((t) => (
-            <button
-              key={t.value}
-              type="button"
-              className="segmented__item"
-              aria-pressed={tool === t.value}
-              data-testid={`tool-${t.value}`}
-              onClick={() => st().setTool(t.value)}
-            >
-              <Icon name={t.icon} /> {t.label}
-            </button>
-          ))}
-        </fieldset>
+        <Segmented legend="Tool" options={TOOLS} value={tool} onSelect={st().setTool} testIdPrefix="tool" />
         <div className="button-row">
-          <button
-            type="button"
-            className="icon-button"
+          <IconButton
+            icon="undo"
+            label="Undo last stroke (Ctrl+Z)"
+            testId="draw-undo"
             onClick={undo}
             disabled={!canUndo}
-            aria-label="Undo last stroke (Ctrl+Z)"
-            title="Undo last stroke (Ctrl+Z)"
-            data-testid="draw-undo"
-          >
-            <Icon name="undo" />
-          </button>
-          <button
-            type="button"
-            className="icon-button"
-            onClick={() => {
-              st().invert();
-              onChange(st().pixels);
-            }}
-            aria-label={`Invert (now ${inverted ? 'black on white' : 'white on black'})`}
+          />
+          <IconButton
+            icon="invert"
+            label={`Invert (now ${inverted ? 'black on white' : 'white on black'})`}
             title={`Invert colours (now ${inverted ? 'black on white' : 'white on black'})`}
-            data-testid="draw-invert"
-          >
-            <Icon name="invert" />
-          </button>
-          <button
-            type="button"
-            className="icon-button"
-            onClick={() => {
-              st().clear();
-              onChange(st().pixels);
-            }}
-            aria-label="Clear canvas"
-            title="Clear canvas"
-            data-testid="draw-clear"
-          >
-            <Icon name="trash" />
-          </button>
-          <button
-            type="button"
-            className="icon-button"
-            aria-pressed={showGrid}
+            testId="draw-invert"
+            onClick={edit(() => st().invert())}
+          />
+          <IconButton
+            icon="trash"
+            label="Clear canvas"
+            testId="draw-clear"
+            onClick={edit(() => st().clear())}
+          />
+          <IconButton
+            icon="grid"
+            label="Show pixel grid"
+            testId="draw-grid"
+            pressed={showGrid}
             onClick={() => st().setShowGrid(!showGrid)}
-            aria-label="Show pixel grid"
-            title="Show pixel grid"
-            data-testid="draw-grid"
-          >
-            <Icon name="grid" />
-          </button>
+          />
         </div>
       </div>
-      <label className="slider">
-        <span className="slider__label">
-          Size <output>{brushSize.toFixed(1)} px</output>
-        </span>
-        <input
-          type="range"
-          min={1}
-          max={8}
-          step={0.5}
-          value={brushSize}
-          data-testid="brush-size"
-          onChange={(e) => st().setBrushSize(Number(e.target.value))}
-        />
-      </label>
-      <label className="slider">
-        <span className="slider__label">
-          Softness <output>{Math.round(softness * 100)}%</output>
-        </span>
-        <input
-          type="range"
-          min={0}
-          max={1}
-          step={0.05}
-          value={softness}
-          data-testid="brush-softness"
-          onChange={(e) => st().setSoftness(Number(e.target.value))}
-        />
-      </label>
+      <Slider testId="brush-size" range={[1, 8, 0.5]} value={brushSize} onValue={st().setBrushSize}>
+        Size <output>{brushSize.toFixed(1)} px</output>
+      </Slider>
+      <Slider testId="brush-softness" range={[0, 1, 0.05]} value={softness} onValue={st().setSoftness}>
+        Softness <output>{Math.round(softness * 100)}%</output>
+      </Slider>
     </div>
   );
 }

@@ -1,9 +1,9 @@
 /** Auto / light / dark: auto follows prefers-color-scheme. */
 import { useEffect } from 'react';
 import { type ThemeChoice, usePrefsStore } from '../stores/prefsStore';
-import { Icon, type IconName } from './icons';
+import { Segmented, type SegmentedOption } from './Segmented';
 
-const CHOICES: { value: ThemeChoice; label: string; icon: IconName }[] = [
+const CHOICES: SegmentedOption<ThemeChoice>[] = [
   { value: 'system', label: 'Follow system theme', icon: 'monitor' },
   { value: 'light', label: 'Light theme', icon: 'sun' },
   { value: 'dark', label: 'Dark theme', icon: 'moon' },
@@ -29,22 +29,14 @@ export function ThemeToggle() {
   const theme = usePrefsStore((s) => s.theme);
   const setTheme = usePrefsStore((s) => s.setTheme);
   return (
-    <fieldset className="segmented segmented--icons" data-testid="theme-toggle">
-      <legend className="sr-only">Colour theme</legend>
-      {CHOICES.map((c) => (
-        <button
-          key={c.value}
-          type="button"
-          className="segmented__item"
-          aria-pressed={theme === c.value}
-          aria-label={c.label}
-          title={c.label}
-          data-testid={`theme-${c.value}`}
-          onClick={() => setTheme(c.value)}
-        >
-          <Icon name={c.icon} />
-        </button>
-      ))}
-    </fieldset>
+    <Segmented
+      legend="Colour theme"
+      options={CHOICES}
+      value={theme}
+      onSelect={setTheme}
+      testIdPrefix="theme"
+      iconsOnly
+      testId="theme-toggle"
+    />
   );
 }

@@ -2,7 +2,7 @@
  * A finished attack: original, adversarial and amplified perturbation side by side; its numbers;
  * the target model's verdict on the adversarial image; downloads; transferability to all models.
  */
-import { useMemo, useState } from 'react';
+import { type ReactNode, useMemo, useState } from 'react';
 import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../../core/labels';
 import { getModel, isRandomized } from '../../core/models';
 import type { AttackResponse } from '../../engine/worker';
@@ -71,6 +71,31 @@ function Scores({ verdict, label, target }: { verdict: Verdict; label: number; t
   );
 }
 
+/** One image of the result row: its canvas, then a caption with an eyebrow title and `children`. */
+function Figure({
+  rgba,
+  label,
+  testId,
+  caption,
+  children,
+}: {
+  rgba: Uint8ClampedArray;
+  label: string;
+  testId: string;
+  caption: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <figure className="attack-figure">
+      <AttackCanvas rgba={rgba} label={label} testId={testId} size={IMAGE_SIZE} />
+      <figcaption>
+        <span className="eyebrow">{caption}</span>
+        {children}
+      </figcaption>
+    </figure>
+  );
+}
+
 function Metric({ name, value, testId, raw }: { name: string; value: string; testId: string; raw: string }) {
   return (
     <div className="attack-metric">
@@ -81,6 +106,27 @@ function Metric({ name, value, testId, raw }: { name: string; value: string; tes
     </div>
   );
 }
+
+const DOWNLOADS: {
+  format: string;
+  label: string;
+  title: string;
+  save: (x: Float32Array, stem: string) => void | Promise<void>;
+}[] = [
+  { format: 'png', label: 'PNG', title: '28×28 grayscale PNG', save: downloadPng },
+  {
+    format: 'json',
+    label: 'JSON request',
+    title: 'The API request body: {image: base64 of 784 bytes, image_size: [28, 28], channel: 1}',
+    save: downloadJson,
+  },
+  {
+    format: 'npy',
+    label: '.npy',
+    title: 'NumPy .npy, float32, shape (28, 28), values in [0, 1]',
+    save: downloadNpy,
+  },
+];
 
 function Downloads({ meta, result }: { meta: RunMeta; result: AttackResponse }) {
   const [error, setError] = useState<string | null>(null);
@@ -97,33 +143,18 @@ function Downloads({ meta, result }: { meta: RunMeta; result: AttackResponse }) 
     <div className="attack-downloads">
       <span className="field__label">Download the adversarial image</span>
       <div className="button-row">
-        <button
-          type="button"
-          className="button button--small"
-          onClick={guard(() => downloadPng(result.adversarial, stem))}
-          data-testid="attack-download-png"
-          title="28×28 grayscale PNG"
-        >
-          PNG
-        </button>
-        <button
-          type="button"
-          className="button button--small"
-          onClick={guard(() => downloadJson(result.adversarial, stem))}
-          data-testid="attack-download-json"
-          title="The API request body: {image: base64 of 784 bytes, image_size: [28, 28], channel: 1}"
-        >
-          JSON request
-        </button>
-        <button
-          type="button"
-          className="button button--small"
-          onClick={guard(() => downloadNpy(result.adversarial, stem))}
-          data-testid="attack-download-npy"
-          title="NumPy .npy, float32, shape (28, 28), values in [0, 1]"
-        >
-          .npy
-        </button>
+        {DOWNLOADS.map((d) => (
+          <button
+            key={d.format}
+            type="button"
+            className="button button--small"
+            onClick={guard(() => d.save(result.adversarial, stem))}
+            data-testid={`attack-download-${d.format}`}
+            title={d.title}
+          >
+            {d.label}
+          </button>
+        ))}
       </div>
       {error && (
         <p className="text-error small" role="alert" data-testid="attack-download-error">
@@ -190,61 +221,49 @@ export function AttackResultView({
       </header>
 
       <div className="attack-figures">
-        <figure className="attack-figure">
-          <AttackCanvas
-            rgba={images.original}
-            label="Original image"
-            testId="attack-canvas-original"
-            size={IMAGE_SIZE}
+        <Figure
+          rgba={images.original}
+          label="Original image"
+          testId="attack-canvas-original"
+          caption="Original"
+        >
+          <Decision verdict={meta.originalVerdict} testId="attack-original-decision" note="no prediction" />
+        </Figure>
+        <Figure
+          rgba={images.adversarial}
+          label="Adversarial image"
+          testId="attack-canvas-adversarial"
+          caption="Adversarial"
+        >
+          <Decision
+            verdict={verdict}
+            testId="attack-adversarial-decision"
+            note={verdictError ? `not classified: ${verdictError}` : undefined}
           />
-          <figcaption>
-            <span className="eyebrow">Original</span>
-            <Decision verdict={meta.originalVerdict} testId="attack-original-decision" note="no prediction" />
-          </figcaption>
-        </figure>
-        <figure className="attack-figure">
-          <AttackCanvas
-            rgba={images.adversarial}
-            label="Adversarial image"
-            testId="attack-canvas-adversarial"
-            size={IMAGE_SIZE}
-          />
-          <figcaption>
-            <span className="eyebrow">Adversarial</span>
-            <Decision
-              verdict={verdict}
-              testId="attack-adversarial-decision"
-              note={verdictError ? `not classified: ${verdictError}` : undefined}
-            />
-          </figcaption>
-        </figure>
-        <figure className="attack-figure">
-          <AttackCanvas
-            rgba={images.perturbation}
-            label={`Perturbation, amplified: from ${num(p.min, 3)} to ${num(p.max, 3)}`}
-            testId="attack-canvas-perturbation"
-            size={IMAGE_SIZE}
-          />
-          <figcaption>
-            <span className="eyebrow">Perturbation{amplification > 1 && ` ×${num(amplification, 3)}`}</span>
-            <div
-              className="attack-legend"
-              data-testid="attack-perturbation-legend"
-              data-min={p.min.toFixed(5)}
-              data-max={p.max.toFixed(5)}
-            >
-              <span className="attack-legend__bar" style={{ background: DIVERGING_GRADIENT }} />
-              <span className="attack-legend__ticks">
-                <span>−{num(p.absMax, 3)}</span>
-                <span>0</span>
-                <span>+{num(p.absMax, 3)}</span>
-              </span>
-              <span className="muted small">
-                δ from {num(p.min, 3)} to {num(p.max, 3)} · {p.changed} of {p.delta.length} pixels changed
-              </span>
-            </div>
-          </figcaption>
-        </figure>
+        </Figure>
+        <Figure
+          rgba={images.perturbation}
+          label={`Perturbation, amplified: from ${num(p.min, 3)} to ${num(p.max, 3)}`}
+          testId="attack-canvas-perturbation"
+          caption={<>Perturbation{amplification > 1 && ` ×${num(amplification, 3)}`}</>}
+        >
+          <div
+            className="attack-legend"
+            data-testid="attack-perturbation-legend"
+            data-min={p.min.toFixed(5)}
+            data-max={p.max.toFixed(5)}
+          >
+            <span className="attack-legend__bar" style={{ background: DIVERGING_GRADIENT }} />
+            <span className="attack-legend__ticks">
+              <span>−{num(p.absMax, 3)}</span>
+              <span>0</span>
+              <span>+{num(p.absMax, 3)}</span>
+            </span>
+            <span className="muted small">
+              δ from {num(p.min, 3)} to {num(p.max, 3)} · {p.changed} of {p.delta.length} pixels changed
+            </span>
+          </div>
+        </Figure>
       </div>
 
       <dl className="attack-metrics">

@@ -4,6 +4,7 @@ import { ATTACK_NAMES, ATTACKS, type AttackName, type Norm } from '../../attacks
 import { CLASS_NAMES_EN } from '../../core/labels';
 import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, getModel, isRandomized, MODELS } from '../../core/models';
 import { hasEps, isBusy, useAttackStore } from '../../stores/attack';
+import { LabelField, Options, Select } from '../fields';
 import { attackParams } from './runner';
 
 const NORM_LABEL: Record<Norm, string> = { l2: 'L2', linf: 'L∞' };
@@ -91,6 +92,16 @@ function NumberField({
   );
 }
 
+/** A NumberField bound to one numeric setting of the attack config. */
+function ConfigNumber({
+  field,
+  ...props
+}: { field: 'eps' | 'maxQueries' | 'eot' | 'seed' } & Omit<NumberFieldProps, 'value' | 'onCommit'>) {
+  const value = useAttackStore((s) => s.config[field]);
+  const setConfig = useAttackStore((s) => s.setConfig);
+  return <NumberField {...props} value={value} onCommit={(v) => setConfig({ [field]: v })} />;
+}
+
 function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: boolean }) {
   const config = useAttackStore((s) => s.config);
   const setOverride = useAttackStore((s) => s.setOverride);
@@ -119,14 +130,15 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
         {keys.map((k) => {
           const v = resolved[k];
           const id = `${base}-${k}`;
-          const mark = k in overrides ? ' *' : '';
+          const label = (
+            <>
+              {k}
+              {k in overrides ? ' *' : ''}
+            </>
+          );
           if (typeof v === 'number') {
             return (
-              <label key={k} className="field" htmlFor={id}>
-                <span className="field__label">
-                  {k}
-                  {mark}
-                </span>
+              <LabelField key={k} id={id} label={label}>
                 <NumberField
                   id={id}
                   value={v}
@@ -134,31 +146,23 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
                   testId={`attack-param-${k}`}
                   disabled={disabled}
                 />
-              </label>
+              </LabelField>
             );
           }
           const options = ENUM_PARAMS[k];
           if (typeof v === 'string' && options) {
             return (
-              <label key={k} className="field" htmlFor={id}>
-                <span className="field__label">
-                  {k}
-                  {mark}
-                </span>
-                <select
+              <LabelField key={k} id={id} label={label}>
+                <Select
                   id={id}
                   value={v}
                   disabled={disabled}
-                  data-testid={`attack-param-${k}`}
-                  onChange={(e) => setOverride(k, e.target.value)}
+                  testId={`attack-param-${k}`}
+                  onChange={(o) => setOverride(k, o)}
                 >
-                  {options.map((o) => (
-                    <option key={o} value={o}>
-                      {o}
-                    </option>
-                  ))}
-                </select>
-              </label>
+                  <Options values={options} />
+                </Select>
+              </LabelField>
             );
           }
           return (
@@ -203,13 +207,12 @@ export function AttackSetup() {
     <fieldset className="attack-setup" disabled={busy} data-testid="attack-setup">
       <legend className="sr-only">Attack settings</legend>
       <div className="attack-setup__grid">
-        <label className="field" htmlFor={`${id}-model`}>
-          <span className="field__label">Target model</span>
-          <select
+        <LabelField id={`${id}-model`} label="Target model">
+          <Select
             id={`${id}-model`}
             value={config.model}
-            onChange={(e) => setConfig({ model: e.target.value })}
-            data-testid="attack-model"
+            onChange={(model) => setConfig({ model })}
+            testId="attack-model"
           >
             {ARCHS.map((arch) => (
               <optgroup key={arch} label={ARCH_LABEL[arch]}>
@@ -221,54 +224,44 @@ export function AttackSetup() {
                 ))}
               </optgroup>
             ))}
-          </select>
-        </label>
+          </Select>
+        </LabelField>
 
-        <label className="field" htmlFor={`${id}-attack`}>
-          <span className="field__label">Attack</span>
-          <select
-            id={`${id}-attack`}
-            value={config.attack}
-            onChange={(e) => setAttack(e.target.value as AttackName)}
-            data-testid="attack-method"
-          >
-            {ATTACK_NAMES.map((n) => (
-              <option key={n} value={n}>
-                {ATTACKS[n].title} · {ATTACKS[n].kind}
-              </option>
-            ))}
-          </select>
-        </label>
+        <LabelField id={`${id}-attack`} label="Attack">
+          <Select id={`${id}-attack`} value={config.attack} onChange={setAttack} testId="attack-method">
+            <Options
+              values={ATTACK_NAMES}
+              label={(n) => (
+                <>
+                  {ATTACKS[n].title} · {ATTACKS[n].kind}
+                </>
+              )}
+            />
+          </Select>
+        </LabelField>
 
-        <label className="field" htmlFor={`${id}-norm`}>
-          <span className="field__label">Norm</span>
-          <select
+        <LabelField id={`${id}-norm`} label="Norm">
+          <Select
             id={`${id}-norm`}
             value={config.norm}
-            onChange={(e) => setNorm(e.target.value as Norm)}
+            onChange={setNorm}
             disabled={info.norms.length < 2}
-            data-testid="attack-norm"
+            testId="attack-norm"
           >
-            {info.norms.map((n) => (
-              <option key={n} value={n}>
-                {NORM_LABEL[n]}
-              </option>
-            ))}
-          </select>
-        </label>
+            <Options values={info.norms} label={(n) => NORM_LABEL[n]} />
+          </Select>
+        </LabelField>
 
         {withEps ? (
-          <label className="field" htmlFor={`${id}-eps`}>
-            <span className="field__label">ε ({NORM_LABEL[config.norm]} budget)</span>
-            <NumberField
+          <LabelField id={`${id}-eps`} label={<>ε ({NORM_LABEL[config.norm]} budget)</>}>
+            <ConfigNumber
               id={`${id}-eps`}
-              value={config.eps}
+              field="eps"
               min={0}
               step={config.norm === 'linf' ? 0.01 : 0.1}
-              onCommit={(eps) => setConfig({ eps })}
               testId="attack-eps"
             />
-          </label>
+          </LabelField>
         ) : (
           <div className="field">
             <span className="field__label">ε</span>
@@ -278,18 +271,16 @@ export function AttackSetup() {
           </div>
         )}
 
-        <label className="field" htmlFor={`${id}-budget`}>
-          <span className="field__label">Query budget</span>
-          <NumberField
+        <LabelField id={`${id}-budget`} label="Query budget">
+          <ConfigNumber
             id={`${id}-budget`}
-            value={config.maxQueries}
+            field="maxQueries"
             min={1}
             step={100}
             integer
-            onCommit={(maxQueries) => setConfig({ maxQueries })}
             testId="attack-max-queries"
           />
-        </label>
+        </LabelField>
 
         <div className="field">
           <span className="field__label">Goal</span>
@@ -319,32 +310,28 @@ export function AttackSetup() {
           </div>
         </div>
 
-        <label className="field" htmlFor={`${id}-eot`}>
-          <span className="field__label">EOT k</span>
-          <NumberField
+        <LabelField id={`${id}-eot`} label="EOT k">
+          <ConfigNumber
             id={`${id}-eot`}
-            value={config.eot}
+            field="eot"
             min={1}
             max={64}
             step={1}
             integer
-            onCommit={(eot) => setConfig({ eot })}
             testId="attack-eot"
             className="input--narrow"
             describedBy={`${id}-eot-note`}
           />
-        </label>
+        </LabelField>
 
-        <label className="field" htmlFor={`${id}-seed`}>
-          <span className="field__label">Seed</span>
+        <LabelField id={`${id}-seed`} label="Seed">
           <span className="attack-setup__seed">
-            <NumberField
+            <ConfigNumber
               id={`${id}-seed`}
-              value={config.seed}
+              field="seed"
               min={0}
               step={1}
               integer
-              onCommit={(seed) => setConfig({ seed })}
               testId="attack-seed"
               className="input--seed"
             />
@@ -358,7 +345,7 @@ export function AttackSetup() {
               new
             </button>
           </span>
-        </label>
+        </LabelField>
       </div>
 
       <p className="attack-setup__about muted small" data-testid="attack-about">
