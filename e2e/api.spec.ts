@@ -162,6 +162,24 @@ test.describe('API contract through the fetch shim', () => {
     }
   });
 
+  test('concurrent requests to many models, while they load, all answer', async ({ page }) => {
+    test.setTimeout(180_000);
+    // ORT-web refuses a run while another session's is pending ("Session already started"); the
+    // engine must queue across sessions, not only per session
+    const ids = ['0', '0_1', '2', '5', '0_3', '2_2', '5_1'];
+    const statuses = await page.evaluate(
+      async ({ ids, body }) => {
+        const calls = [];
+        for (let round = 0; round < 4; round++)
+          for (const id of ids)
+            calls.push(fetch(`/${id}/score`, { method: 'POST', body }).then((r) => r.status));
+        return Promise.all(calls);
+      },
+      { ids, body: JSON.stringify(grayRequest(5)) },
+    );
+    expect(statuses).toEqual(new Array(ids.length * 4).fill(200));
+  });
+
   test('non-API requests pass through to the network untouched', async ({ page }) => {
     const status = await page.evaluate(async () => (await fetch('/models/manifest.json')).status);
     expect(status).toBe(200);

@@ -35,9 +35,9 @@ type GpuAdapterLike = {
 
 /**
  * ORT's intra-op thread pool spins (busy-waits) between runs by default. On a 2-core machine that
- * spinning thread takes the core the page needs to parse and answer the request, which tripled the
- * CNN's end-to-end latency (7.3 ms instead of ~2.5 ms, see README "Benchmark"); without it the pool
- * still parallelises the big models' convolutions.
+ * spinning thread takes the core the page needs to parse and answer the request (measured: CNN fetch
+ * p50 7.3 ms with spinning, 5.5 ms without, in the first requests after load; see README
+ * "Benchmark"); without it the pool still parallelises the big models' convolutions.
  */
 function sessionOptions(backend: string): ort.InferenceSession.SessionOptions {
   return {
