@@ -18,8 +18,6 @@ const PORT = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'e2e',
-  // WebGPU on SwiftShader is not yet verified to finish within a CI budget: opt in with WEBGPU_E2E=1
-  testIgnore: process.env.WEBGPU_E2E ? [] : ['**/webgpu.spec.ts'],
   outputDir: 'test-results',
   timeout: 120_000,
   expect: { timeout: 30_000 },

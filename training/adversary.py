@@ -52,3 +52,19 @@ def augment(x: torch.Tensor, generator: torch.Generator, p_blur=0.5, blur_kernel
     noise = torch.randn(x.shape, generator=generator).to(x.device) * math.sqrt(noise_var)
     out = torch.where(noise_mask[:, None, None, None], out + noise, out)
     return out.clamp(0, 1)
+
+
+def shift_flip(x: torch.Tensor, generator: torch.Generator, pad: int = 2, p_flip: float = 0.5) -> torch.Tensor:
+    """Light augmentation for training vanilla ResNet18 from scratch: per image a random
+    translation by up to `pad` pixels (zero padding, then a random 28x28 crop) and a horizontal
+    flip with probability `p_flip`. Without it ResNet18 over-fits Fashion-MNIST within a few epochs."""
+    b = x.shape[0]
+    offs = torch.randint(0, 2 * pad + 1, (b, 2), generator=generator)
+    flips = torch.rand(b, generator=generator) < p_flip
+    padded = F.pad(x, (pad, pad, pad, pad))
+    out = torch.empty_like(x)
+    for i in range(b):
+        dy, dx = int(offs[i, 0]), int(offs[i, 1])
+        crop = padded[i, :, dy : dy + 28, dx : dx + 28]
+        out[i] = crop.flip(-1) if flips[i] else crop
+    return out

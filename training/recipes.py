@@ -6,7 +6,7 @@ PGD_STEPS = 7
 RECIPES = {
     # vanilla models: Adam with cosine decay from lr
     "0": dict(arch="cnn", kind="vanilla", epochs=8, batch_size=128, lr=1e-3),
-    "2": dict(arch="resnet18", kind="vanilla", epochs=4, batch_size=128, lr=1e-3),
+    "2": dict(arch="resnet18", kind="vanilla", epochs=12, batch_size=128, lr=1e-3, shift_flip=True),
     "5": dict(arch="vit", kind="vanilla", epochs=1, batch_size=128, lr=2e-3, weight_decay=0.05),
     # `_2`: augmentation retraining from the vanilla weights
     "0_2": dict(arch="cnn", kind="augment", base="0", epochs=1, batch_size=128, lr=1e-3),
@@ -21,6 +21,7 @@ RECIPES = {
     "5_1": dict(arch="vit", kind="pgd", base="5", epochs=1, batch_size=128, lr=5e-4, max_steps=120),
 }
 
+SHIFT_FLIP = dict(max_shift_px=2, padding="zeros", p_hflip=0.5)
 AUGMENT = dict(p_blur=0.5, blur_kernel=5, sigma_range=[0.1, 2.0], p_noise=0.5, noise_var=0.05)
 PGD = dict(eps=EPS, steps=PGD_STEPS, step_size=2.5 * EPS / PGD_STEPS, random_start=True,
            attack_mode="model.eval() while crafting, train() for the update")

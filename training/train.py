@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from . import adversary, data, export, models, paths
-from .recipes import AUGMENT, PGD, RECIPES
+from .recipes import AUGMENT, PGD, RECIPES, SHIFT_FLIP
 
 CKPT_EVERY_S = 60.0
 
@@ -134,6 +134,8 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
         idx = perm[in_epoch * bs : (in_epoch + 1) * bs]
         xb = data.to_input(x_train[idx]).to(device)
         yb = y_train[idx].to(device)
+        if recipe.get("shift_flip"):
+            xb = adversary.shift_flip(xb, gen, pad=SHIFT_FLIP["max_shift_px"], p_flip=SHIFT_FLIP["p_hflip"])
         if recipe["kind"] == "augment":
             xb = adversary.augment(xb, gen, p_blur=AUGMENT["p_blur"], blur_kernel=AUGMENT["blur_kernel"],
                                    sigma_range=tuple(AUGMENT["sigma_range"]), p_noise=AUGMENT["p_noise"],
@@ -177,6 +179,7 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
             batch_size=bs, train_images=len(y_train), seed=seed,
             **({"pgd": PGD} if recipe["kind"] == "pgd" else {}),
             **({"augmentation": AUGMENT} if recipe["kind"] == "augment" else {}),
+            **({"light_augmentation": SHIFT_FLIP} if recipe.get("shift_flip") else {}),
             **({"from_weights": base} if base else {}),
         ),
         wall_time_s=round(wall, 1), torch_version=torch.__version__, device=device.type,
