@@ -38,6 +38,7 @@ interface Options {
   batchSize: string;
   retryErrors?: boolean;
   force?: boolean;
+  redoChanged?: boolean;
   progress: boolean;
 }
 
@@ -70,6 +71,10 @@ const program = new Command()
   )
   .option('--batch-size <n>', 'most images per API request (batch extension); 1 sends single requests', '64')
   .option('--retry-errors', 'redo the items whose earlier row is an error row')
+  .option(
+    '--redo-changed',
+    'when resuming, move the rows of models whose weight file changed (retrained) to superseded.jsonl and rerun them',
+  )
   .option('--force', 'resume even if the model files, backend or mode differ from the earlier run')
   .option('--no-progress', 'no progress bar')
   .showHelpAfterError();
@@ -213,6 +218,7 @@ async function main(): Promise<void> {
       resume: opts.resume,
       fresh: Boolean(opts.fresh),
       force: Boolean(opts.force),
+      redoChanged: Boolean(opts.redoChanged),
       log,
     });
     const missing = Object.entries(environment.models)

@@ -32,6 +32,7 @@ import {
 import { latestRows, summarize, summaryCsv } from '../../src/experiment/summary';
 import type { ExperimentBackend } from '../../tools/experiment/backends';
 import { readResults, repairResults } from '../../tools/experiment/files';
+import { configFile, prepareOutDir } from '../../tools/experiment/output';
 import { encodeGrayPng } from '../../tools/experiment/png';
 import { renderReport } from '../../tools/experiment/report';
 import { runExperiment } from '../../tools/experiment/runner';
@@ -244,6 +245,51 @@ describe('files', () => {
     expect(repairResults(dir)).toBe(true);
     expect(readFileSync(join(dir, 'results.jsonl'), 'utf8')).toBe(`${a}\n`);
     expect(repairResults(dir)).toBe(false);
+  });
+
+  it('--redo-changed moves the rows of a retrained model to superseded.jsonl and nothing else', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-redo-'));
+    const resolved = resolveConfig({ ...SMOKE, models: ['0', '0_1'], images: { indices: [1, 2] } });
+    const env = (h01: string) => ({
+      mode: 'browser',
+      backend: { active: 'wasm' },
+      models: { '0': { file_sha256: 'aa' }, '0_1': { file_sha256: h01 } },
+    });
+    const before = configFile(resolved, null, env('old'), 8, 8);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(before));
+    const rows = [
+      row({ model: '0', index: 1 }),
+      row({ model: '0_1', index: 1 }),
+      row({ model: '0', index: 2 }),
+    ];
+    writeFileSync(join(dir, 'results.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const after = configFile(resolved, null, env('new'), 8, 8);
+    const opts = { outDir: dir, file: after, resume: true, fresh: false, force: false, log: () => {} };
+    // without the flag: refused, naming the model and the way out; nothing touched
+    expect(() => prepareOutDir(opts)).toThrow(/model 0_1's weight file changed.*--redo-changed/);
+    expect(readResults(dir).rows).toHaveLength(3);
+    const logs: string[] = [];
+    expect(prepareOutDir({ ...opts, redoChanged: true, log: (l) => logs.push(l) })).toEqual({
+      resumed: true,
+    });
+    expect(readResults(dir).rows).toEqual([rows[0], rows[2]]);
+    const superseded = readFileSync(join(dir, 'superseded.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(superseded).toHaveLength(1);
+    expect(superseded[0]).toMatchObject({
+      ...rows[1],
+      superseded: { reason: expect.stringContaining('0_1 → new') },
+    });
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(cfg.environment.models['0_1'].file_sha256).toBe('new');
+    expect(cfg.redone).toMatchObject([{ models: ['0_1'], rows_superseded: 1, sha256: { '0_1': 'new' } }]);
+    expect(logs.join('\n')).toMatch(/0_1 changed.*moved their 1 rows/);
+    // a second resume finds nothing changed and moves nothing
+    expect(prepareOutDir({ ...opts, redoChanged: true })).toEqual({ resumed: true });
+    expect(readResults(dir).rows).toHaveLength(2);
+    expect(readFileSync(join(dir, 'superseded.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
   it('encodes valid PNGs', () => {

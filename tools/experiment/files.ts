@@ -20,6 +20,7 @@ export const FILES = {
   config: 'config.json',
   results: 'results.jsonl',
   runs: 'runs.jsonl',
+  superseded: 'superseded.jsonl',
   summaryCsv: 'summary.csv',
   summaryMd: 'summary.md',
   report: 'report.html',
@@ -62,6 +63,33 @@ export function repairResults(dir: string): boolean {
   if (!r.truncatedTail) return false;
   truncateSync(join(dir, FILES.results), r.validBytes);
   return true;
+}
+
+/**
+ * Moves the rows that `drop` selects from results.jsonl to superseded.jsonl (appended, with why),
+ * so they are rerun but never lost. The superseded copy is fsync'ed before results.jsonl is
+ * replaced atomically: a crash in between leaves a duplicate there, never a lost row.
+ */
+export function supersedeRows(dir: string, drop: (row: ResultRow) => boolean, reason: string): number {
+  const { rows } = readResults(dir);
+  const removed = rows.filter(drop);
+  if (removed.length === 0) return 0;
+  const at = new Date().toISOString();
+  const fd = openSync(join(dir, FILES.superseded), 'a');
+  try {
+    writeSync(fd, removed.map((r) => `${JSON.stringify({ ...r, superseded: { at, reason } })}\n`).join(''));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  writeAtomic(
+    join(dir, FILES.results),
+    rows
+      .filter((r) => !drop(r))
+      .map((r) => `${JSON.stringify(r)}\n`)
+      .join(''),
+  );
+  return removed.length;
 }
 
 /** Appends rows to results.jsonl and fsyncs, so a killed run loses at most the rows in flight. */

@@ -9,7 +9,7 @@ import type { ExperimentConfig, ResolvedConfig, Shard } from '../../src/experime
 import type { ResultRow } from '../../src/experiment/rows';
 import { latestRows, summarize, summaryCsv, summaryMarkdown } from '../../src/experiment/summary';
 import { UsageError } from './backends';
-import { FILES, readJson, repairResults, writeAtomic } from './files';
+import { FILES, readJson, repairResults, supersedeRows, writeAtomic } from './files';
 import { renderReport } from './report';
 
 export interface ConfigFile {
@@ -28,6 +28,8 @@ export interface ConfigFile {
   shard: Shard | null;
   created: string;
   environment: Record<string, unknown>;
+  /** models whose rows were moved to superseded.jsonl because their weight file changed (--redo-changed) */
+  redone?: { at: string; models: string[]; rows_superseded: number; sha256: Record<string, string | null> }[];
   /** merge outputs: where the rows came from */
   merged_from?: { dir: string; shard: Shard | null; rows: number; environment: Record<string, unknown> }[];
 }
@@ -129,6 +131,8 @@ export interface PrepareOptions {
   fresh: boolean;
   /** accept an environment/model mismatch when resuming */
   force: boolean;
+  /** move the rows of models whose weight file changed to superseded.jsonl, and rerun them */
+  redoChanged?: boolean;
   log: (line: string) => void;
 }
 
@@ -155,10 +159,58 @@ export function precheckOutDir(o: Omit<PrepareOptions, 'log'>): void {
   }
 }
 
+/** IDs whose weight file (sha256) differs between two runs' environments. */
+export function changedModels(a: ConfigFile, b: ConfigFile): string[] {
+  const ha = modelHashes(a.environment);
+  const hb = modelHashes(b.environment);
+  return Object.keys(ha).filter((id) => id in hb && ha[id] !== hb[id]);
+}
+
+/**
+ * --redo-changed: a model was retrained since the earlier run. Its rows no longer describe the
+ * shipped file, so they move to superseded.jsonl (kept, not deleted) and config.json takes the new
+ * file hashes; the run then redoes exactly those rows.
+ */
+function redoChangedModels(o: PrepareOptions, previous: ConfigFile): ConfigFile {
+  const changed = changedModels(previous, o.file);
+  if (changed.length === 0) return previous;
+  const set = new Set(changed);
+  const hb = modelHashes(o.file.environment);
+  const newModels = (o.file.environment.models ?? {}) as Record<string, unknown>;
+  const oldModels = (previous.environment.models ?? {}) as Record<string, unknown>;
+  const moved = supersedeRows(
+    o.outDir,
+    (r) => set.has(r.model),
+    `weight file changed: ${changed.map((id) => `${id} → ${hb[id]?.slice(0, 12) ?? 'missing'}`).join(', ')}`,
+  );
+  const updated: ConfigFile = {
+    ...previous,
+    environment: {
+      ...previous.environment,
+      models: { ...oldModels, ...Object.fromEntries(changed.map((id) => [id, newModels[id]])) },
+    },
+    redone: [
+      ...(previous.redone ?? []),
+      {
+        at: new Date().toISOString(),
+        models: changed,
+        rows_superseded: moved,
+        sha256: Object.fromEntries(changed.map((id) => [id, hb[id] ?? null])),
+      },
+    ],
+  };
+  writeAtomic(join(o.outDir, FILES.config), `${JSON.stringify(updated, null, 2)}\n`);
+  o.log(
+    `the weight files of ${changed.join(', ')} changed since the earlier run: moved their ${moved} rows to ` +
+      `${FILES.superseded}; they will be rerun`,
+  );
+  return updated;
+}
+
 /** Creates or checks the output folder; returns whether earlier rows are being resumed. */
 export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
   mkdirSync(o.outDir, { recursive: true });
-  const previous = readConfigFile(o.outDir);
+  let previous = readConfigFile(o.outDir);
   const resultsPath = join(o.outDir, FILES.results);
   const hasResults = existsSync(resultsPath) && statSync(resultsPath).size > 0;
   if (o.fresh) {
@@ -174,12 +226,13 @@ export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
         `${o.outDir} already has results: pass --resume to continue them, --fresh to discard them, or choose another --out`,
       );
     }
+    if (o.redoChanged) previous = redoChangedModels(o, previous);
     const problems = incompatibilities(previous, o.file, { sameShard: true });
     if (problems.length) {
       const text = `${o.outDir} holds results of a different run: ${problems.join('; ')}.`;
       if (!o.force)
         throw new UsageError(
-          `${text} Use --fresh to discard them, another --out, or --force to resume anyway.`,
+          `${text} Use --redo-changed to rerun only the models whose files changed, --fresh to discard everything, another --out, or --force to resume anyway.`,
         );
       o.log(`warning: ${text} Resuming anyway (--force).`);
     }
