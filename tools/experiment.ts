@@ -37,6 +37,7 @@ interface Options {
   backend: 'wasm' | 'webgpu';
   batchSize: string;
   retryErrors?: boolean;
+  retryUnstarted?: boolean;
   force?: boolean;
   redoChanged?: boolean;
   progress: boolean;
@@ -71,6 +72,10 @@ const program = new Command()
   )
   .option('--batch-size <n>', 'most images per API request (batch extension); 1 sends single requests', '64')
   .option('--retry-errors', 'redo the items whose earlier row is an error row')
+  .option(
+    '--retry-unstarted',
+    'redo the HopSkipJump/Boundary rows whose attack found no adversarial starting point (e.g. rows made before starts from test images existed)',
+  )
   .option(
     '--redo-changed',
     'when resuming, move the rows of models whose weight file changed (retrained) to superseded.jsonl and rerun them',
@@ -240,6 +245,7 @@ async function main(): Promise<void> {
       testSet,
       batchSize,
       retryErrors: Boolean(opts.retryErrors),
+      retryUnstarted: Boolean(opts.retryUnstarted),
       signal: controller.signal,
       log,
       onPlan: ({ total, done, pending }) => {

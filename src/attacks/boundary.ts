@@ -10,7 +10,7 @@
  * grow by `stepAdaptation`, below 20 % they shrink; if more than 25 % of full candidates succeed the
  * source step grows, below 10 % it shrinks (Foolbox 3's thresholds).
  */
-import { findStartingPoint } from './init';
+import { findStartingPoint, type StartSource } from './init';
 import type { DecisionOracle } from './oracle';
 import { AttackRun, baseParams, StopAttack, untilStopped } from './run';
 import type { AttackOptions, AttackResult } from './types';
@@ -52,6 +52,11 @@ export const BOUNDARY_DEFAULTS: BoundaryParams = {
 export interface BoundaryOptions extends AttackOptions, Partial<BoundaryParams> {
   /** A starting image of the adversarial (for targeted attacks: the target) class. */
   init?: Float32Array;
+  /**
+   * Real images to start from when no uniform-noise draw is adversarial (e.g. test images of the
+   * other classes, nearest first); each costs one query. See findStartingPoint.
+   */
+  initCandidates?: readonly ArrayLike<number>[];
 }
 
 export function resolveBoundaryParams(options: Partial<BoundaryParams> & { norm?: string }): BoundaryParams {
@@ -95,8 +100,10 @@ export async function boundaryAttack(
   let sphericalStep = p.sphericalStep;
   let sourceStep = p.sourceStep;
 
+  let startSource: StartSource | 'none' = 'none';
   const stop = await untilStopped(async () => {
-    const start = await findStartingPoint(run, options.init, p.initTrials);
+    const start = await findStartingPoint(run, options.init, p.initTrials, 0.001, options.initCandidates);
+    startSource = start?.source ?? 'none';
     if (!start) return;
     best = start;
     bestDist = l2Distance(start.image, x);
@@ -194,6 +201,8 @@ export async function boundaryAttack(
     norm: 'l2',
     ...p,
     init: !!options.init,
+    initCandidates: options.initCandidates?.length ?? 0,
+    start: startSource,
     stoppedBy: stop,
     finalSphericalStep: sphericalStep,
     finalSourceStep: sourceStep,

@@ -7,7 +7,7 @@
  *   2. Monte-Carlo estimate of the boundary's normal from the signs of B probes at radius δ_t,
  *   3. geometric step-size search along the estimate (ξ_t = ‖x_t − x‖/√t, halved until adversarial).
  */
-import { findStartingPoint } from './init';
+import { findStartingPoint, type StartSource } from './init';
 import type { DecisionOracle } from './oracle';
 import { AttackRun, baseParams, StopAttack, untilStopped } from './run';
 import type { AttackOptions, AttackResult, Norm } from './types';
@@ -40,6 +40,11 @@ export const HSJA_DEFAULTS: HsjaParams = {
 export interface HsjaOptions extends AttackOptions, Partial<Omit<HsjaParams, 'norm'>> {
   /** A starting image of the adversarial (for targeted attacks: the target) class. */
   init?: Float32Array;
+  /**
+   * Real images to start from when no uniform-noise draw is adversarial (e.g. test images of the
+   * other classes, nearest first); each costs one query. See findStartingPoint.
+   */
+  initCandidates?: readonly ArrayLike<number>[];
 }
 
 export function resolveHsjaParams(options: Partial<HsjaParams>): HsjaParams {
@@ -162,8 +167,10 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     return grad;
   };
 
+  let startSource: StartSource | 'none' = 'none';
   const stop = await untilStopped(async () => {
-    const start = await findStartingPoint(run, options.init, p.initTrials);
+    const start = await findStartingPoint(run, options.init, p.initTrials, 0.001, options.initCandidates);
+    startSource = start?.source ?? 'none';
     if (!start) return;
     consider(start.image, start.label);
     let current = await binarySearch(start.image, start.label);
@@ -213,6 +220,8 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     minDelta,
     stepsizeSearch: 'geometric',
     init: !!options.init,
+    initCandidates: options.initCandidates?.length ?? 0,
+    start: startSource,
   };
   const found = best as { image: Float32Array; label: number; dist: number } | null;
   if (found) run.record({ distance: found.dist }, true);

@@ -32,6 +32,12 @@ export interface ResultRow {
   seed: number;
   /** randomized models: share of EOT_DRAWS fresh seeded draws that misclassify the final image */
   eot_success_rate?: number;
+  /**
+   * decision attacks (HopSkipJump, Boundary): where their adversarial starting point came from —
+   * a uniform-noise draw, a test image of another class (when no noise draw was adversarial), or
+   * none found (the image then counts as robust only because the attack never started)
+   */
+  start?: 'noise' | 'data' | 'given' | 'none';
   /** the clean image was already misclassified, so it was not attacked */
   skipped?: 'misclassified';
   /** thinned trajectory: [queries, distance in the attack's norm (or null)] */
@@ -56,6 +62,7 @@ const ROW_ORDER: (keyof ResultRow)[] = [
   'ms',
   'seed',
   'eot_success_rate',
+  'start',
   'skipped',
   'error',
   'traj',

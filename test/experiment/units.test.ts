@@ -9,6 +9,7 @@ import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import { MODEL_IDS } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
+import { startCandidates } from '../../src/data/start-candidates';
 import { scoreBody, scoreRoute } from '../../src/experiment/api';
 import {
   ConfigError,
@@ -35,7 +36,7 @@ import { readResults, repairResults } from '../../tools/experiment/files';
 import { configFile, prepareOutDir } from '../../tools/experiment/output';
 import { encodeGrayPng } from '../../tools/experiment/png';
 import { renderReport } from '../../tools/experiment/report';
-import { runExperiment } from '../../tools/experiment/runner';
+import { runExperiment, unstarted } from '../../tools/experiment/runner';
 
 const read = (name: string) => JSON.parse(readFileSync(join('experiments', name), 'utf8'));
 
@@ -198,6 +199,33 @@ function row(p: Partial<ResultRow>): ResultRow {
     ...p,
   });
 }
+
+describe('starting points for decision attacks', () => {
+  it('offers the nearest test image of each other class, nearest first', () => {
+    const count = 40;
+    const images = new Uint8Array(784 * count);
+    const labels = new Uint8Array(count);
+    // image i: every pixel = 6·i; label i mod 10. Image 12 (label 2) is nearest to 11, 13, 10, 14, …
+    for (let i = 0; i < count; i++) {
+      images.fill(6 * i, i * 784, (i + 1) * 784);
+      labels[i] = i % 10;
+    }
+    const c = startCandidates({ count, images, labels }, 12);
+    expect(c).toHaveLength(9);
+    expect(c.map((img) => Math.round((img[0] * 255) / 6))).toEqual([11, 13, 10, 14, 9, 15, 8, 16, 7]);
+    expect(c.every((img) => img.length === 784 && img.every((v) => v >= 0 && v <= 1))).toBe(true);
+  });
+
+  it('recognises rows whose attack never started, old and new', () => {
+    const hsja = 'hopskipjump:max_queries=2000,norm=l2';
+    expect(unstarted(row({ attack: hsja, success: false, l2: 0 }))).toBe(true); // before `start` existed
+    expect(unstarted(row({ attack: hsja, success: false, l2: 0, start: 'none' }))).toBe(true);
+    expect(unstarted(row({ attack: hsja, success: true, l2: 1.2, start: 'data' }))).toBe(false);
+    expect(unstarted(row({ attack: hsja, success: true, l2: 1.2 }))).toBe(false);
+    expect(unstarted(row({ attack: hsja, success: false, l2: 0, clean_pred: 3 }))).toBe(false); // misclassified
+    expect(unstarted(row({ attack: 'square:eps=0.1', success: false, l2: 0 }))).toBe(false);
+  });
+});
 
 describe('summary', () => {
   it('computes clean/robust accuracy, success rate and medians as defined', () => {

@@ -46,6 +46,8 @@ export interface AttackOutcome {
   linf: number;
   trajectory: { queries: number; distance?: number }[];
   adversarialLabel: number;
+  /** the attack library's resolved parameters (decision attacks report `start` here) */
+  params?: Record<string, unknown>;
   /** randomized defenses, when the attack runner measured it: share of `eotDraws` fresh draws fooled */
   eotSuccessRate?: number;
   eotDraws?: number;

@@ -7,6 +7,7 @@ import { encodeBase64 } from '../../src/core/base64';
 import { getModel, isRandomized } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
 import { imageAt, type TestSet } from '../../src/data/idx';
+import { startCandidates } from '../../src/data/start-candidates';
 import { argmax, type ScoreItem } from '../../src/experiment/api';
 import {
   cleanSeed,
@@ -38,6 +39,9 @@ import { latestRows } from '../../src/experiment/summary';
 import type { ExperimentBackend } from './backends';
 import { ResultsWriter, readResults } from './files';
 
+/** attacks that walk the decision boundary from an adversarial start (they get startCandidates) */
+const DECISION_ATTACKS = new Set(['hopskipjump', 'boundary']);
+
 /** Extra tries of a backend call after a transient failure. */
 const RETRIES = 3;
 
@@ -58,6 +62,8 @@ export interface RunnerOptions {
   batchSize: number;
   /** redo items whose row is an error row (the new row supersedes it) */
   retryErrors: boolean;
+  /** redo decision-attack rows whose attack never found an adversarial start (see unstarted) */
+  retryUnstarted?: boolean;
   signal: AbortSignal;
   onPlan?: (plan: { total: number; done: number; pending: number }) => void;
   onRows?: (rows: readonly ResultRow[], at: { model: string; attack: string }) => void;
@@ -138,6 +144,17 @@ interface Clean {
   ms: number;
 }
 
+/**
+ * A decision-attack row whose attack never started: no adversarial starting point was found, so
+ * the image "survived" untested. Rows from before starting points from data existed carry no
+ * `start`; for them that shows as no success at distance 0 on a correctly classified image.
+ */
+export function unstarted(r: ResultRow): boolean {
+  if (!DECISION_ATTACKS.has(r.attack.split(':')[0]) || r.error !== undefined || r.skipped) return false;
+  if (r.start !== undefined) return r.start === 'none';
+  return r.success === false && r.l2 === 0 && r.clean_pred === r.label;
+}
+
 export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
   const { resolved, backend, signal, testSet } = opts;
   const batchSize = Math.max(1, Math.floor(opts.batchSize));
@@ -146,7 +163,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
   const existing = latestRows(readResults(opts.outDir).rows);
   const pending = planned.filter((it) => {
     const r = existing.get(rowKey(it.model, it.attack.key, it.index));
-    return !r || (opts.retryErrors && r.error !== undefined);
+    return !r || (opts.retryErrors && r.error !== undefined) || (opts.retryUnstarted && unstarted(r));
   });
   const stats: RunStats = {
     total: planned.length,
@@ -434,7 +451,9 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
             const res = await retrying(`${attack.type} on model ${model}, image ${it.index}`, () =>
               backend.attack({
                 type: attack.type as LibraryAttack,
-                options: attack.library!.options,
+                options: DECISION_ATTACKS.has(attack.type)
+                  ? { ...attack.library!.options, initCandidates: startCandidates(opts.testSet, it.index) }
+                  : attack.library!.options,
                 model,
                 x: bytesToFloat(c.bytes),
                 label: c.label,
@@ -462,6 +481,9 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
               l2: round(l2),
               linf: round(linf),
             };
+            const start = res.params?.start;
+            if (start === 'noise' || start === 'data' || start === 'given' || start === 'none')
+              row.start = start;
             const traj = thinTrajectory(res.trajectory);
             if (traj.length) row.traj = traj;
             if (randomized) {

@@ -343,6 +343,17 @@ export function AttackResultView({
           {meta.initIndex !== null && (
             <p className="muted small">Started from test image #{meta.initIndex} (target class).</p>
           )}
+          {result.params.start === 'data' && (
+            <p className="muted small" data-testid="attack-start-note">
+              No uniform-noise start was adversarial; started from the nearest test image of another class.
+            </p>
+          )}
+          {result.params.start === 'none' && (
+            <p className="small" data-testid="attack-start-note">
+              No adversarial starting point was found, so the attack never ran: this is not evidence of
+              robustness.
+            </p>
+          )}
         </div>
       </div>
 

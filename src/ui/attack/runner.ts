@@ -7,6 +7,7 @@
 import { engine } from '../../app/runtime';
 import { ATTACKS, type AttackName } from '../../attacks';
 import { getModel, isRandomized, MODELS } from '../../core/models';
+import { nearestOfOtherClasses } from '../../data/start-candidates';
 import { type AttackConfig, hasEps, isBusy, useAttackStore, type Verdict } from '../../stores/attack';
 import { ensureTestSet } from '../testSet';
 
@@ -136,6 +137,15 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
         params.init = start.image;
         initIndex = start.index;
       }
+    } else if (ATTACKS[name].kind === 'decision') {
+      // tried only when no uniform-noise start is adversarial (on Bags, none ever is)
+      const set = await ensureTestSet().catch(() => null);
+      if (set)
+        params.initCandidates = nearestOfOtherClasses(
+          set,
+          Array.from(x, (v) => v * 255),
+          label,
+        );
     }
     live().setMeta(runId, {
       model: model.id,
