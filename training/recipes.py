@@ -7,7 +7,9 @@ RECIPES = {
     # vanilla models: Adam with cosine decay from lr
     "0": dict(arch="cnn", kind="vanilla", epochs=8, batch_size=128, lr=1e-3),
     "2": dict(arch="resnet18", kind="vanilla", epochs=12, batch_size=128, lr=1e-3, shift_flip=True),
-    "5": dict(arch="vit", kind="vanilla", epochs=1, batch_size=128, lr=2e-3, weight_decay=0.05),
+    # 24 epochs with shifts & flips (the shipped 5.onnx is still the 1-epoch model, 81.46 %, until
+    # this run finishes; see the README's targets table)
+    "5": dict(arch="vit", kind="vanilla", epochs=24, batch_size=128, lr=2e-3, weight_decay=0.05, shift_flip=True),
     # `_2`: augmentation retraining from the vanilla weights
     "0_2": dict(arch="cnn", kind="augment", base="0", epochs=1, batch_size=128, lr=1e-3),
     "2_2": dict(arch="resnet18", kind="augment", base="2", epochs=1, batch_size=128, lr=1e-3),
