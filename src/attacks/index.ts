@@ -53,6 +53,11 @@ export interface AttackInfo {
   norms: readonly Norm[];
   /** Supports `target` (targeted attacks). All five do; decision attacks then want `init`. */
   targeted: boolean;
+  /**
+   * Walks the decision boundary from an adversarial starting point (found among uniform-noise
+   * draws, then `initCandidates`, or given as `init`). Callers pass candidates only to these.
+   */
+  needsStart: boolean;
   /** Default parameters (some resolve against the image size or norm: see `resolve`). */
   defaults: Readonly<Record<string, unknown>>;
   /** The algorithm parameters a run with these options will use (no query is made). */
@@ -91,6 +96,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     kind: 'decision',
     norms: ['l2', 'linf'],
     targeted: true,
+    needsStart: true,
     defaults: { ...HSJA_DEFAULTS },
     resolve: (o) => ({ ...resolveHsjaParams(o as Partial<HsjaOptions>) }),
     run: (o, oracle) => hopSkipJump(o as HsjaOptions, asDecision(oracle)),
@@ -102,6 +108,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     kind: 'decision',
     norms: ['l2'],
     targeted: true,
+    needsStart: true,
     defaults: { norm: 'l2', ...BOUNDARY_DEFAULTS },
     resolve: (o) => ({ norm: 'l2', ...resolveBoundaryParams(o as Partial<BoundaryOptions>) }),
     run: (o, oracle) => boundaryAttack(o as BoundaryOptions, asDecision(oracle)),
@@ -113,6 +120,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     kind: 'score',
     norms: ['l2'],
     targeted: true,
+    needsStart: false,
     defaults: { norm: 'l2', ...SIMBA_DEFAULTS },
     resolve: (o) => {
       const [h, w] = shapeOf(o);
@@ -127,6 +135,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     kind: 'score',
     norms: ['linf', 'l2'],
     targeted: true,
+    needsStart: false,
     defaults: { norm: 'linf', ...SQUARE_DEFAULTS },
     resolve: (o) => ({ ...resolveSquareParams(o as Partial<SquareOptions>, isTargeted(o)) }),
     run: (o, oracle) => squareAttack(o as SquareOptions, asScore('Square', oracle)),
@@ -138,6 +147,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     kind: 'decision',
     norms: ['linf', 'l2'],
     targeted: true,
+    needsStart: false,
     defaults: { norm: 'linf', ...RANDOM_NOISE_DEFAULTS },
     resolve: (o) => {
       const p = resolveRandomNoiseParams(o as Partial<RandomNoiseOptions> & { maxQueries: number });

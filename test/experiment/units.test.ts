@@ -224,6 +224,11 @@ describe('starting points for decision attacks', () => {
     expect(unstarted(row({ attack: hsja, success: true, l2: 1.2 }))).toBe(false);
     expect(unstarted(row({ attack: hsja, success: false, l2: 0, clean_pred: 3 }))).toBe(false); // misclassified
     expect(unstarted(row({ attack: 'square:eps=0.1', success: false, l2: 0 }))).toBe(false);
+    // the random-noise baseline is decision-based but needs no start: a miss is a real miss
+    expect(unstarted(row({ attack: 'noise:eps=0.1,norm=linf', success: false, l2: 0 }))).toBe(false);
+    expect(
+      unstarted(row({ attack: 'boundary:max_queries=1000', success: false, l2: 0, start: 'none' })),
+    ).toBe(true);
   });
 });
 

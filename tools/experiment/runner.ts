@@ -3,6 +3,7 @@
  * clean predictions and the `none`/`noise` rows in batches (many images per request), the other
  * attacks one image at a time; every finished row appended (fsync) to results.jsonl at once.
  */
+import { ATTACKS, type AttackInfo } from '../../src/attacks/index';
 import { encodeBase64 } from '../../src/core/base64';
 import { getModel, isRandomized } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -40,7 +41,8 @@ import type { ExperimentBackend } from './backends';
 import { ResultsWriter, readResults } from './files';
 
 /** attacks that walk the decision boundary from an adversarial start (they get startCandidates) */
-const DECISION_ATTACKS = new Set(['hopskipjump', 'boundary']);
+const needsStart = (type: string) =>
+  (ATTACKS as Record<string, AttackInfo | undefined>)[type]?.needsStart === true;
 
 /** Extra tries of a backend call after a transient failure. */
 const RETRIES = 3;
@@ -150,7 +152,7 @@ interface Clean {
  * `start`; for them that shows as no success at distance 0 on a correctly classified image.
  */
 export function unstarted(r: ResultRow): boolean {
-  if (!DECISION_ATTACKS.has(r.attack.split(':')[0]) || r.error !== undefined || r.skipped) return false;
+  if (!needsStart(r.attack.split(':')[0]) || r.error !== undefined || r.skipped) return false;
   if (r.start !== undefined) return r.start === 'none';
   return r.success === false && r.l2 === 0 && r.clean_pred === r.label;
 }
@@ -451,7 +453,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
             const res = await retrying(`${attack.type} on model ${model}, image ${it.index}`, () =>
               backend.attack({
                 type: attack.type as LibraryAttack,
-                options: DECISION_ATTACKS.has(attack.type)
+                options: needsStart(attack.type)
                   ? { ...attack.library!.options, initCandidates: startCandidates(opts.testSet, it.index) }
                   : attack.library!.options,
                 model,

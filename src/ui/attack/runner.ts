@@ -131,13 +131,13 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
     }
     const params = attackParams(config);
     let initIndex: number | null = null;
-    if (config.targeted && ATTACKS[name].kind === 'decision') {
+    if (config.targeted && ATTACKS[name].needsStart) {
       const start = await targetStart(model.id, config.target, subSeed(config.seed, 2)).catch(() => null);
       if (start) {
         params.init = start.image;
         initIndex = start.index;
       }
-    } else if (ATTACKS[name].kind === 'decision') {
+    } else if (ATTACKS[name].needsStart) {
       // tried only when no uniform-noise start is adversarial (on Bags, none ever is)
       const set = await ensureTestSet().catch(() => null);
       if (set)
