@@ -17,7 +17,7 @@ RECIPES = {
     "0_1": dict(arch="cnn", kind="pgd", base="0", epochs=1, batch_size=128, lr=1e-3),
     "2_1": dict(arch="resnet18", kind="pgd", base="2", epochs=1, batch_size=128, lr=1e-3, max_steps=235),
     # Budgets are cut to what a 2-core CPU could afford (see README): a PGD-7 step costs ~13 plain
-    # ViT steps (6.7 s here), so ResNet18 gets half a PGD epoch and the ViT 280 steps (0.6 epoch)
+    # ViT steps (5.3–6.7 s here), so ResNet18 gets half a PGD epoch and the ViT 280 steps (0.6 epoch)
     # at lr 5e-4 (30 steps at 1e-3 collapsed an earlier ViT to 41 % clean).
     "5_1": dict(arch="vit", kind="pgd", base="5", epochs=1, batch_size=128, lr=5e-4, max_steps=280),
 }

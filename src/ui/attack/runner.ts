@@ -138,7 +138,7 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
         initIndex = start.index;
       }
     } else if (ATTACKS[name].needsStart) {
-      // tried only when no uniform-noise start is adversarial (on Bags, none ever is)
+      // tried only when no uniform-noise start is adversarial (CNN/ResNet18 Bags: none ever is)
       const set = await ensureTestSet().catch(() => null);
       if (set)
         params.initCandidates = nearestOfOtherClasses(
