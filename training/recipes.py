@@ -14,7 +14,7 @@ RECIPES = {
     "2_2": dict(arch="resnet18", kind="augment", base="2", epochs=1, batch_size=128, lr=1e-3),
     "5_2": dict(arch="vit", kind="augment", base="5", epochs=1, batch_size=128, lr=1e-3),
     # `_1`: PGD adversarial retraining from the vanilla weights
-    # A PGD-7 step costs ~8x a plain step: on the 2-core CPU CNN 1.3-2.4 s, ResNet18 1.4-2.6 s (the
+    # A PGD-7 step costs ~8x a plain step: on the 2-core CPU CNN 1.3-2.4 s, ResNet18 1.4-2.7 s (the
     # range is between sessions on the same machine), ViT 5.3 s. The budgets are what fit there:
     # CNN 3 epochs, ResNet18 2, the ViT 280 steps (0.6 epoch). One CNN epoch gave 79.56 % clean and
     # half a ResNet18 epoch 77.70 %, short of the 80 % target.
