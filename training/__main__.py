@@ -1,4 +1,4 @@
-"""Command line: python -m training {train,robust,golden-preprocess,smoke} ..."""
+"""Command line: python -m training {train,robust,probe,golden-preprocess,smoke} ..."""
 import argparse
 import sys
 
@@ -24,6 +24,16 @@ def main(argv=None):
     r.add_argument("--data-dir", default=data.DEFAULT_DIR)
     r.add_argument("--threads", type=int)
 
+    q = sub.add_parser("probe", help="continue trained weights for N epochs, print test accuracy per epoch "
+                                     "(nothing shipped)")
+    q.add_argument("--id", required=True)
+    q.add_argument("--epochs", type=int, required=True)
+    q.add_argument("--lr", type=float, default=5e-4)
+    q.add_argument("--no-augment", action="store_true", help="without the ±2 px shifts and flips")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--threads", type=int)
+    q.add_argument("--data-dir", default=data.DEFAULT_DIR)
+
     sub.add_parser("golden-preprocess", help="write PIL/PyTorch preprocessing golden vectors")
 
     s = sub.add_parser("smoke", help="train a few batches of each architecture, export, write references")
@@ -38,6 +48,10 @@ def main(argv=None):
     elif a.cmd == "robust":
         from .robust import main as robust_main
         robust_main(a.id, n=a.n, data_dir=a.data_dir, threads=a.threads)
+    elif a.cmd == "probe":
+        from .probe import probe
+        probe(a.id, a.epochs, a.lr, augment=not a.no_augment, seed=a.seed, threads=a.threads,
+              data_dir=a.data_dir)
     elif a.cmd == "golden-preprocess":
         from .golden import write_preprocess_golden
         write_preprocess_golden()

@@ -1,0 +1,86 @@
+"""`python -m training probe --id 5 --epochs 6 --lr 5e-4 --no-augment`: continue a trained weight set
+for more epochs and print the full test-set accuracy after each one, to measure whether more training
+would reach a target before spending a session on it. Nothing is shipped: no ONNX, no checkpoint; the
+per-epoch figures go to `training/records/probes/<id>-<tag>.json`.
+
+AdamW (wd 0.05), cosine decay from lr to 0, batch 128, dropout as in training; batches in a fixed
+order for the seed. Not resumable (a probe is short; rerun it)."""
+import json
+import math
+import os
+import time
+
+import torch
+import torch.nn.functional as F
+
+from . import adversary, data, paths
+from .recipes import RECIPES, SHIFT_FLIP
+from .train import evaluate, fmt_s, load_final
+
+
+def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, threads: int | None = None,
+          data_dir: str = data.DEFAULT_DIR) -> dict:
+    if model_id not in RECIPES:
+        raise SystemExit(f"unknown weight set {model_id!r}; trained ids: {', '.join(RECIPES)}")
+    if not os.path.exists(paths.final_weights(model_id)):
+        raise SystemExit(f"no trained weights for {model_id} ({paths.final_weights(model_id)}): "
+                         f"run `npm run train -- --id {model_id}` first")
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    dev = torch.device("cpu")
+    x_train, y_train = data.load_split("train", data_dir)
+    x_test, y_test = data.load_split("test", data_dir)
+    model = load_final(model_id, dev)
+    start = evaluate(model, x_test, y_test, dev)
+    print(f"[probe {model_id}] start: test accuracy {start:.4f}", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+    bs = 128
+    steps_per_epoch = math.ceil(len(y_train) / bs)
+    total = steps_per_epoch * epochs
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    gen = torch.Generator().manual_seed(seed + 7)
+    t0 = time.time()
+    per_epoch = []
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(len(y_train), generator=torch.Generator().manual_seed(seed * 1000 + 5000 + ep))
+        for i in range(steps_per_epoch):
+            idx = perm[i * bs : (i + 1) * bs]
+            xb = data.to_input(x_train[idx])
+            if augment:
+                xb = adversary.shift_flip(xb, gen, pad=SHIFT_FLIP["max_shift_px"], p_flip=SHIFT_FLIP["p_hflip"])
+            loss = F.cross_entropy(model(xb), y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+        acc = evaluate(model, x_test, y_test, dev)
+        per_epoch.append(acc)
+        print(f"[probe {model_id}] epoch {ep + 1}/{epochs} test accuracy {acc:.4f} "
+              f"elapsed {fmt_s(time.time() - t0)}", flush=True)
+    tag = f"{'aug' if augment else 'noaug'}-{epochs}ep-lr{lr:g}"
+    shipped = os.path.join(paths.RECORDS_DIR, f"{model_id}.json")
+    onnx_sha = json.load(open(shipped))["export"]["sha256"] if os.path.exists(shipped) else None
+    rec = dict(id=model_id, from_weights_sha256=_sha256(paths.final_weights(model_id)),
+               shipped_onnx_sha256=onnx_sha,
+               epochs=epochs, lr=lr, schedule="cosine decay to 0", optimizer="AdamW", weight_decay=0.05,
+               batch_size=bs, augmentation=SHIFT_FLIP if augment else None, seed=seed,
+               cpu_threads=torch.get_num_threads(), torch_version=torch.__version__,
+               start_test_accuracy=start, test_accuracy_per_epoch=per_epoch,
+               wall_time_s=round(time.time() - t0, 1), n_test=len(y_test))
+    out = os.path.join(paths.RECORDS_DIR, "probes", f"{model_id}-{tag}.json")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(rec, f, indent=2)
+    print(f"[probe {model_id}] wrote {out}", flush=True)
+    return rec
+
+
+def _sha256(path: str) -> str:
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
