@@ -5,6 +5,7 @@ per-epoch figures go to `training/records/probes/<id>-<tag>.json`.
 
 AdamW (wd 0.05), cosine decay from lr to 0, batch 128, dropout as in training; batches in a fixed
 order for the seed. Not resumable (a probe is short; rerun it)."""
+import hashlib
 import json
 import math
 import os
@@ -15,7 +16,7 @@ import torch.nn.functional as F
 
 from . import adversary, data, paths
 from .recipes import RECIPES, SHIFT_FLIP
-from .train import evaluate, fmt_s, load_final
+from .train import device_name, evaluate, fmt_s, load_final
 
 
 def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, threads: int | None = None,
@@ -28,7 +29,7 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    dev = torch.device("cpu")
+    dev = torch.device(device_name())  # CUDA when present, as in training
     x_train, y_train = data.load_split("train", data_dir)
     x_test, y_test = data.load_split("test", data_dir)
     model = load_final(model_id, dev)
@@ -47,10 +48,10 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
         perm = torch.randperm(len(y_train), generator=torch.Generator().manual_seed(seed * 1000 + 5000 + ep))
         for i in range(steps_per_epoch):
             idx = perm[i * bs : (i + 1) * bs]
-            xb = data.to_input(x_train[idx])
+            xb = data.to_input(x_train[idx]).to(dev)
             if augment:
                 xb = adversary.shift_flip(xb, gen, pad=SHIFT_FLIP["max_shift_px"], p_flip=SHIFT_FLIP["p_hflip"])
-            loss = F.cross_entropy(model(xb), y_train[idx])
+            loss = F.cross_entropy(model(xb), y_train[idx].to(dev))
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -66,7 +67,7 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
                shipped_onnx_sha256=onnx_sha,
                epochs=epochs, lr=lr, schedule="cosine decay to 0", optimizer="AdamW", weight_decay=0.05,
                batch_size=bs, augmentation=SHIFT_FLIP if augment else None, seed=seed,
-               cpu_threads=torch.get_num_threads(), torch_version=torch.__version__,
+               device=dev.type, cpu_threads=torch.get_num_threads(), torch_version=torch.__version__,
                start_test_accuracy=start, test_accuracy_per_epoch=per_epoch,
                wall_time_s=round(time.time() - t0, 1), n_test=len(y_test))
     out = os.path.join(paths.RECORDS_DIR, "probes", f"{model_id}-{tag}.json")
@@ -78,7 +79,6 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
 
 
 def _sha256(path: str) -> str:
-    import hashlib
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
