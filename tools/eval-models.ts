@@ -113,6 +113,21 @@ if (opts.check) {
   printTable(manifest);
 }
 
+/** "469 steps (1.00 ep.), 229.2 s", with the first stage in front when the weights had two. */
+interface StageRecipe {
+  steps: number;
+  steps_per_epoch: number;
+  light_augmentation?: unknown;
+  base_recipe?: StageRecipe & { wall_time_s: number };
+}
+function stage(r: StageRecipe, wallS: unknown): string {
+  const one = (x: StageRecipe, wall: unknown) =>
+    `${x.steps} steps (${(x.steps / x.steps_per_epoch).toFixed(2)} ep.${x.light_augmentation ? ', shift & flip' : ''}), ${wall} s`;
+  return r.base_recipe
+    ? `${one(r.base_recipe, r.base_recipe.wall_time_s)} + ${one(r, wallS)}`
+    : one(r, wallS);
+}
+
 /** The README's metrics table, straight from the manifest. */
 function printTable(manifest: ReturnType<typeof buildManifest>): void {
   const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(2)} %` : '–');
@@ -128,7 +143,7 @@ function printTable(manifest: ReturnType<typeof buildManifest>): void {
       ? '–'
       : m.weights !== m.id
         ? `weights of \`${m.weights}\`, ${m.defense === 'resize_pad' ? 'resize & pad p=0.8' : 'noise σ=0.1'}, seed ${m.metrics.eval_seed}`
-        : `${r.steps} steps (${(r.steps / r.steps_per_epoch).toFixed(2)} ep.), ${w?.training?.wall_time_s} s`;
+        : stage(r, w?.training?.wall_time_s);
     console.log(
       `| \`${m.id}\` | ${m.arch} | ${m.defense_label} | ${pct(m.metrics.clean_accuracy)} | ` +
         `${m.weights === m.id ? pct(robust) : `(${pct(robust)} undefended)`} | ${w?.param_count_exported ?? '–'} | ` +

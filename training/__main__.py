@@ -1,4 +1,4 @@
-"""Command line: python -m training {train,robust,probe,golden-preprocess,smoke} ..."""
+"""Command line: python -m training {train,robust,probe,weights-from-onnx,golden-preprocess,smoke} ..."""
 import argparse
 import sys
 
@@ -10,7 +10,7 @@ def main(argv=None):
     sub = p.add_subparsers(dest="cmd", required=True)
 
     t = sub.add_parser("train", help="train (or resume) one weight set and export it")
-    t.add_argument("--id", required=True, help="weight set: 0 0_1 0_2 2 2_1 2_2 5 5_1 5_2")
+    t.add_argument("--id", required=True, help="weight set: 0 0_1 0_2 2 2_1 2_2 5 5_1 5_2 (or 5_pre, the first stage of 5)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir", default=data.DEFAULT_DIR)
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
@@ -34,6 +34,14 @@ def main(argv=None):
     q.add_argument("--threads", type=int)
     q.add_argument("--data-dir", default=data.DEFAULT_DIR)
 
+    w = sub.add_parser("weights-from-onnx", help="recover trained weights from a shipped float32 ONNX file "
+                                                 "(checked against its golden logits)")
+    w.add_argument("--id", required=True, help="weight set to store them as")
+    w.add_argument("--onnx", required=True)
+    w.add_argument("--golden", required=True, help="golden logits written when the file was exported")
+    w.add_argument("--record-from", help="training record of the run that produced the file, copied as <id>.json")
+    w.add_argument("--data-dir", default=data.DEFAULT_DIR)
+
     sub.add_parser("golden-preprocess", help="write PIL/PyTorch preprocessing golden vectors")
 
     s = sub.add_parser("smoke", help="train a few batches of each architecture, export, write references")
@@ -52,6 +60,9 @@ def main(argv=None):
         from .probe import probe
         probe(a.id, a.epochs, a.lr, augment=not a.no_augment, seed=a.seed, threads=a.threads,
               data_dir=a.data_dir)
+    elif a.cmd == "weights-from-onnx":
+        from .onnx_weights import weights_from_onnx
+        weights_from_onnx(a.id, a.onnx, a.golden, record_from=a.record_from, data_dir=a.data_dir)
     elif a.cmd == "golden-preprocess":
         from .golden import write_preprocess_golden
         write_preprocess_golden()

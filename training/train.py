@@ -3,6 +3,8 @@
 Resumable (a checkpoint every 60 s and at each epoch end), deterministic for a seed as far as
 PyTorch allows on CPU, with progress lines. On success it exports `public/models/<id>.onnx`, writes
 the training record `training/records/<id>.json` and the golden logits `test/golden/logits/<id>.json`.
+An intermediate stage (`5_pre`) keeps its weights and record but exports nothing; the weight set
+trained from it carries its recipe as `recipe.base_recipe`.
 """
 import json
 import math
@@ -186,7 +188,23 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
         cpu_threads=torch.get_num_threads(), python=platform.python_version(),
         pytorch_test_accuracy=test_acc, param_count_trained=models.param_count(model),
     )
-    if export_onnx:
+    base_record_path = os.path.join(paths.RECORDS_DIR, f"{base}.json") if base else None
+    if base and RECIPES[base].get("intermediate") and os.path.exists(base_record_path):
+        # the shipped card describes both stages: the intermediate weights are not shipped
+        with open(base_record_path) as f:
+            b = json.load(f)
+        record["recipe"]["base_recipe"] = dict(
+            id=base, **b["recipe"], wall_time_s=b["wall_time_s"], device=b["device"],
+            cpu_threads=b["cpu_threads"], pytorch_test_accuracy=b["pytorch_test_accuracy"],
+            **({"weights_restored_from": b["weights_restored_from"]} if "weights_restored_from" in b else {}))
+    if export_onnx and recipe.get("intermediate"):
+        # a training stage of another weight set: keep the weights and the record, ship nothing
+        torch.save(model.state_dict(), paths.final_weights(model_id))
+        os.makedirs(paths.RECORDS_DIR, exist_ok=True)
+        with open(os.path.join(paths.RECORDS_DIR, f"{model_id}.json"), "w") as f:
+            json.dump(record, f, indent=2)
+        print(f"[{model_id}] saved {paths.final_weights(model_id)} (intermediate stage, not exported)", flush=True)
+    elif export_onnx:
         torch.save(model.state_dict(), paths.final_weights(model_id))
         onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
         info = export.export(model, recipe["arch"], onnx_path)
