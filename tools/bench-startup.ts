@@ -50,29 +50,26 @@ try {
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
       // polls in the page; times are performance.now(), i.e. ms since navigation start
-      await page.addInitScript(() => {
-        const marks: Record<string, number> = {};
-        (window as unknown as { __startupMarks: Record<string, number> }).__startupMarks = marks;
+      // a string, not a function: tsx would wrap the inner arrow functions in its __name helper,
+      // which does not exist in the page
+      await page.addInitScript(`
+        const marks = {};
+        window.__startupMarks = marks;
         const tick = () => {
-          const cells = [...document.querySelectorAll('.model-cell.is-selected')];
+          const cells = document.querySelectorAll('.model-cell.is-selected').length;
           const status = document.querySelector('[data-testid="status-button"]')?.textContent ?? '';
-          const m = status.match(/(\d+)\/(\d+) loaded/);
+          const m = status.match(/(\\d+)\\/(\\d+) loaded/);
           const now = performance.now();
           if (marks.firstReady === undefined && m && Number(m[1]) > 0) marks.firstReady = now;
           if (marks.allReady === undefined && m && m[1] === m[2] && Number(m[2]) > 0) marks.allReady = now;
-          const stale = document.querySelectorAll(
-            '.model-cell.is-selected .model-cell__decision.is-stale',
-          ).length;
-          // a decided cell names the class, with the API's German label as its title
-          const decided = document.querySelectorAll(
-            '.model-cell.is-selected .model-cell__decision [title^="API:"]',
-          ).length;
-          if (marks.answered === undefined && cells.length > 0 && decided === cells.length && stale === 0)
-            marks.answered = now;
+          const stale = document.querySelectorAll('.model-cell.is-selected .model-cell__decision.is-stale').length;
+          // a decided cell names the class, with the API's label as its title
+          const decided = document.querySelectorAll('.model-cell.is-selected .model-cell__decision [title^="API:"]').length;
+          if (marks.answered === undefined && cells > 0 && decided === cells && stale === 0) marks.answered = now;
           if (marks.answered === undefined || marks.allReady === undefined) requestAnimationFrame(tick);
         };
         requestAnimationFrame(tick);
-      });
+      `);
       await page.goto(url);
       await page.waitForFunction(
         () => {

@@ -86,8 +86,16 @@ export function useAutoClassify(): void {
 
     async function classifyAll() {
       const { input, version } = useImageStore.getState();
-      if (!input) return;
       const { selected, customPairs } = useModelStore.getState();
+      if (!input) {
+        // No image yet (the test set is still downloading on first load): start loading the selected
+        // models now so the WASM start-up and the model downloads overlap it. Loads are shared per
+        // weight set in the worker, so the classify run that follows waits on the same ones; errors
+        // are reported by that run.
+        for (const w of new Set(targetsFor(selected, customPairs).map((t) => t.weights)))
+          if (!failed.has(w)) engine.load(w).catch(() => {});
+        return;
+      }
       const gen = useEngineStore.getState().generation;
       if (gen !== failedGeneration) {
         failed.clear();
