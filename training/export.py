@@ -25,10 +25,17 @@ def export(model: torch.nn.Module, arch: str, path: str) -> dict:
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, opset_version=OPSET,
                       do_constant_folding=True)
     os.replace(tmp, path)
-    blob = open(path, "rb").read()
-    return dict(file=os.path.basename(path), bytes=len(blob), sha256=hashlib.sha256(blob).hexdigest(),
+    return dict(file=os.path.basename(path), bytes=os.path.getsize(path), sha256=sha256_file(path),
                 opset=OPSET, param_count_exported=models.param_count(net),
                 specialised_to_28x28=arch == "resnet18")
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def write_golden_logits(model: torch.nn.Module, model_id: str, x_test_u8: torch.Tensor) -> str:

@@ -8,14 +8,15 @@ MatMul transposed under a generated name (`onnx::MatMul_N`), in graph order. Thi
 order and shape, then proves the mapping: PyTorch logits of the recovered model must reproduce the
 golden logits written when the file was exported (test/golden/logits/<id>.json) within 1e-5.
 Refuses float16-stored or specialised (ResNet18) exports: their weights are not the trained ones."""
-import hashlib
 import json
 import os
 
 import torch
 
 from . import data, models, paths
+from .export import sha256_file
 from .recipes import RECIPES
+from .train import write_record
 
 TOLERANCE = 1e-5
 
@@ -69,7 +70,7 @@ def weights_from_onnx(model_id: str, onnx_path: str, golden_path: str, record_fr
                          f"(tolerance {TOLERANCE:g}): the mapping is wrong or the files do not belong together")
     os.makedirs(paths.CKPT_DIR, exist_ok=True)
     torch.save(model.state_dict(), paths.final_weights(model_id))
-    sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
+    sha = sha256_file(onnx_path)
     print(f"[{model_id}] recovered {len(new_sd)} tensors from {onnx_path} (sha256 {sha[:12]}…); golden logits "
           f"reproduced within {diff:.1e}; wrote {paths.final_weights(model_id)}", flush=True)
     restored = dict(onnx_file=os.path.basename(onnx_path), onnx_sha256=sha, golden_max_abs_diff=diff)
@@ -80,8 +81,7 @@ def weights_from_onnx(model_id: str, onnx_path: str, golden_path: str, record_fr
         rec.pop("export", None)
         rec["id"] = model_id
         rec["weights_restored_from"] = restored
-        with open(os.path.join(paths.RECORDS_DIR, f"{model_id}.json"), "w") as f:
-            json.dump(rec, f, indent=2)
+        write_record(model_id, rec)
         print(f"[{model_id}] wrote training/records/{model_id}.json from {record_from}", flush=True)
     return restored
 

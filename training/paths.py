@@ -14,3 +14,8 @@ def checkpoint(model_id: str) -> str:
 
 def final_weights(model_id: str) -> str:
     return os.path.join(CKPT_DIR, f"{model_id}.final.pt")
+
+
+def record(model_id: str) -> str:
+    """The training record of a weight set (what the model card is built from)."""
+    return os.path.join(RECORDS_DIR, f"{model_id}.json")

@@ -5,7 +5,6 @@ per-epoch figures go to `training/records/probes/<id>-<tag>.json`.
 
 AdamW (wd 0.05), cosine decay from lr to 0, batch 128, dropout as in training; batches in a fixed
 order for the seed. Not resumable (a probe is short; rerun it)."""
-import hashlib
 import json
 import math
 import os
@@ -15,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from . import adversary, data, paths
+from .export import sha256_file
 from .recipes import RECIPES, SHIFT_FLIP
 from .train import device_name, evaluate, fmt_s, load_final
 
@@ -61,9 +61,9 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
         print(f"[probe {model_id}] epoch {ep + 1}/{epochs} test accuracy {acc:.4f} "
               f"elapsed {fmt_s(time.time() - t0)}", flush=True)
     tag = f"{'aug' if augment else 'noaug'}-{epochs}ep-lr{lr:g}"
-    shipped = os.path.join(paths.RECORDS_DIR, f"{model_id}.json")
+    shipped = paths.record(model_id)
     onnx_sha = json.load(open(shipped))["export"]["sha256"] if os.path.exists(shipped) else None
-    rec = dict(id=model_id, from_weights_sha256=_sha256(paths.final_weights(model_id)),
+    rec = dict(id=model_id, from_weights_sha256=sha256_file(paths.final_weights(model_id)),
                shipped_onnx_sha256=onnx_sha,
                epochs=epochs, lr=lr, schedule="cosine decay to 0", optimizer="AdamW", weight_decay=0.05,
                batch_size=bs, augmentation=SHIFT_FLIP if augment else None, seed=seed,
@@ -77,10 +77,3 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
     print(f"[probe {model_id}] wrote {out}", flush=True)
     return rec
 
-
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()

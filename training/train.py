@@ -51,6 +51,12 @@ def load_final(model_id: str, device) -> torch.nn.Module:
     return m.to(device)
 
 
+def write_record(model_id: str, record: dict) -> None:
+    os.makedirs(paths.RECORDS_DIR, exist_ok=True)
+    with open(paths.record(model_id), "w") as f:
+        json.dump(record, f, indent=2)
+
+
 def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs: int | None = None,
           max_steps: int | None = None, subset: int | None = None, out_dir: str | None = None,
           threads: int | None = None, fresh: bool = False, export_onnx: bool = True) -> dict:
@@ -188,31 +194,25 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
         cpu_threads=torch.get_num_threads(), python=platform.python_version(),
         pytorch_test_accuracy=test_acc, param_count_trained=models.param_count(model),
     )
-    base_record_path = os.path.join(paths.RECORDS_DIR, f"{base}.json") if base else None
-    if base and RECIPES[base].get("intermediate") and os.path.exists(base_record_path):
+    if base and RECIPES[base].get("intermediate") and os.path.exists(paths.record(base)):
         # the shipped card describes both stages: the intermediate weights are not shipped
-        with open(base_record_path) as f:
+        with open(paths.record(base)) as f:
             b = json.load(f)
         record["recipe"]["base_recipe"] = dict(
             id=base, **b["recipe"], wall_time_s=b["wall_time_s"], device=b["device"],
             cpu_threads=b["cpu_threads"], pytorch_test_accuracy=b["pytorch_test_accuracy"],
             **({"weights_restored_from": b["weights_restored_from"]} if "weights_restored_from" in b else {}))
-    if export_onnx and recipe.get("intermediate"):
-        # a training stage of another weight set: keep the weights and the record, ship nothing
+    if export_onnx:
         torch.save(model.state_dict(), paths.final_weights(model_id))
-        os.makedirs(paths.RECORDS_DIR, exist_ok=True)
-        with open(os.path.join(paths.RECORDS_DIR, f"{model_id}.json"), "w") as f:
-            json.dump(record, f, indent=2)
-        print(f"[{model_id}] saved {paths.final_weights(model_id)} (intermediate stage, not exported)", flush=True)
-    elif export_onnx:
-        torch.save(model.state_dict(), paths.final_weights(model_id))
-        onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
-        info = export.export(model, recipe["arch"], onnx_path)
-        record["export"] = info
-        os.makedirs(paths.RECORDS_DIR, exist_ok=True)
-        with open(os.path.join(paths.RECORDS_DIR, f"{model_id}.json"), "w") as f:
-            json.dump(record, f, indent=2)
-        export.write_golden_logits(model, model_id, x_test)
-        print(f"[{model_id}] exported {onnx_path} ({info['bytes']} bytes)", flush=True)
+        if recipe.get("intermediate"):
+            # a training stage of another weight set: keep the weights and the record, ship nothing
+            print(f"[{model_id}] saved {paths.final_weights(model_id)} (intermediate stage, not exported)",
+                  flush=True)
+        else:
+            onnx_path = os.path.join(out_dir, f"{model_id}.onnx")
+            record["export"] = export.export(model, recipe["arch"], onnx_path)
+            export.write_golden_logits(model, model_id, x_test)
+            print(f"[{model_id}] exported {onnx_path} ({record['export']['bytes']} bytes)", flush=True)
+        write_record(model_id, record)
     return record
 
