@@ -106,6 +106,7 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
 
     ckpt_path = paths.checkpoint(model_id)
     step, elapsed_before = 0, 0.0
+    per_epoch = []  # full test-set accuracy after each epoch but the last (the last is test_acc)
     if os.path.exists(ckpt_path) and not fresh:
         ck = torch.load(ckpt_path, map_location="cpu")
         if ck.get("recipe") == recipe and ck.get("seed") == seed and ck.get("subset") == subset:
@@ -115,6 +116,7 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
             gen.set_state(ck["gen"])
             torch.set_rng_state(ck["torch_rng"])
             step, elapsed_before = ck["step"], ck["elapsed"]
+            per_epoch = ck.get("per_epoch", [])
             print(f"[{model_id}] resuming from {ckpt_path} at step {step}/{total_steps}", flush=True)
         else:
             print(f"[{model_id}] ignoring {ckpt_path}: it was made with another recipe/seed", flush=True)
@@ -124,7 +126,7 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
                         gen=gen.get_state(), torch_rng=torch.get_rng_state(), step=step,
                         elapsed=elapsed_before + time.time() - t0, recipe=recipe, seed=seed,
-                        subset=subset), tmp)
+                        subset=subset, per_epoch=per_epoch), tmp)
         os.replace(tmp, ckpt_path)  # atomic: an interruption never leaves a torn checkpoint
 
     os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
@@ -168,6 +170,11 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
             print(f"[{model_id}] epoch {epoch + 1}/{recipe['epochs']} batch {in_epoch + 1}/{steps_per_epoch} "
                   f"loss {loss_avg:.4f} acc {acc_avg:.3f} lr {sched.get_last_lr()[0]:.2e} "
                   f"elapsed {fmt_s(elapsed_before + run_s)} eta {fmt_s(eta)}", flush=True)
+        if in_epoch + 1 == steps_per_epoch and step < total_steps:
+            # uses no random numbers: the run stays the same with or without it
+            per_epoch.append(evaluate(model, x_test, y_test, device))
+            model.train()
+            print(f"[{model_id}] epoch {epoch + 1}: PyTorch test accuracy {per_epoch[-1]:.4f}", flush=True)
         if now - last_ckpt > CKPT_EVERY_S or in_epoch + 1 == steps_per_epoch:
             save_ckpt()
             last_ckpt = now
@@ -192,7 +199,9 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
         ),
         wall_time_s=round(wall, 1), torch_version=torch.__version__, device=device.type,
         cpu_threads=torch.get_num_threads(), python=platform.python_version(),
-        pytorch_test_accuracy=test_acc, param_count_trained=models.param_count(model),
+        pytorch_test_accuracy=test_acc,
+        **({"pytorch_test_accuracy_per_epoch": per_epoch + [test_acc]} if per_epoch else {}),
+        param_count_trained=models.param_count(model),
     )
     if base and RECIPES[base].get("intermediate") and os.path.exists(paths.record(base)):
         # the shipped card describes both stages: the intermediate weights are not shipped
