@@ -30,6 +30,11 @@ def main(argv=None):
     q.add_argument("--epochs", type=int, required=True)
     q.add_argument("--lr", type=float, default=5e-4)
     q.add_argument("--no-augment", action="store_true", help="without the ±2 px shifts and flips")
+    q.add_argument("--weight-decay", type=float, default=0.05, help="AdamW weight decay")
+    q.add_argument("--pgd-fraction", type=float, default=0.0,
+                   help="share of each batch replaced by PGD-7 examples (1 = SPEC's _1 recipe)")
+    q.add_argument("--robust", type=int, default=0, metavar="N",
+                   help="PGD-20 robust accuracy on the first N test images at the end")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--threads", type=int)
     q.add_argument("--data-dir", default=data.DEFAULT_DIR)
@@ -59,7 +64,8 @@ def main(argv=None):
     elif a.cmd == "probe":
         from .probe import probe
         probe(a.id, a.epochs, a.lr, augment=not a.no_augment, seed=a.seed, threads=a.threads,
-              data_dir=a.data_dir)
+              data_dir=a.data_dir, weight_decay=a.weight_decay, pgd_fraction=a.pgd_fraction,
+              robust_n=a.robust)
     elif a.cmd == "weights-from-onnx":
         from .onnx_weights import weights_from_onnx
         weights_from_onnx(a.id, a.onnx, a.golden, record_from=a.record_from, data_dir=a.data_dir)
