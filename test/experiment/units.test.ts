@@ -452,6 +452,20 @@ describe('runner (fake backend)', () => {
     // --retry-errors redoes the error rows only; the new rows supersede them
     const s3 = await runExperiment({ ...base, retryErrors: true, backend: fakeBackend(new Set(), calls) });
     expect(s3).toMatchObject({ rows: 16, errors: 0 });
+    // the error rows moved to superseded.jsonl: results.jsonl keeps one row per item, nothing is lost
+    const after = readResults(dir).rows;
+    expect(after).toHaveLength(48);
+    expect(after.every((r) => r.error === undefined)).toBe(true);
+    const superseded = readFileSync(join(dir, 'superseded.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(superseded).toHaveLength(16);
+    expect(
+      superseded.every(
+        (r) => r.model === '2' && /503/.test(r.error) && /retry-errors/.test(r.superseded.reason),
+      ),
+    ).toBe(true);
     const [summary2] = summarize(resolved, readResults(dir).rows).filter((r) => r.model === '2');
     expect(summary2.errors).toBe(0);
     expect(summary2.n).toBe(8);

@@ -38,7 +38,7 @@ import {
 } from '../../src/experiment/rows';
 import { latestRows } from '../../src/experiment/summary';
 import type { ExperimentBackend } from './backends';
-import { ResultsWriter, readResults } from './files';
+import { ResultsWriter, readResults, supersedeRows } from './files';
 
 /** attacks that walk the decision boundary from an adversarial start (they get startCandidates) */
 const needsStart = (type: string) =>
@@ -163,10 +163,35 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
   const configSeed = resolved.config.seed;
   const planned = plannedWork(resolved, opts.shard);
   const existing = latestRows(readResults(opts.outDir).rows);
+  const retryErrorKeys = new Set<string>();
+  const retryUnstartedKeys = new Set<string>();
   const pending = planned.filter((it) => {
-    const r = existing.get(rowKey(it.model, it.attack.key, it.index));
-    return !r || (opts.retryErrors && r.error !== undefined) || (opts.retryUnstarted && unstarted(r));
+    const key = rowKey(it.model, it.attack.key, it.index);
+    const r = existing.get(key);
+    if (!r) return true;
+    if (opts.retryErrors && r.error !== undefined) retryErrorKeys.add(key);
+    else if (opts.retryUnstarted && unstarted(r)) retryUnstartedKeys.add(key);
+    else return false;
+    return true;
   });
+  // A retried item's earlier rows move to superseded.jsonl before it is redone (as --redo-changed
+  // does), so results.jsonl keeps one row per item for anyone reading it raw; an interrupted retry
+  // leaves the item missing, and a plain resume redoes it.
+  const keyOf = (r: ResultRow) => rowKey(r.model, r.attack, r.index);
+  if (retryErrorKeys.size > 0) {
+    supersedeRows(
+      opts.outDir,
+      (r) => retryErrorKeys.has(keyOf(r)),
+      'retried with --retry-errors (error row)',
+    );
+  }
+  if (retryUnstartedKeys.size > 0) {
+    supersedeRows(
+      opts.outDir,
+      (r) => retryUnstartedKeys.has(keyOf(r)),
+      'retried with --retry-unstarted (the attack found no adversarial starting point)',
+    );
+  }
   const stats: RunStats = {
     total: planned.length,
     doneBefore: planned.length - pending.length,
