@@ -128,6 +128,15 @@ function stage(r: StageRecipe, wallS: unknown): string {
     : one(r, wallS);
 }
 
+/** The fields of a manifest weights entry the table reads. */
+interface WeightsEntry {
+  bytes: number;
+  param_count_exported?: number;
+  robust?: { robust_accuracy?: number };
+  recipe?: StageRecipe;
+  training?: { wall_time_s?: number };
+}
+
 /** The README's metrics table, straight from the manifest. */
 function printTable(manifest: ReturnType<typeof buildManifest>): void {
   const pct = (v: unknown) => (typeof v === 'number' ? `${(v * 100).toFixed(2)} %` : '–');
@@ -136,7 +145,7 @@ function printTable(manifest: ReturnType<typeof buildManifest>): void {
   );
   console.log('|---|---|---|---|---|---|---|---|');
   for (const m of manifest.models) {
-    const w = manifest.weights[m.weights] as Record<string, any> | undefined;
+    const w = manifest.weights[m.weights] as WeightsEntry | undefined;
     const robust = w?.robust?.robust_accuracy;
     const r = w?.recipe;
     const training = !r
