@@ -4,7 +4,7 @@
  * against any HTTP service with the same contract (--endpoint). Resumable, shardable; writes
  * config.json, results.jsonl, summary.csv, summary.md and report.html into <dir>.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
@@ -20,7 +20,7 @@ import {
 import { modelLabel } from '../src/experiment/summary';
 import { BrowserBackend, type ExperimentBackend, HttpBackend, UsageError } from './experiment/backends';
 import { gitInfo, machineInfo, modelFiles } from './experiment/env';
-import { appendLine, FILES, readResults } from './experiment/files';
+import { appendLine, FILES, lockOutDir, OutDirBusy, readResults } from './experiment/files';
 import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
 import { plannedWork, runExperiment } from './experiment/runner';
 import { loadTestSetNode } from './lib/test-set-node';
@@ -162,6 +162,17 @@ async function main(): Promise<void> {
     if (e instanceof UsageError) fail(e.message);
     throw e;
   }
+
+  // one run per output folder: a second one would interleave rows, or lose them to a rewrite
+  mkdirSync(outDir, { recursive: true });
+  let releaseLock: () => void;
+  try {
+    releaseLock = lockOutDir(outDir);
+  } catch (e) {
+    if (e instanceof OutDirBusy) fail(e.message);
+    throw e;
+  }
+  process.on('exit', releaseLock);
 
   const testSet = loadTestSetNode(join(ROOT, 'public', 'data'));
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -328,6 +339,7 @@ async function main(): Promise<void> {
     }
   } finally {
     await backend.close();
+    releaseLock();
   }
   process.exit(exitCode);
 }

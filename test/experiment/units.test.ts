@@ -2,8 +2,9 @@
  * The experiment runner's pure parts: config schema and its error messages, sampling, attack keys,
  * shards, seeds, summary arithmetic, results.jsonl repair, the PNG encoder and the report.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ import {
 } from '../../src/experiment/rows';
 import { latestRows, summarize, summaryCsv } from '../../src/experiment/summary';
 import type { ExperimentBackend } from '../../tools/experiment/backends';
-import { readResults, repairResults } from '../../tools/experiment/files';
+import { LOCK_FILE, lockOutDir, OutDirBusy, readResults, repairResults } from '../../tools/experiment/files';
 import { configFile, prepareOutDir } from '../../tools/experiment/output';
 import { encodeGrayPng } from '../../tools/experiment/png';
 import { renderReport } from '../../tools/experiment/report';
@@ -502,5 +503,31 @@ describe('runner (fake backend)', () => {
     expect(s.interrupted).toBe(true);
     expect(s.rows).toBeLessThan(48);
     expect(readResults(dir).rows).toHaveLength(s.rows);
+  });
+});
+
+describe('output folder lock', () => {
+  it('lets one run write to a folder at a time and says who holds it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-lock-'));
+    const release = lockOutDir(dir);
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
+    expect(() => lockOutDir(dir)).toThrow(OutDirBusy);
+    expect(() => lockOutDir(dir)).toThrow(`pid ${process.pid}`);
+    release();
+    release(); // idempotent
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    lockOutDir(dir)();
+  });
+
+  it('takes over the lock of a killed run on this host at once, never one from another host', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-lock-'));
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: dead, host: hostname(), since: 'earlier' }));
+    const release = lockOutDir(dir);
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    release();
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: dead, host: 'elsewhere', since: 'earlier' }));
+    expect(() => lockOutDir(dir)).toThrow(/host elsewhere.*delete/);
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
   });
 });

@@ -6,13 +6,16 @@ import {
   closeSync,
   existsSync,
   fsyncSync,
+  linkSync,
   openSync,
   readFileSync,
   renameSync,
   truncateSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ResultRow } from '../../src/experiment/rows';
 
@@ -25,6 +28,82 @@ export const FILES = {
   summaryMd: 'summary.md',
   report: 'report.html',
 } as const;
+
+/** Held while a run writes to the folder; not in FILES, so --fresh never deletes it. */
+export const LOCK_FILE = '.experiment.lock';
+
+export class OutDirBusy extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutDirBusy';
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/**
+ * Claims the output folder for this process, so two runs never append to (or, with --redo-changed
+ * and --retry-*, rewrite) the same results.jsonl at once. Written by our own code rather than
+ * proper-lockfile: that library detects a dead holder by lock age (seconds), while a run resumed
+ * right after a SIGKILL must start at once; on one host the holder's PID says it exactly. A lock
+ * from another host is never taken over. Returns the release function (idempotent).
+ */
+export function lockOutDir(dir: string): () => void {
+  const path = join(dir, LOCK_FILE);
+  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const tmp = `${path}.${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(me)}\n`);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        linkSync(tmp, path); // atomic: fails if a lock exists, never leaves a half-written one
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+      }
+      let holder: { pid?: number; host?: string; since?: string } = {};
+      try {
+        holder = JSON.parse(readFileSync(path, 'utf8'));
+      } catch {
+        // unreadable: treated as stale below only if it names no live process on this host
+      }
+      const sameHost = holder.host === me.host;
+      if (sameHost && typeof holder.pid === 'number' && processAlive(holder.pid)) {
+        throw new OutDirBusy(
+          `${dir} is in use by another experiment run (pid ${holder.pid}, since ${holder.since ?? '?'}); ` +
+            'wait for it to finish or stop it, or choose another --out',
+        );
+      }
+      if (!sameHost && holder.host !== undefined) {
+        throw new OutDirBusy(
+          `${dir} is locked by a run on host ${holder.host} (pid ${holder.pid ?? '?'}, since ${holder.since ?? '?'}); ` +
+            `if that run is gone, delete ${path}`,
+        );
+      }
+      unlinkSync(path); // its process is gone (killed): the lock is stale
+    }
+  } finally {
+    unlinkSync(tmp);
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    try {
+      const holder = JSON.parse(readFileSync(path, 'utf8'));
+      if (holder.pid === me.pid && holder.host === me.host) unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  };
+}
 
 export interface ReadResults {
   rows: ResultRow[];
