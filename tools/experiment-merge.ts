@@ -10,7 +10,7 @@ import { Command } from 'commander';
 import { enumerateWork, resolveConfig, rowKey, type Shard } from '../src/experiment/config';
 import type { ResultRow } from '../src/experiment/rows';
 import { latestRows } from '../src/experiment/summary';
-import { FILES, readResults, writeAtomic } from './experiment/files';
+import { FILES, lockOutDir, OutDirBusy, readResults, writeAtomic } from './experiment/files';
 import { type ConfigFile, incompatibilities, readConfigFile, writeOutputs } from './experiment/output';
 import { loadTestSetNode } from './lib/test-set-node';
 
@@ -39,6 +39,23 @@ function main(): void {
   const opts = program.opts<{ out: string; force?: boolean }>();
   const outDir = resolve(opts.out);
   if (dirs.includes(outDir)) fail('--out must not be one of the folders being merged');
+  // The merge replaces the folder's files: only an earlier merge's output may be replaced, never a
+  // run's own rows (or its superseded.jsonl), and never while a run writes there.
+  const previous = existsSync(join(outDir, FILES.config)) ? readConfigFile(outDir) : null;
+  if (existsSync(join(outDir, FILES.superseded)))
+    fail(
+      `${outDir} holds superseded rows (${FILES.superseded}) that a merge would delete: choose another --out`,
+    );
+  if (existsSync(join(outDir, FILES.results)) && !previous?.merged_from)
+    fail(`${outDir} holds the results of a run, not of an earlier merge: choose another --out`);
+  if (existsSync(outDir)) {
+    try {
+      process.on('exit', lockOutDir(outDir));
+    } catch (e) {
+      if (e instanceof OutDirBusy) fail(e.message);
+      throw e;
+    }
+  }
 
   const inputs: { dir: string; file: ConfigFile; rows: ResultRow[]; truncated: boolean }[] = [];
   for (const dir of dirs) {
@@ -106,7 +123,10 @@ function main(): void {
     notes.push(`${missing.length} of ${work.length} rows are missing${which}.`);
   }
 
-  mkdirSync(outDir, { recursive: true });
+  if (!existsSync(outDir)) {
+    mkdirSync(outDir, { recursive: true });
+    process.on('exit', lockOutDir(outDir));
+  }
   for (const f of Object.values(FILES)) if (existsSync(join(outDir, f))) rmSync(join(outDir, f));
   const file: ConfigFile = {
     ...base.file,

@@ -312,6 +312,15 @@ describe.skipIf(browserSkip !== null)('experiment CLI: in headless Chromium', ()
       readFileSync(join(full, 'summary.csv'), 'utf8'),
     );
     expect(readFileSync(join(merged, 'report.html'), 'utf8')).toContain('<svg');
+    // the killed run's lock was taken over by the resume and released at its end
+    expect(existsSync(join(s1, '.experiment.lock'))).toBe(false);
+    // an earlier merge's folder may be merged into again; a run's own folder never (its rows would go)
+    expect((await merge([s1, s2, '--out', merged])).code).toBe(0);
+    const before = readFileSync(join(full, 'results.jsonl'), 'utf8');
+    const intoRun = await merge([s1, s2, '--out', full]);
+    expect(intoRun.code).toBe(2);
+    expect(intoRun.stderr).toMatch(/holds the results of a run, not of an earlier merge/);
+    expect(readFileSync(join(full, 'results.jsonl'), 'utf8')).toBe(before);
 
     // one shard alone merges with a warning and exit code 3
     const partial = await merge([s2, '--out', join(TMP, 'partial')]);
