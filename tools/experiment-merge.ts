@@ -40,22 +40,22 @@ function main(): void {
   const outDir = resolve(opts.out);
   if (dirs.includes(outDir)) fail('--out must not be one of the folders being merged');
   // The merge replaces the folder's files: only an earlier merge's output may be replaced, never a
-  // run's own rows (or its superseded.jsonl), and never while a run writes there.
+  // run's own rows (or its superseded.jsonl). Checked under the folder lock, so no run can start
+  // writing there in between.
+  mkdirSync(outDir, { recursive: true });
+  try {
+    process.on('exit', lockOutDir(outDir));
+  } catch (e) {
+    if (e instanceof OutDirBusy) fail(e.message);
+    throw e;
+  }
   const previous = existsSync(join(outDir, FILES.config)) ? readConfigFile(outDir) : null;
   if (existsSync(join(outDir, FILES.superseded)))
     fail(
       `${outDir} holds superseded rows (${FILES.superseded}) that a merge would delete: choose another --out`,
     );
-  if (existsSync(join(outDir, FILES.results)) && !previous?.merged_from)
-    fail(`${outDir} holds the results of a run, not of an earlier merge: choose another --out`);
-  if (existsSync(outDir)) {
-    try {
-      process.on('exit', lockOutDir(outDir));
-    } catch (e) {
-      if (e instanceof OutDirBusy) fail(e.message);
-      throw e;
-    }
-  }
+  if ((previous && !previous.merged_from) || (!previous && existsSync(join(outDir, FILES.results))))
+    fail(`${outDir} holds the files of a run, not of an earlier merge: choose another --out`);
 
   const inputs: { dir: string; file: ConfigFile; rows: ResultRow[]; truncated: boolean }[] = [];
   for (const dir of dirs) {
@@ -123,10 +123,6 @@ function main(): void {
     notes.push(`${missing.length} of ${work.length} rows are missing${which}.`);
   }
 
-  if (!existsSync(outDir)) {
-    mkdirSync(outDir, { recursive: true });
-    process.on('exit', lockOutDir(outDir));
-  }
   for (const f of Object.values(FILES)) if (existsSync(join(outDir, f))) rmSync(join(outDir, f));
   const file: ConfigFile = {
     ...base.file,

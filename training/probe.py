@@ -28,10 +28,19 @@ from .train import device_name, evaluate, fmt_s, load_final
 def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, threads: int | None = None,
           data_dir: str = data.DEFAULT_DIR, weight_decay: float = 0.05, pgd_fraction: float = 0.0,
           robust_n: int = 0) -> dict:
-    if not 0.0 <= pgd_fraction <= 1.0:
+    bs = 128
+    n_adv = round(pgd_fraction * bs)
+    if epochs < 1:
+        raise SystemExit(f"--epochs must be at least 1, got {epochs}")
+    if not lr > 0 or not math.isfinite(lr):
+        raise SystemExit(f"--lr must be a positive number, got {lr}")
+    if not 0.0 <= pgd_fraction <= 1.0:  # also refuses NaN
         raise SystemExit(f"--pgd-fraction must be between 0 and 1, got {pgd_fraction}")
-    if weight_decay < 0:
-        raise SystemExit(f"--weight-decay must be >= 0, got {weight_decay}")
+    if pgd_fraction > 0 and n_adv == 0:
+        raise SystemExit(f"--pgd-fraction {pgd_fraction} replaces no image of a batch of {bs} "
+                         f"(one image per batch is {1 / bs:g})")
+    if not 0.0 <= weight_decay < math.inf:
+        raise SystemExit(f"--weight-decay must be a number >= 0, got {weight_decay}")
     if robust_n < 0:
         raise SystemExit(f"--robust must be >= 0 (number of test images), got {robust_n}")
     if model_id not in RECIPES:
@@ -45,12 +54,12 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
     dev = torch.device(device_name())  # CUDA when present, as in training
     x_train, y_train = data.load_split("train", data_dir)
     x_test, y_test = data.load_split("test", data_dir)
+    if robust_n > len(y_test):
+        raise SystemExit(f"--robust {robust_n} is more than the {len(y_test)} test images")
     model = load_final(model_id, dev)
     start = evaluate(model, x_test, y_test, dev)
     print(f"[probe {model_id}] start: test accuracy {start:.4f}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
-    bs = 128
-    n_adv = round(pgd_fraction * bs)
     pgd = dict(eps=EPS, steps=PGD_STEPS, step_size=2.5 * EPS / PGD_STEPS, random_start=True)
     steps_per_epoch = math.ceil(len(y_train) / bs)
     total = steps_per_epoch * epochs

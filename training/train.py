@@ -200,7 +200,9 @@ def train(model_id: str, seed: int = 0, data_dir: str = data.DEFAULT_DIR, epochs
         wall_time_s=round(wall, 1), torch_version=torch.__version__, device=device.type,
         cpu_threads=torch.get_num_threads(), python=platform.python_version(),
         pytorch_test_accuracy=test_acc,
-        **({"pytorch_test_accuracy_per_epoch": per_epoch + [test_acc]} if per_epoch else {}),
+        # only when every epoch is there (a run resumed from a checkpoint older than this field is not)
+        **({"pytorch_test_accuracy_per_epoch": per_epoch + [test_acc]}
+           if per_epoch and len(per_epoch) == recipe["epochs"] - 1 else {}),
         param_count_trained=models.param_count(model),
     )
     if base and RECIPES[base].get("intermediate") and os.path.exists(paths.record(base)):

@@ -319,7 +319,7 @@ describe.skipIf(browserSkip !== null)('experiment CLI: in headless Chromium', ()
     const before = readFileSync(join(full, 'results.jsonl'), 'utf8');
     const intoRun = await merge([s1, s2, '--out', full]);
     expect(intoRun.code).toBe(2);
-    expect(intoRun.stderr).toMatch(/holds the results of a run, not of an earlier merge/);
+    expect(intoRun.stderr).toMatch(/holds the files of a run, not of an earlier merge/);
     expect(readFileSync(join(full, 'results.jsonl'), 'utf8')).toBe(before);
 
     // one shard alone merges with a warning and exit code 3

@@ -3,7 +3,7 @@
  * shards, seeds, summary arithmetic, results.jsonl repair, the PNG encoder and the report.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -526,6 +526,14 @@ describe('output folder lock', () => {
     const release = lockOutDir(dir);
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
     release();
+    // an earlier process with this very pid (a restarted container) holds no lock any more
+    writeFileSync(
+      join(dir, LOCK_FILE),
+      JSON.stringify({ pid: process.pid, host: hostname(), token: 'before' }),
+    );
+    lockOutDir(dir)();
+    expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
+    expect(readdirSync(dir)).toEqual([]); // no temp or guard files left
     writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: dead, host: 'elsewhere', since: 'earlier' }));
     expect(() => lockOutDir(dir)).toThrow(/host elsewhere.*delete/);
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true);

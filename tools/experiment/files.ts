@@ -2,6 +2,8 @@
  * The output folder of a run: `config.json`, the append-only `results.jsonl` (one fsync'ed line per
  * finished row), `runs.jsonl` (one line per invocation) and the derived summaries and report.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   closeSync,
   existsSync,
@@ -48,46 +50,71 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** Tells this process from an earlier one that had the same pid (a restarted container). */
+const PROCESS_TOKEN = randomUUID();
+
+interface LockHolder {
+  pid?: number;
+  host?: string;
+  token?: string;
+  since?: string;
+}
+
 /**
  * Claims the output folder for this process, so two runs never append to (or, with --redo-changed
  * and --retry-*, rewrite) the same results.jsonl at once. Written by our own code rather than
  * proper-lockfile: that library detects a dead holder by lock age (seconds), while a run resumed
- * right after a SIGKILL must start at once; on one host the holder's PID says it exactly. A lock
+ * right after a SIGKILL must start at once; on one host the holder's pid says it exactly. A lock
  * from another host is never taken over. Returns the release function (idempotent).
  */
 export function lockOutDir(dir: string): () => void {
   const path = join(dir, LOCK_FILE);
-  const me = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
-  const tmp = `${path}.${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(me)}\n`);
+  const me: LockHolder = {
+    pid: process.pid,
+    host: hostname(),
+    token: PROCESS_TOKEN,
+    since: new Date().toISOString(),
+  };
+  const mine = `${JSON.stringify(me)}\n`;
+  const tmp = `${path}.${process.pid}.${PROCESS_TOKEN}`;
+  writeFileSync(tmp, mine);
   try {
     for (let attempt = 0; ; attempt++) {
+      if (attempt >= 5)
+        throw new OutDirBusy(`${dir}: could not take ${LOCK_FILE} (other runs keep taking it)`);
       try {
         linkSync(tmp, path); // atomic: fails if a lock exists, never leaves a half-written one
         break;
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
-      let holder: { pid?: number; host?: string; since?: string } = {};
+      let text: string;
       try {
-        holder = JSON.parse(readFileSync(path, 'utf8'));
+        text = readFileSync(path, 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile
+        throw e;
+      }
+      let holder: LockHolder = {};
+      try {
+        holder = JSON.parse(text);
       } catch {
-        // unreadable: treated as stale below only if it names no live process on this host
+        // unreadable: stale unless it names a live process on this host (it cannot)
       }
-      const sameHost = holder.host === me.host;
-      if (sameHost && typeof holder.pid === 'number' && processAlive(holder.pid)) {
-        throw new OutDirBusy(
-          `${dir} is in use by another experiment run (pid ${holder.pid}, since ${holder.since ?? '?'}); ` +
-            'wait for it to finish or stop it, or choose another --out',
-        );
-      }
-      if (!sameHost && holder.host !== undefined) {
+      if (holder.host !== undefined && holder.host !== me.host) {
         throw new OutDirBusy(
           `${dir} is locked by a run on host ${holder.host} (pid ${holder.pid ?? '?'}, since ${holder.since ?? '?'}); ` +
             `if that run is gone, delete ${path}`,
         );
       }
-      unlinkSync(path); // its process is gone (killed): the lock is stale
+      const earlierIncarnation = holder.pid === process.pid && holder.token !== PROCESS_TOKEN;
+      if (typeof holder.pid === 'number' && processAlive(holder.pid) && !earlierIncarnation) {
+        throw new OutDirBusy(
+          `${dir} is in use by another experiment run (pid ${holder.pid}, since ${holder.since ?? '?'}); ` +
+            'wait for it to finish or stop it, or choose another --out',
+        );
+      }
+      takeOverStale(dir, path, text);
     }
   } finally {
     unlinkSync(tmp);
@@ -97,12 +124,42 @@ export function lockOutDir(dir: string): () => void {
     if (released) return;
     released = true;
     try {
-      const holder = JSON.parse(readFileSync(path, 'utf8'));
-      if (holder.pid === me.pid && holder.host === me.host) unlinkSync(path);
+      if (readFileSync(path, 'utf8') === mine) unlinkSync(path);
     } catch {
       // already gone
     }
   };
+}
+
+/**
+ * Removes a dead run's lock, under an exclusive guard file and only if the lock still holds the
+ * text that was judged stale: two runs resuming at once cannot both remove it (the second would
+ * otherwise delete the first one's fresh lock).
+ */
+function takeOverStale(dir: string, path: string, staleText: string): void {
+  const guard = `${path}.takeover`;
+  let fd: number;
+  try {
+    fd = openSync(guard, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    throw new OutDirBusy(
+      `${dir}: another run is taking over the lock of a stopped run right now; try again ` +
+        `(if none is starting, delete ${guard})`,
+    );
+  }
+  try {
+    let current: string | null = null;
+    try {
+      current = readFileSync(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    if (current === staleText) unlinkSync(path);
+  } finally {
+    closeSync(fd);
+    unlinkSync(guard);
+  }
 }
 
 export interface ReadResults {
