@@ -86,6 +86,12 @@ def probe(model_id: str, epochs: int, lr: float, augment: bool, seed: int = 0, t
             loss.backward()
             opt.step()
             sched.step()
+            done = ep * steps_per_epoch + i + 1
+            if done % 50 == 0:  # a PGD probe epoch takes half an hour on a CPU: say where it is
+                run_s = time.time() - t0
+                print(f"[probe {model_id}] epoch {ep + 1}/{epochs} batch {i + 1}/{steps_per_epoch} "
+                      f"loss {loss.item():.4f} elapsed {fmt_s(run_s)} eta {fmt_s(run_s / done * (total - done))}",
+                      flush=True)
         acc = evaluate(model, x_test, y_test, dev)
         per_epoch.append(acc)
         print(f"[probe {model_id}] epoch {ep + 1}/{epochs} test accuracy {acc:.4f} "
