@@ -113,7 +113,7 @@ if (opts.check) {
   printTable(manifest);
 }
 
-/** "469 steps (1.00 ep.), 229.2 s", with the first stage in front when the weights had two. */
+/** "469 steps (1.00 ep.), 229.2 s", with the earlier stages in front when the weights had several. */
 interface StageRecipe {
   steps: number;
   steps_per_epoch: number;
@@ -124,7 +124,7 @@ function stage(r: StageRecipe, wallS: unknown): string {
   const one = (x: StageRecipe, wall: unknown) =>
     `${x.steps} steps (${(x.steps / x.steps_per_epoch).toFixed(2)} ep.${x.light_augmentation ? ', shift & flip' : ''}), ${wall} s`;
   return r.base_recipe
-    ? `${one(r.base_recipe, r.base_recipe.wall_time_s)} + ${one(r, wallS)}`
+    ? `${stage(r.base_recipe, r.base_recipe.wall_time_s)} + ${one(r, wallS)}`
     : one(r, wallS);
 }
 

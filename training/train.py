@@ -4,7 +4,7 @@ Resumable (a checkpoint every 60 s and at each epoch end), deterministic for a s
 PyTorch allows on CPU, with progress lines. On success it exports `public/models/<id>.onnx`, writes
 the training record `training/records/<id>.json` and the golden logits `test/golden/logits/<id>.json`.
 An intermediate stage (`5_pre`) keeps its weights and record but exports nothing; the weight set
-trained from it carries its recipe as `recipe.base_recipe`.
+trained from it carries its recipe as `recipe.base_recipe` (nested when there are several stages).
 """
 import json
 import math
