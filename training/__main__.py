@@ -10,7 +10,7 @@ def main(argv=None):
     sub = p.add_subparsers(dest="cmd", required=True)
 
     t = sub.add_parser("train", help="train (or resume) one weight set and export it")
-    t.add_argument("--id", required=True, help="weight set: 0 0_1 0_2 2 2_1 2_2 5 5_1 5_2 (or 5_pre, 5_1_pre / 5_1_mid: the earlier stages of 5 / 5_1)")
+    t.add_argument("--id", required=True, help="weight set: 0 0_1 0_2 2 2_1 2_2 5 5_1 5_2 (or 5_pre, 5_1_pre / 5_1_mid / 5_1_late: the earlier stages of 5 / 5_1)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir", default=data.DEFAULT_DIR)
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")

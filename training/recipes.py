@@ -1,4 +1,4 @@
-"""Training recipes for the nine shipped weight sets (and `5_pre`, `5_1_pre`/`5_1_mid`, the earlier
+"""Training recipes for the nine shipped weight sets (and `5_pre`, `5_1_pre`/`5_1_mid`/`5_1_late`, the earlier
 stages of `5`/`5_1`). These numbers are written into the model card."""
 
 EPS = 0.1
@@ -29,11 +29,12 @@ RECIPES = {
     # The ViT in two stages as well. Stage 1, `5_1_pre` (training only): 1 PGD epoch from `5` gave
     # 75.75 % clean / 47.3 % PGD-20 (lr 5e-4: 30 steps at 1e-3 collapsed an earlier ViT to 41 %
     # clean). Stage 2, `5_1_mid` (training only; shipped as `5_1` in session 9): 2 more PGD epochs
-    # from it, same recipe with a fresh cosine decay: 76.76 % / PGD-20 58.8 %. Stage 3, `5_1`: 2 more
-    # the same way (the probe 5_1-noaug-2ep-lr0.0005-wd0-pgd1.json measured 77.52 % / 61.4 % for it).
+    # from it, same recipe with a fresh cosine decay: 76.76 % / PGD-20 58.8 %. Stage 3, `5_1_late`
+    # (shipped as `5_1` at commit 8ded5df): 2 more the same way, 77.52 % / 61.6 %. Stage 4, `5_1`: 2 more.
     "5_1_pre": dict(arch="vit", kind="pgd", base="5", epochs=1, batch_size=128, lr=5e-4, intermediate=True),
     "5_1_mid": dict(arch="vit", kind="pgd", base="5_1_pre", epochs=2, batch_size=128, lr=5e-4, intermediate=True),
-    "5_1": dict(arch="vit", kind="pgd", base="5_1_mid", epochs=2, batch_size=128, lr=5e-4),
+    "5_1_late": dict(arch="vit", kind="pgd", base="5_1_mid", epochs=2, batch_size=128, lr=5e-4, intermediate=True),
+    "5_1": dict(arch="vit", kind="pgd", base="5_1_late", epochs=2, batch_size=128, lr=5e-4),
 }
 
 SHIFT_FLIP = dict(max_shift_px=2, padding="zeros", p_hflip=0.5)
