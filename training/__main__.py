@@ -3,6 +3,7 @@ import argparse
 import sys
 
 from . import data
+from .recipes import RECIPES
 
 
 def main(argv=None):
@@ -10,7 +11,10 @@ def main(argv=None):
     sub = p.add_subparsers(dest="cmd", required=True)
 
     t = sub.add_parser("train", help="train (or resume) one weight set and export it")
-    t.add_argument("--id", required=True, help="weight set: 0 0_1 0_2 2 2_1 2_2 5 5_1 5_2 (or 5_pre, 5_1_pre / 5_1_mid / 5_1_late: the earlier stages of 5 / 5_1)")
+    # listed from the recipes, so a new stage cannot be missing here
+    shipped = " ".join(k for k, r in RECIPES.items() if not r.get("intermediate"))
+    stages = " ".join(k for k, r in RECIPES.items() if r.get("intermediate"))
+    t.add_argument("--id", required=True, help=f"weight set: {shipped} (or a training-only earlier stage: {stages})")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--data-dir", default=data.DEFAULT_DIR)
     t.add_argument("--epochs", type=int, help="override the recipe's epochs")
