@@ -18,7 +18,13 @@ import {
   type Shard,
 } from '../src/experiment/config';
 import { modelLabel } from '../src/experiment/summary';
-import { BrowserBackend, type ExperimentBackend, HttpBackend, UsageError } from './experiment/backends';
+import {
+  BrowserBackend,
+  type ExperimentBackend,
+  HttpBackend,
+  NativeBackend,
+  UsageError,
+} from './experiment/backends';
 import { gitInfo, machineInfo, modelFiles } from './experiment/env';
 import { appendLine, FILES, lockOutDir, OutDirBusy, readResults } from './experiment/files';
 import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
@@ -34,12 +40,14 @@ interface Options {
   resume: boolean;
   fresh?: boolean;
   endpoint?: string;
+  native?: boolean;
   backend: 'wasm' | 'webgpu';
   batchSize: string;
   retryErrors?: boolean;
   retryUnstarted?: boolean;
   force?: boolean;
   redoChanged?: boolean;
+  redoAll?: boolean;
   progress: boolean;
 }
 
@@ -65,6 +73,10 @@ const program = new Command()
     '--endpoint <url>',
     'query this HTTP service (same contract) from Node instead of the in-browser models',
   )
+  .option(
+    '--native',
+    'run the shipped models on onnxruntime-node in this process, through the same API router (no browser, no network)',
+  )
   .addOption(
     new Option('--backend <backend>', 'inference backend in the browser')
       .choices(['wasm', 'webgpu'])
@@ -79,6 +91,10 @@ const program = new Command()
   .option(
     '--redo-changed',
     'when resuming, move the rows of models whose weight file changed (retrained) to superseded.jsonl and rerun them',
+  )
+  .option(
+    '--redo-all',
+    'move every earlier row in --out to superseded.jsonl (kept, with why) and rerun the whole experiment there, e.g. on another backend',
   )
   .option('--force', 'resume even if the model files, backend or mode differ from the earlier run')
   .option('--no-progress', 'no progress bar')
@@ -121,6 +137,7 @@ function resumeCommand(opts: Options, shard: Shard | null): string {
   parts.push(`--out ${opts.out}`);
   if (shard) parts.push(`--shard ${shard.index}/${shard.total}`);
   if (opts.endpoint) parts.push(`--endpoint ${opts.endpoint}`);
+  if (opts.native) parts.push('--native');
   if (opts.backend !== 'wasm') parts.push(`--backend ${opts.backend}`);
   if (opts.batchSize !== '64') parts.push(`--batch-size ${opts.batchSize}`);
   return parts.join(' ');
@@ -157,6 +174,8 @@ async function main(): Promise<void> {
       resume: opts.resume,
       fresh: Boolean(opts.fresh),
       force: Boolean(opts.force),
+      redoChanged: Boolean(opts.redoChanged),
+      redoAll: Boolean(opts.redoAll),
     });
   } catch (e) {
     if (e instanceof UsageError) fail(e.message);
@@ -198,8 +217,11 @@ async function main(): Promise<void> {
 
   let backend: ExperimentBackend;
   try {
+    if (opts.endpoint && opts.native) throw new UsageError('--endpoint and --native exclude each other');
     if (opts.endpoint) {
       backend = new HttpBackend(opts.endpoint, batchSize > 1);
+    } else if (opts.native) {
+      backend = new NativeBackend(batchSize > 1);
     } else {
       log(`starting vite preview of dist/ and headless Chromium (${opts.backend})…`);
       backend = await BrowserBackend.start({ root: ROOT, backend: opts.backend, batch: batchSize > 1, log });
@@ -217,7 +239,8 @@ async function main(): Promise<void> {
   let exitCode = 0;
   try {
     await backend.warmUp?.(resolved.models[0]);
-    const modelsDir = opts.endpoint ? join(ROOT, 'public', 'models') : join(ROOT, 'dist', 'models');
+    const modelsDir =
+      opts.endpoint || opts.native ? join(ROOT, 'public', 'models') : join(ROOT, 'dist', 'models');
     const environment = {
       ...(await backend.environment()),
       git: gitInfo(ROOT),
@@ -235,13 +258,16 @@ async function main(): Promise<void> {
       fresh: Boolean(opts.fresh),
       force: Boolean(opts.force),
       redoChanged: Boolean(opts.redoChanged),
+      redoAll: Boolean(opts.redoAll),
       log,
     });
     const missing = Object.entries(environment.models)
       .filter(([, m]) => m.file_sha256 === null)
       .map(([id]) => id);
     if (missing.length && !opts.endpoint) {
-      log(`warning: no weight file in dist/models for ${missing.join(', ')}: their rows will be error rows`);
+      log(
+        `warning: no weight file in ${opts.native ? 'public' : 'dist'}/models for ${missing.join(', ')}: their rows will be error rows`,
+      );
     }
 
     const label = `${resolved.config.name}${shard ? ` shard ${shard.index}/${shard.total}` : ''}`;

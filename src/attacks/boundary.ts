@@ -36,16 +36,23 @@ export interface BoundaryParams {
   initTrials: number;
 }
 
-/** Foolbox 3 defaults. */
+/**
+ * Foolbox 3's step sizes, adaptation factor and thresholds, with its statistics schedule scaled to
+ * this domain's budgets. Foolbox checks one spherical candidate every 10 steps and adapts once 100 of
+ * them are in (first adaptation after 1,000 steps), sized for its 25,000 steps; with 1,000–5,000
+ * queries on 28×28 8-bit images the steps, which start below one gray level per pixel, hardly
+ * adapt before the budget ends. Checking every 2 steps with windows of 20 and 10 adapts from step
+ * 40 on: measured on 8 test images of `0` at 2,000 queries, median L2 1.60 → 0.76 (issue 20).
+ */
 export const BOUNDARY_DEFAULTS: BoundaryParams = {
   steps: 25000,
   sphericalStep: 1e-2,
   sourceStep: 1e-2,
   sourceStepConvergence: 1e-7,
   stepAdaptation: 1.5,
-  updateStatsEveryK: 10,
-  sphericalStatsWindow: 100,
-  stepStatsWindow: 30,
+  updateStatsEveryK: 2,
+  sphericalStatsWindow: 20,
+  stepStatsWindow: 10,
   initTrials: 100,
 };
 

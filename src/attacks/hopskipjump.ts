@@ -7,6 +7,7 @@
  *   2. Monte-Carlo estimate of the boundary's normal from the signs of B probes at radius δ_t,
  *   3. geometric step-size search along the estimate (ξ_t = ‖x_t − x‖/√t, halved until adversarial).
  */
+import { GridPath, searchGridPath } from './gridpath';
 import { findStartingPoint, type StartSource } from './init';
 import type { DecisionOracle } from './oracle';
 import { AttackRun, baseParams, StopAttack, untilStopped } from './run';
@@ -66,9 +67,9 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
   // Binary-search threshold θ (hsja.py): γ/(d·√d) for L2, γ/d² for L∞.
   const theta = isL2 ? p.gamma / (d * Math.sqrt(d)) : p.gamma / (d * d);
   // On an 8-bit API (quantize) nothing finer than one gray level reaches the model: probes of
-  // radius δ spread over d pixels vanish below δ ≈ √d/255, and a binary search finer than one gray
-  // level only re-sends the same image. hsja.py's δ and θ assume continuous inputs (with them the
-  // attack froze at its first boundary point on the CNN), so both are floored at one gray level.
+  // radius δ spread over d pixels vanish below δ ≈ √d/255. hsja.py's δ assumes continuous inputs
+  // (with it the attack froze at its first boundary point on the CNN), so δ is floored there; the
+  // binary search instead walks the exact grid path (see binarySearch).
   const level = run.quantize ? 1 / 255 : 0;
   const minDelta = Math.sqrt(d) * level;
 
@@ -78,19 +79,34 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     if (!best || dd < best.dist) best = { image, label, dist: dd };
   };
 
-  /** Step 1: binary search between x and `adv` (blend for L2, L∞-box radius for L∞). */
+  /**
+   * Step 1: binary search between x and `adv` (blend for L2, L∞-box radius for L∞) to the
+   * boundary. Continuous inputs: to hsja.py's threshold θ. On the 8-bit grid: over the exact
+   * sequence of distinct images the API can receive on that path (GridPath), until two
+   * neighbouring images straddle the boundary, so the result is the adversarial image closest to
+   * the boundary that any finer step could still send.
+   */
   const binarySearch = async (adv: Float32Array, advLabel: number) => {
     const distPostUpdate = dist(adv);
+    let out = { image: adv, label: advLabel };
+    if (run.quantize) {
+      const path = new GridPath(x, adv, isL2 ? 'blend' : 'box');
+      const found = await searchGridPath(
+        path,
+        async (image) => {
+          const [label] = await run.decide([image]);
+          return { adversarial: run.isAdversarial(label), label };
+        },
+        consider,
+      );
+      if (found.image && found.label !== null) out = { image: found.image, label: found.label };
+      return { ...out, distPostUpdate };
+    }
     let low = 0;
     let high = isL2 ? 1 : distPostUpdate;
     const threshold = isL2 ? theta : Math.min(distPostUpdate * theta, theta);
-    let out = { image: adv, label: advLabel };
     const buf = new Float64Array(d);
-    let maxDiff = 0; // L2 blend: moving `mid` by s moves a pixel by at most s·maxDiff
-    for (let i = 0; i < d; i++) maxDiff = Math.max(maxDiff, Math.abs(adv[i] - x[i]));
-    const gridThreshold = level === 0 ? 0 : isL2 ? level / Math.max(maxDiff, level) : level;
-    const stopAt = Math.max(threshold, gridThreshold);
-    for (let guard = 0; guard < 200 && stopAt > 0 && (high - low) / stopAt > 1; guard++) {
+    for (let guard = 0; guard < 200 && threshold > 0 && (high - low) / threshold > 1; guard++) {
       const mid = (high + low) / 2;
       if (isL2) {
         for (let i = 0; i < d; i++) buf[i] = (1 - mid) * x[i] + mid * adv[i];
@@ -109,8 +125,11 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     }
     return { ...out, distPostUpdate };
   };
-  // Queries one binary search needs at most (used to keep budget for the step after a gradient).
-  const searchCost = Math.ceil(Math.log2(1 / theta)) + 1;
+  // Queries one binary search needs at most (used to keep budget for the step after a gradient):
+  // log2 of the number of distinct images on a grid path (≤ d·255 for L2, ≤ 255 for L∞).
+  const searchCost = run.quantize
+    ? Math.ceil(Math.log2(isL2 ? d * 255 : 255)) + 1
+    : Math.ceil(Math.log2(1 / theta)) + 1;
 
   /**
    * Step 2 (paper eq. 9–10): probes u_b on the unit sphere (Gaussian for L2, uniform cube for L∞,
@@ -218,6 +237,7 @@ export async function hopSkipJump(options: HsjaOptions, oracle: DecisionOracle):
     ...p,
     theta,
     minDelta,
+    binarySearch: run.quantize ? 'grid-path' : 'theta',
     stepsizeSearch: 'geometric',
     init: !!options.init,
     initCandidates: options.initCandidates?.length ?? 0,

@@ -98,7 +98,11 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     targeted: true,
     needsStart: true,
     defaults: { ...HSJA_DEFAULTS },
-    resolve: (o) => ({ ...resolveHsjaParams(o as Partial<HsjaOptions>) }),
+    // the binary search walks the exact 8-bit grid path when queries are quantised (issue 20)
+    resolve: (o) => ({
+      ...resolveHsjaParams(o as Partial<HsjaOptions>),
+      ...(o.quantize === true && { binarySearch: 'grid-path' }),
+    }),
     run: (o, oracle) => hopSkipJump(o as HsjaOptions, asDecision(oracle)),
   },
   boundary: {

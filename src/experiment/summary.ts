@@ -79,6 +79,30 @@ export function summarizeGroup(model: string, attack: string, rows: readonly Res
   };
 }
 
+/**
+ * Robust accuracy at perturbation size ε for a minimum-distance attack (HopSkipJump, Boundary),
+ * the standard robustness curve of the literature: the share of all (non-error) images that are
+ * classified correctly and whose adversarial example needs a distance above ε in `norm`. An image the
+ * attack did not flip counts as robust at every ε; a misclassified one at none. Distances are those
+ * of the rows ([0, 1] pixel units on the 8-bit grid).
+ * @returns one value in [0, 1] per ε, or null when there are no rows
+ */
+export function robustAccuracyCurve(
+  rows: readonly ResultRow[],
+  norm: 'l2' | 'linf',
+  eps: readonly number[],
+): (number | null)[] {
+  const ok = rows.filter((r) => r.error === undefined);
+  if (ok.length === 0) return eps.map(() => null);
+  const dist = ok.map((r) => {
+    if (r.clean_pred !== r.label) return 0;
+    if (r.success !== true) return Number.POSITIVE_INFINITY;
+    const d = norm === 'l2' ? r.l2 : r.linf;
+    return typeof d === 'number' ? d : Number.POSITIVE_INFINITY;
+  });
+  return eps.map((e) => dist.filter((d) => d > e).length / ok.length);
+}
+
 /** One summary row per (model, attack) of the config, in config order (groups without rows too). */
 export function summarize(resolved: ResolvedConfig, rows: readonly ResultRow[]): SummaryRow[] {
   const latest = [...latestRows(rows).values()];

@@ -142,6 +142,36 @@ describe('experiment CLI: config errors', () => {
 
 const WEIGHTS_0 = join(ROOT, 'public', 'models', '0.onnx');
 
+describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --native', () => {
+  it('runs the smoke config on onnxruntime-node in process, with the same rows as --endpoint', {
+    timeout: 120_000,
+  }, async () => {
+    const out = join(TMP, 'native');
+    const r = await cli(['--config', SMOKE, '--out', out, '--native', '--no-progress']);
+    expect(r.code, explain(r)).toBe(0);
+    const rs = rows(out);
+    expect(rs).toHaveLength(20);
+    expect(rs.filter((x) => x.error)).toEqual([]);
+    const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    expect(cfg.environment.mode).toBe('native');
+    expect(cfg.environment.runtime.name).toBe('onnxruntime-node');
+    // the clean predictions are the models' own (checked against the engine directly)
+    const engine = createNodeEngine({ threads: 1 });
+    const set = loadTestSetNode();
+    const clean = rs.filter((q) => q.attack === 'none' && q.model === '0');
+    const res = await classifyInputs(
+      engine,
+      getModel('0')!,
+      clean.map((q) => imageInput(set, q.index)),
+    );
+    expect(clean.map((q) => q.clean_pred)).toEqual(res.preds);
+    await engine.release();
+    const both = await cli(['--config', SMOKE, '--out', out, '--native', '--endpoint', 'http://127.0.0.1:9']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/--endpoint and --native exclude each other/);
+  });
+});
+
 describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --endpoint', () => {
   let service: Service;
   const out = join(TMP, 'endpoint');

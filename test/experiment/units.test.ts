@@ -31,10 +31,10 @@ import {
   type ResultRow,
   thinTrajectory,
 } from '../../src/experiment/rows';
-import { latestRows, summarize, summaryCsv } from '../../src/experiment/summary';
+import { latestRows, robustAccuracyCurve, summarize, summaryCsv } from '../../src/experiment/summary';
 import type { ExperimentBackend } from '../../tools/experiment/backends';
 import { LOCK_FILE, lockOutDir, OutDirBusy, readResults, repairResults } from '../../tools/experiment/files';
-import { configFile, prepareOutDir } from '../../tools/experiment/output';
+import { configFile, precheckOutDir, prepareOutDir } from '../../tools/experiment/output';
 import { encodeGrayPng } from '../../tools/experiment/png';
 import { renderReport } from '../../tools/experiment/report';
 import { runExperiment, unstarted } from '../../tools/experiment/runner';
@@ -268,6 +268,21 @@ describe('summary', () => {
   });
 });
 
+describe('robustness curve', () => {
+  it('robust accuracy at ε: correct and farther than ε; unflipped robust everywhere, misclassified nowhere', () => {
+    const rs = [
+      row({ index: 1, success: true, l2: 0.5, linf: 0.05 }),
+      row({ index: 2, success: true, l2: 1.5, linf: 0.2 }),
+      row({ index: 3, success: false }), // the attack found nothing: robust at every ε
+      row({ index: 4, clean_pred: 5, skipped: 'misclassified' }), // not robust even at ε = 0
+      row({ index: 5, error: 'boom' }), // left out
+    ];
+    expect(robustAccuracyCurve(rs, 'l2', [0, 0.5, 1, 1.5, 10])).toEqual([0.75, 0.5, 0.5, 0.25, 0.25]);
+    expect(robustAccuracyCurve(rs, 'linf', [0.1])).toEqual([0.5]);
+    expect(robustAccuracyCurve([], 'l2', [1])).toEqual([null]);
+  });
+});
+
 describe('files', () => {
   it('ignores and repairs a partial last line of results.jsonl', () => {
     const dir = mkdtempSync(join(tmpdir(), 'exp-files-'));
@@ -326,6 +341,67 @@ describe('files', () => {
     expect(readFileSync(join(dir, 'superseded.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
+  it('--redo-changed moves the rows of an attack whose library defaults changed, and nothing else', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-redo-attack-'));
+    const cfg = {
+      ...SMOKE,
+      models: ['0'],
+      images: { indices: [1, 2] },
+      attacks: [{ type: 'none' }, { type: 'square', norm: 'linf', eps: 0.1, max_queries: 10 }],
+    };
+    const resolved = resolveConfig(cfg);
+    const env = { mode: 'native', models: { '0': { file_sha256: 'aa' } } };
+    const after = configFile(resolved, null, env, 4, 4);
+    const squareKey = resolved.attacks[1].key;
+    // the earlier run resolved Square with the old ImageNet p_init
+    const oldLibrary = {
+      ...resolved.attacks[1].library!,
+      key: resolved.attacks[1].library!.key.replace('pInit=0.8', 'pInit=0.05'),
+      resolved: { ...resolved.attacks[1].library!.resolved, pInit: 0.05 },
+    };
+    const before = configFile(resolved, null, env, 4, 4);
+    before.resolved.attacks = [
+      before.resolved.attacks[0],
+      { ...before.resolved.attacks[1], library: oldLibrary },
+    ];
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(before));
+    const rows = [row({ attack: 'none', index: 1 }), row({ attack: squareKey, index: 1 })];
+    writeFileSync(join(dir, 'results.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const opts = { outDir: dir, file: after, resume: true, fresh: false, force: false, log: () => {} };
+    expect(() => precheckOutDir(opts)).toThrow(/the attacks differ/);
+    expect(() => prepareOutDir(opts)).toThrow(/the attacks differ/);
+    expect(() => precheckOutDir({ ...opts, redoChanged: true })).not.toThrow();
+    expect(prepareOutDir({ ...opts, redoChanged: true })).toEqual({ resumed: true });
+    expect(readResults(dir).rows).toEqual([rows[0]]);
+    const superseded = JSON.parse(readFileSync(join(dir, 'superseded.jsonl'), 'utf8').trim());
+    expect(superseded.superseded.reason).toMatch(/pInit=0.05.*→.*pInit=0.8/);
+    const written = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(written.resolved.attacks[1].library.key).toMatch(/pInit=0.8/);
+    expect(written.redone).toMatchObject([{ attacks: [{ key: squareKey }], rows_superseded: 1 }]);
+  });
+
+  it('--redo-all moves every row to superseded.jsonl with why and the earlier environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-redo-all-'));
+    const resolved = resolveConfig({ ...SMOKE, models: ['0'], images: { indices: [1] } });
+    const before = configFile(resolved, null, { mode: 'browser', backend: { active: 'wasm' } }, 2, 2);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(before));
+    const rows = [row({ index: 1 }), row({ index: 1, attack: 'x' })];
+    writeFileSync(join(dir, 'results.jsonl'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    const after = configFile(resolved, null, { mode: 'native' }, 2, 2);
+    const opts = { outDir: dir, file: after, resume: true, fresh: false, force: false, log: () => {} };
+    expect(() => prepareOutDir(opts)).toThrow(/mode differs/);
+    expect(prepareOutDir({ ...opts, redoAll: true })).toEqual({ resumed: false });
+    expect(readResults(dir).rows).toEqual([]);
+    const superseded = readFileSync(join(dir, 'superseded.jsonl'), 'utf8').trim().split('\n');
+    expect(superseded).toHaveLength(2);
+    expect(JSON.parse(superseded[0]).superseded.reason).toMatch(
+      /--redo-all.*mode differs \(browser vs native\)/,
+    );
+    const written = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(written.environment.mode).toBe('native');
+    expect(written.redone[0].all.previous_environment.mode).toBe('browser');
+  });
+
   it('encodes valid PNGs', () => {
     const px = Uint8Array.from({ length: 28 * 28 }, (_, i) => (i * 13) % 256);
     const png = PNG.sync.read(encodeGrayPng(px, 28, 28, 2));
@@ -382,6 +458,8 @@ describe('files', () => {
     expect(html).toContain('<svg');
     expect(html).toContain('data:image/png;base64,');
     expect(html).toContain('median distance vs budget');
+    // HopSkipJump (minimum distance): a robustness curve instead of a 0 % bar chart
+    expect(html).toContain('robust accuracy vs ε');
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/https?:\/\//);
     expect(html).not.toMatch(/<script|<link/i);

@@ -6,16 +6,28 @@
  *   API semantics as the playground.
  * - HttpBackend (`--endpoint <url>`): any service with the same HTTP contract; requests sent from
  *   Node with fetch, attacks run in Node with the attack library over createHttpOracle.
+ * - NativeBackend (`--native`): the shipped files on onnxruntime-node in this process, through the
+ *   same API router (createRouterOracle); no browser, no network.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../playwright.config';
-import { type AnyOracle, createHttpOracle, runAttack, withEOT } from '../../src/attacks/index';
+import {
+  type AnyOracle,
+  createHttpOracle,
+  createRouterOracle,
+  type DecisionOracle,
+  runAttack,
+  type ScoreOracle,
+  withEOT,
+} from '../../src/attacks/index';
+import { createRouter } from '../../src/core/router';
 import { ApiError, parseScoreAnswer, type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { LibraryAttack } from '../../src/experiment/config';
 import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
+import { createNodeEngine, type NodeEngine } from '../lib/node-engine';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -54,7 +66,7 @@ export interface AttackOutcome {
 }
 
 export interface ExperimentBackend {
-  readonly mode: 'browser' | 'endpoint';
+  readonly mode: 'browser' | 'endpoint' | 'native';
   /** send more than one image per request with the batch extension */
   readonly batch: boolean;
   /** probability vectors of the items, in order; throws (ApiError or other) for the whole call */
@@ -328,38 +340,16 @@ export class BrowserBackend implements ExperimentBackend {
 
 // ---------------------------------------------------------------------------------------------
 
-export class HttpBackend implements ExperimentBackend {
-  readonly mode = 'endpoint' as const;
-  private readonly base: string;
+type Post = (path: string, body: string) => Promise<{ status: number; json: unknown }>;
 
-  constructor(
-    endpoint: string,
-    readonly batch: boolean,
-  ) {
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new UsageError(`--endpoint: not a URL: ${JSON.stringify(endpoint)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new UsageError('--endpoint must be an http(s) URL');
-    this.base = url.href.replace(/\/+$/, '');
-  }
-
-  private async post(path: string, body: string): Promise<{ status: number; json: unknown }> {
-    const res = await fetch(`${this.base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    });
-    const text = await res.text();
-    try {
-      return { status: res.status, json: JSON.parse(text) };
-    } catch {
-      return { status: res.status, json: text };
-    }
-  }
+/**
+ * Shared by the backends whose attacks run in Node over the API contract (HTTP or the in-process
+ * router): `/score` for the clean rows, the attack library over an API oracle for attack rows.
+ */
+abstract class NodeAttackBackend {
+  constructor(readonly batch: boolean) {}
+  protected abstract post: Post;
+  protected abstract oracle(call: AttackCall): DecisionOracle & ScoreOracle;
 
   async score(model: string, items: ScoreItem[]): Promise<number[][]> {
     const batch = this.batch || items.length > 1;
@@ -368,14 +358,8 @@ export class HttpBackend implements ExperimentBackend {
   }
 
   async attack(call: AttackCall): Promise<AttackOutcome> {
-    // the canonical route (/0/4/...) so that services without the underscore alias work too
-    const http = createHttpOracle({
-      baseUrl: this.base,
-      modelId: call.model.split('_').join('/'),
-      batch: this.batch,
-      seed: call.seed,
-    });
-    const oracle: AnyOracle = call.eot && call.eot > 1 ? withEOT(http, call.eot) : http;
+    const api = this.oracle(call);
+    const oracle: AnyOracle = call.eot && call.eot > 1 ? withEOT(api, call.eot) : api;
     let last = 0;
     const onProgress = (p: { queries: number }) => {
       const now = Date.now();
@@ -393,6 +377,48 @@ export class HttpBackend implements ExperimentBackend {
       onProgress,
     };
     return runAttack(call.type, options as Parameters<typeof runAttack>[1], oracle);
+  }
+}
+
+export class HttpBackend extends NodeAttackBackend implements ExperimentBackend {
+  readonly mode = 'endpoint' as const;
+  private readonly base: string;
+
+  constructor(endpoint: string, batch: boolean) {
+    super(batch);
+    let url: URL;
+    try {
+      url = new URL(endpoint);
+    } catch {
+      throw new UsageError(`--endpoint: not a URL: ${JSON.stringify(endpoint)}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new UsageError('--endpoint must be an http(s) URL');
+    this.base = url.href.replace(/\/+$/, '');
+  }
+
+  protected post: Post = async (path, body) => {
+    const res = await fetch(`${this.base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    try {
+      return { status: res.status, json: JSON.parse(text) };
+    } catch {
+      return { status: res.status, json: text };
+    }
+  };
+
+  protected oracle(call: AttackCall): DecisionOracle & ScoreOracle {
+    // the canonical route (/0/4/...) so that services without the underscore alias work too
+    return createHttpOracle({
+      baseUrl: this.base,
+      modelId: call.model.split('_').join('/'),
+      batch: this.batch,
+      seed: call.seed,
+    });
   }
 
   async environment(): Promise<Record<string, unknown>> {
@@ -412,6 +438,63 @@ export class HttpBackend implements ExperimentBackend {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * `--native`: the shipped models on onnxruntime-node in this process, through the same API router
+ * as the page and the HTTP service (the same JSON bodies, 8-bit images, defenses and seeds), without
+ * a browser or a network hop. The weight files are checked against the manifest's sha256.
+ */
+export class NativeBackend extends NodeAttackBackend implements ExperimentBackend {
+  readonly mode = 'native' as const;
+  private readonly engine: NodeEngine;
+  private readonly router: ReturnType<typeof createRouter>;
+
+  constructor(
+    batch: boolean,
+    private readonly threads = 1,
+    modelsDir?: string,
+  ) {
+    super(batch);
+    this.engine = createNodeEngine({ threads, modelsDir, verify: true });
+    this.router = createRouter(this.engine);
+  }
+
+  private handle = async (req: { method: string; path: string; body: string }) => {
+    const res = await this.router.handle(req);
+    return { status: res.status, body: res.body };
+  };
+
+  protected post: Post = async (path, body) => {
+    const res = await this.handle({ method: 'POST', path, body });
+    return { status: res.status, json: res.body };
+  };
+
+  protected oracle(call: AttackCall): DecisionOracle & ScoreOracle {
+    return createRouterOracle(this.handle, { modelId: call.model, batch: this.batch, seed: call.seed });
+  }
+
+  async environment(): Promise<Record<string, unknown>> {
+    return {
+      mode: 'native',
+      runtime: { name: 'onnxruntime-node', version: ortNodeVersion(), threads: this.threads },
+      node: process.version,
+      batch: this.batch,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.engine.release();
+  }
+}
+
+function ortNodeVersion(): string | null {
+  try {
+    const pkg = JSON.parse(readFileSync(join('node_modules', 'onnxruntime-node', 'package.json'), 'utf8'));
+    return typeof pkg.version === 'string' ? pkg.version : null;
+  } catch {
+    return null;
+  }
 }
 
 export { ApiError };

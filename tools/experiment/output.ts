@@ -19,7 +19,12 @@ export interface ConfigFile {
   resolved: {
     models: string[];
     indices: number[];
-    attacks: { key: string; type: string; params: Record<string, string | number> }[];
+    attacks: {
+      key: string;
+      type: string;
+      params: Record<string, string | number>;
+      library?: { key: string; options?: unknown; resolved?: unknown };
+    }[];
     /** rows of the whole experiment */
     work_items: number;
     /** rows of this output (its shard's share) */
@@ -28,8 +33,19 @@ export interface ConfigFile {
   shard: Shard | null;
   created: string;
   environment: Record<string, unknown>;
-  /** models whose rows were moved to superseded.jsonl because their weight file changed (--redo-changed) */
-  redone?: { at: string; models: string[]; rows_superseded: number; sha256: Record<string, string | null> }[];
+  /**
+   * rows moved to superseded.jsonl by --redo-changed: of models whose weight file changed, or of
+   * attacks whose resolved parameters changed (new library defaults)
+   */
+  redone?: {
+    at: string;
+    models?: string[];
+    attacks?: { key: string; was: string | null; now: string | null }[];
+    /** --redo-all: every earlier row, with why and the earlier run's environment */
+    all?: { reason: string; previous_created: string; previous_environment: Record<string, unknown> };
+    rows_superseded: number;
+    sha256?: Record<string, string | null>;
+  }[];
   /** merge outputs: where the rows came from */
   merged_from?: { dir: string; shard: Shard | null; rows: number; environment: Record<string, unknown> }[];
 }
@@ -88,6 +104,8 @@ export function modelHashes(env: Record<string, unknown>): Record<string, string
   return out;
 }
 
+const ATTACKS_DIFFER = 'the attacks differ';
+
 /** Why rows of `b` may not be mixed with rows of `a` (empty when they may). */
 export function incompatibilities(
   a: ConfigFile,
@@ -98,7 +116,7 @@ export function incompatibilities(
   if (!same(a.config, b.config)) out.push('the experiment config differs');
   if (!same(a.resolved.models, b.resolved.models)) out.push('the model list differs');
   if (!same(a.resolved.indices, b.resolved.indices)) out.push('the image sample differs');
-  if (!same(a.resolved.attacks, b.resolved.attacks)) out.push('the attacks differ');
+  if (!same(a.resolved.attacks, b.resolved.attacks)) out.push(ATTACKS_DIFFER);
   if (opts.sameShard && !same(a.shard, b.shard)) {
     out.push(
       `the shard differs (${a.shard ? `${a.shard.index}/${a.shard.total}` : 'none'} vs ${b.shard ? `${b.shard.index}/${b.shard.total}` : 'none'})`,
@@ -133,6 +151,8 @@ export interface PrepareOptions {
   force: boolean;
   /** move the rows of models whose weight file changed to superseded.jsonl, and rerun them */
   redoChanged?: boolean;
+  /** move every earlier row to superseded.jsonl and rerun the whole experiment here */
+  redoAll?: boolean;
   log: (line: string) => void;
 }
 
@@ -151,7 +171,11 @@ export function precheckOutDir(o: Omit<PrepareOptions, 'log'>): void {
       `${o.outDir} already has results: pass --resume to continue them, --fresh to discard them, or choose another --out`,
     );
   }
-  const problems = incompatibilities(previous, o.file, { sameShard: true, environment: false });
+  if (o.redoAll) return;
+  // --redo-changed reruns the attacks whose resolved parameters changed (the config itself did not)
+  const problems = incompatibilities(previous, o.file, { sameShard: true, environment: false }).filter(
+    (p) => !(o.redoChanged && p === ATTACKS_DIFFER && changedAttacks(previous, o.file).length > 0),
+  );
   if (problems.length && !o.force) {
     throw new UsageError(
       `${o.outDir} holds results of a different run: ${problems.join('; ')}. Use --fresh to discard them, another --out, or --force to resume anyway.`,
@@ -207,6 +231,77 @@ function redoChangedModels(o: PrepareOptions, previous: ConfigFile): ConfigFile 
   return updated;
 }
 
+/**
+ * Config attack keys whose resolved library run changed between two runs of the same config (a new
+ * default in the attack library, e.g. Square's p_init or HopSkipJump's binary search).
+ */
+export function changedAttacks(
+  a: ConfigFile,
+  b: ConfigFile,
+): { key: string; was: string | null; now: string | null }[] {
+  const now = new Map(b.resolved.attacks.map((x) => [x.key, x]));
+  const out: { key: string; was: string | null; now: string | null }[] = [];
+  for (const old of a.resolved.attacks) {
+    const cur = now.get(old.key);
+    if (cur && !same(old.library, cur.library))
+      out.push({ key: old.key, was: old.library?.key ?? null, now: cur.library?.key ?? null });
+  }
+  return out;
+}
+
+/**
+ * --redo-changed for attacks: rows made with an attack whose resolved parameters changed no longer
+ * describe what the attack library runs; they move to superseded.jsonl and are rerun.
+ */
+function redoChangedAttacks(o: PrepareOptions, previous: ConfigFile): ConfigFile {
+  const changed = changedAttacks(previous, o.file);
+  if (changed.length === 0) return previous;
+  const keys = new Set(changed.map((c) => c.key));
+  const moved = supersedeRows(
+    o.outDir,
+    (r) => keys.has(r.attack),
+    `attack parameters changed: ${changed.map((c) => `${c.was} → ${c.now}`).join('; ')}`,
+  );
+  const updated: ConfigFile = {
+    ...previous,
+    resolved: { ...previous.resolved, attacks: o.file.resolved.attacks },
+    redone: [
+      ...(previous.redone ?? []),
+      { at: new Date().toISOString(), attacks: changed, rows_superseded: moved },
+    ],
+  };
+  writeAtomic(join(o.outDir, FILES.config), `${JSON.stringify(updated, null, 2)}\n`);
+  o.log(
+    `the resolved parameters of ${changed.map((c) => c.key).join(', ')} changed since the earlier run: moved their ` +
+      `${moved} rows to ${FILES.superseded}; they will be rerun`,
+  );
+  return updated;
+}
+
+/**
+ * --redo-all: the whole experiment is rerun in this folder (on another backend, or after changes
+ * that --redo-changed does not see); every earlier row moves to superseded.jsonl, kept with why, and
+ * config.json records the earlier run's environment.
+ */
+function redoAll(o: PrepareOptions, previous: ConfigFile): void {
+  const problems = incompatibilities(previous, o.file, { sameShard: true });
+  const reason = `rerun of the whole experiment (--redo-all)${problems.length ? `: ${problems.join('; ')}` : ''}`;
+  const moved = supersedeRows(o.outDir, () => true, reason);
+  const updated: ConfigFile = {
+    ...o.file,
+    redone: [
+      ...(previous.redone ?? []),
+      {
+        at: new Date().toISOString(),
+        all: { reason, previous_created: previous.created, previous_environment: previous.environment },
+        rows_superseded: moved,
+      },
+    ],
+  };
+  writeAtomic(join(o.outDir, FILES.config), `${JSON.stringify(updated, null, 2)}\n`);
+  o.log(`moved all ${moved} earlier rows to ${FILES.superseded}; the whole experiment runs again`);
+}
+
 /** Creates or checks the output folder; returns whether earlier rows are being resumed. */
 export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
   mkdirSync(o.outDir, { recursive: true });
@@ -226,7 +321,11 @@ export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
         `${o.outDir} already has results: pass --resume to continue them, --fresh to discard them, or choose another --out`,
       );
     }
-    if (o.redoChanged) previous = redoChangedModels(o, previous);
+    if (o.redoAll) {
+      redoAll(o, previous);
+      return { resumed: false };
+    }
+    if (o.redoChanged) previous = redoChangedAttacks(o, redoChangedModels(o, previous));
     const problems = incompatibilities(previous, o.file, { sameShard: true });
     if (problems.length) {
       const text = `${o.outDir} holds results of a different run: ${problems.join('; ')}.`;

@@ -9,7 +9,7 @@ import { ARCH_LABEL, type Arch, DEFENSE_LABEL, type Defense, getModel } from '..
 import { imageAt, type TestSet } from '../../src/data/idx';
 import type { ResolvedAttack, ResolvedConfig } from '../../src/experiment/config';
 import type { ResultRow } from '../../src/experiment/rows';
-import { median, modelLabel, type SummaryRow } from '../../src/experiment/summary';
+import { median, modelLabel, robustAccuracyCurve, type SummaryRow } from '../../src/experiment/summary';
 import { pngDataUrl } from './png';
 
 export interface ReportContext {
@@ -166,13 +166,25 @@ interface Series {
 
 function lineChart(
   series: Series[],
-  opts: { xMax: number; yMax: number; yLabel: string; xLabel: string; yPercent?: boolean; step?: boolean },
+  opts: {
+    xMax: number;
+    yMax: number;
+    yLabel: string;
+    xLabel: string;
+    yPercent?: boolean;
+    step?: boolean;
+    /** linear x axis from 0 (default: log scale from 1) */
+    xLinear?: boolean;
+  },
 ): string {
   const left = 52;
   const top = 10;
   const w = 460;
   const h = 200;
-  const lx = (q: number) => left + (Math.log10(Math.max(1, q)) / Math.log10(Math.max(10, opts.xMax))) * w;
+  const lx = (q: number) =>
+    opts.xLinear
+      ? left + (q / opts.xMax) * w
+      : left + (Math.log10(Math.max(1, q)) / Math.log10(Math.max(10, opts.xMax))) * w;
   const ly = (v: number) => top + h - (opts.yMax > 0 ? (v / opts.yMax) * h : 0);
   const parts: string[] = [];
   const yt = opts.yPercent ? [0, 0.25, 0.5, 0.75, 1] : niceTicks(0, opts.yMax);
@@ -183,9 +195,9 @@ function lineChart(
       }</text>`,
     );
   }
-  for (const t of logTicks(Math.max(10, opts.xMax))) {
+  for (const t of opts.xLinear ? niceTicks(0, opts.xMax) : logTicks(Math.max(10, opts.xMax))) {
     parts.push(
-      `<line x1="${lx(t)}" x2="${lx(t)}" y1="${top}" y2="${top + h}" class="grid"/><text x="${lx(t)}" y="${top + h + 14}" class="tick" text-anchor="middle">${t}</text>`,
+      `<line x1="${lx(t)}" x2="${lx(t)}" y1="${top}" y2="${top + h}" class="grid"/><text x="${lx(t)}" y="${top + h + 14}" class="tick" text-anchor="middle">${opts.xLinear ? fmt(t) : t}</text>`,
     );
   }
   for (const s of series) {
@@ -278,6 +290,48 @@ function successCurves(
       step: true,
       xLabel: 'query budget (log scale)',
       yLabel,
+    }) + legend(series.map((s) => ({ label: s.label, color: s.color })))
+  );
+}
+
+/**
+ * Robust accuracy vs ε for a minimum-distance attack (robustAccuracyCurve): for each model the
+ * share of all images whose adversarial example lies farther than ε, over ε from 0 to a little past
+ * the largest distance found (L2 up to 4, L∞ up to 0.5 at most).
+ */
+function robustnessCurve(
+  attack: ResolvedAttack,
+  models: readonly string[],
+  rows: readonly ResultRow[],
+): string {
+  const norm = normOf(attack);
+  const cap = norm === 'l2' ? 4 : 0.5;
+  const found = rows
+    .filter((r) => r.attack === attack.key && r.success === true)
+    .map((r) => (norm === 'l2' ? r.l2 : r.linf))
+    .filter((v): v is number => typeof v === 'number');
+  const xMax = Math.min(cap, Math.max(norm === 'l2' ? 1 : 0.1, ...found) * 1.05);
+  const grid = Array.from({ length: 101 }, (_, i) => (i / 100) * xMax);
+  const series: Series[] = [];
+  models.forEach((model, mi) => {
+    const rs = rows.filter((r) => r.model === model && r.attack === attack.key);
+    const curve = robustAccuracyCurve(rs, norm, grid);
+    if (curve[0] === null) return;
+    series.push({
+      label: `${model} (${modelLabel(model)})`,
+      color: modelColor(model, mi),
+      points: grid.map((e, i) => [e, curve[i] as number]),
+    });
+  });
+  if (series.length === 0) return '<p class="muted">no attacked images yet</p>';
+  return (
+    lineChart(series, {
+      xMax,
+      yMax: 1,
+      yPercent: true,
+      xLinear: true,
+      xLabel: `ε (${norm === 'l2' ? 'L2' : 'L∞'}, [0,1] pixel units)`,
+      yLabel: 'robust accuracy',
     }) + legend(series.map((s) => ({ label: s.label, color: s.color })))
   );
 }
@@ -433,6 +487,11 @@ function envLine(env: Record<string, unknown> | null): string {
     );
   } else if (e.mode === 'endpoint') {
     bits.push(`HTTP endpoint ${esc(e.endpoint)}`);
+  } else if (e.mode === 'native') {
+    const rt = (env as { runtime?: { version?: string; threads?: number } }).runtime;
+    bits.push(
+      `native: onnxruntime-node ${esc(rt?.version ?? '?')}, ${esc(rt?.threads ?? '?')} thread(s), API router in-process`,
+    );
   }
   if (e.git?.commit) bits.push(`commit ${esc(e.git.commit.slice(0, 10))}${e.git.dirty ? ' (dirty)' : ''}`);
   if (e.machine?.cpu) bits.push(`${esc(e.machine.cores)} × ${esc(e.machine.cpu)}`);
@@ -498,8 +557,12 @@ export function renderReport(ctx: ReportContext): string {
   out.push(legend(defensesUsed.map((d) => ({ label: DEFENSE_LABEL[d], color: DEFENSE_COLOR[d] }))));
   out.push('<div class="charts">');
   for (const a of resolved.attacks) {
+    // a minimum-distance attack flips every image it starts on (0 % robust at its budget): its
+    // robustness is the distance, shown as robust accuracy vs ε
     out.push(
-      `<div class="chart"><h3><code>${esc(a.key)}</code>${a.type === 'none' ? ' (clean accuracy)' : ''}</h3>${robustChart(a, summary)}</div>`,
+      isMinNorm(a)
+        ? `<div class="chart"><h3><code>${esc(a.key)}</code>: robust accuracy vs ε</h3>${robustnessCurve(a, models, ctx.rows)}</div>`
+        : `<div class="chart"><h3><code>${esc(a.key)}</code>${a.type === 'none' ? ' (clean accuracy)' : ''}</h3>${robustChart(a, summary)}</div>`,
     );
   }
   out.push('</div>');

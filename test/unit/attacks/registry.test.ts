@@ -98,7 +98,7 @@ describe('attack registry', () => {
       expect(k1.startsWith(`${name}|`)).toBe(true);
     }
     expect(attackKey('square', { maxQueries: 1000, eps: 0.1 })).toBe(
-      'square|eps=0.1|loss=margin|marginOn=logit|maxQueries=1000|norm=linf|pInit=0.05|quantize=false|targeted=false',
+      'square|eps=0.1|loss=margin|marginOn=logit|maxQueries=1000|norm=linf|pInit=0.8|quantize=false|targeted=false',
     );
     expect(attackKey('hopskipjump', { maxQueries: 100, gamma: 2 })).not.toBe(
       attackKey('hopskipjump', { maxQueries: 100 }),

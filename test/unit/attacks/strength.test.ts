@@ -1,0 +1,59 @@
+/**
+ * Attack-strength guard (issue 20): every attack and norm with its defaults, on the first few
+ * images of the committed reference against the real CNN `0` (onnxruntime-node through the API
+ * router, 8-bit queries), must not be weaker than test/golden/attack-strength.json by more than the
+ * spread between attack seeds that `npm run bench:attacks` measured there. A change that weakens an
+ * attack (a coarser binary search, an ImageNet default) fails here; a stronger one passes, and
+ * `npm run bench:attacks` then refreshes the reference.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  runStrength,
+  STRENGTH_CONFIGS,
+  type StrengthConfig,
+  type StrengthSummary,
+  summarizeOutcomes,
+  weakerThan,
+} from '../../../tools/lib/attack-strength';
+import { createNodeEngine } from '../../../tools/lib/node-engine';
+import { loadTestSetNode } from '../../../tools/lib/test-set-node';
+
+interface Reference {
+  indices: number[];
+  guard: {
+    model: string;
+    images: number;
+    seed: number;
+    configs: Record<string, { summary: StrengthSummary; noise: { relative: number; images: number } }>;
+  };
+}
+
+const reference = JSON.parse(readFileSync('test/golden/attack-strength.json', 'utf8')) as Reference;
+const engine = createNodeEngine({ threads: 1 });
+const testSet = loadTestSetNode();
+afterAll(() => engine.release());
+
+describe('attack strength on the real CNN is not below the committed reference', () => {
+  const { model, images, seed } = reference.guard;
+  const measure = async (config: StrengthConfig) =>
+    summarizeOutcomes(
+      await runStrength(engine, testSet, model, config, reference.indices.slice(0, images), seed),
+    );
+  for (const config of STRENGTH_CONFIGS) {
+    it(`${config.name}: ${images} images of ${model}`, { timeout: 120_000 }, async () => {
+      const ref = reference.guard.configs[config.name];
+      expect(ref, `${config.name} is missing from the reference: run npm run bench:attacks`).toBeDefined();
+      const now = await measure(config);
+      expect(now.attacked).toBe(ref.summary.attacked);
+      expect(weakerThan(config, now, ref.summary, ref.noise)).toBeNull();
+    });
+  }
+
+  it('the guard catches a weaker attack (a budget cut to a tenth)', { timeout: 120_000 }, async () => {
+    const config = STRENGTH_CONFIGS.find((c) => c.name === 'hopskipjump-l2')!;
+    const ref = reference.guard.configs[config.name];
+    const weak = { ...config, options: { ...config.options, maxQueries: config.options.maxQueries / 10 } };
+    expect(weakerThan(config, await measure(weak), ref.summary, ref.noise)).not.toBeNull();
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * Attack strength on the real models through the native path: every attack and norm of the library
+ * with its default parameters, run on fixed Fashion-MNIST test images against onnxruntime-node
+ * through the API router (8-bit requests, exactly the contract), as `npm run bench:attacks` and the
+ * strength guard test in `npm test` use it.
+ *
+ * Metrics per configuration: success rate over the correctly classified images, median L2 / L∞ of
+ * the successful adversarial images (in [0, 1] pixel units) and median queries to success. For
+ * minimum-distance attacks (HopSkipJump, Boundary, SimBA) the distance is what measures strength,
+ * for fixed-ε attacks (Square, random noise) the success rate and the queries.
+ */
+import { type AttackName, createRouterOracle, runAttack } from '../../src/attacks/index';
+import { createRouter } from '../../src/core/router';
+import type { TestSet } from '../../src/data/idx';
+import { startCandidates } from '../../src/data/start-candidates';
+import { sampleIndices } from '../../src/experiment/config';
+import type { NodeEngine } from './node-engine';
+
+export interface StrengthConfig {
+  /** stable name, e.g. `hopskipjump-l2` */
+  name: string;
+  attack: AttackName;
+  /** the attack's options beyond its defaults: norm and budget only */
+  options: { norm: 'l2' | 'linf'; maxQueries: number };
+  /** which number measures strength: a distance (lower is stronger) or success (higher is stronger) */
+  measure: 'l2' | 'linf' | 'success';
+}
+
+/** Every attack and norm the library offers, with its defaults (budgets as the committed experiments use). */
+export const STRENGTH_CONFIGS: readonly StrengthConfig[] = [
+  { name: 'hopskipjump-l2', attack: 'hopskipjump', options: { norm: 'l2', maxQueries: 2000 }, measure: 'l2' },
+  {
+    name: 'hopskipjump-linf',
+    attack: 'hopskipjump',
+    options: { norm: 'linf', maxQueries: 2000 },
+    measure: 'linf',
+  },
+  { name: 'boundary-l2', attack: 'boundary', options: { norm: 'l2', maxQueries: 2000 }, measure: 'l2' },
+  { name: 'simba-l2', attack: 'simba', options: { norm: 'l2', maxQueries: 1000 }, measure: 'l2' },
+  { name: 'square-linf', attack: 'square', options: { norm: 'linf', maxQueries: 1000 }, measure: 'success' },
+  { name: 'square-l2', attack: 'square', options: { norm: 'l2', maxQueries: 1000 }, measure: 'success' },
+  { name: 'random-linf', attack: 'random', options: { norm: 'linf', maxQueries: 1000 }, measure: 'success' },
+  { name: 'random-l2', attack: 'random', options: { norm: 'l2', maxQueries: 1000 }, measure: 'success' },
+];
+
+/** The first `n` of the defense-comparison sample (100 test images drawn with seed 1). */
+export function strengthIndices(n = 20): number[] {
+  return sampleIndices(100, 1).slice(0, n);
+}
+
+export interface ImageOutcome {
+  index: number;
+  label: number;
+  /** the model classified the clean image correctly (only these are attacked) */
+  correct: boolean;
+  success: boolean;
+  queries: number;
+  l2: number;
+  linf: number;
+}
+
+export interface StrengthSummary {
+  attacked: number;
+  successes: number;
+  successRate: number;
+  medianL2: number | null;
+  medianLinf: number | null;
+  medianQueries: number | null;
+}
+
+const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+
+export function median(xs: readonly number[]): number | null {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function summarizeOutcomes(outcomes: readonly ImageOutcome[]): StrengthSummary {
+  const attacked = outcomes.filter((o) => o.correct);
+  const ok = attacked.filter((o) => o.success);
+  const m = (f: (o: ImageOutcome) => number) => {
+    const v = median(ok.map(f));
+    return v === null ? null : r4(v);
+  };
+  return {
+    attacked: attacked.length,
+    successes: ok.length,
+    successRate: attacked.length ? r4(ok.length / attacked.length) : 0,
+    medianL2: m((o) => o.l2),
+    medianLinf: m((o) => o.linf),
+    medianQueries: m((o) => o.queries),
+  };
+}
+
+/**
+ * Runs one configuration on `indices` of the test set against `model` (a deterministic model ID:
+ * the strength of an attack is measured without a randomized defense's noise).
+ * @param seed the attack seed of the first image; image k uses seed + k
+ */
+export async function runStrength(
+  engine: NodeEngine,
+  testSet: TestSet,
+  model: string,
+  config: StrengthConfig,
+  indices: readonly number[],
+  seed: number,
+): Promise<ImageOutcome[]> {
+  const router = createRouter(engine);
+  const oracle = createRouterOracle(
+    async (req) => {
+      const res = await router.handle(req);
+      return { status: res.status, body: res.body };
+    },
+    { modelId: model, batch: true },
+  );
+  const out: ImageOutcome[] = [];
+  for (const [k, index] of indices.entries()) {
+    const x = Float32Array.from(testSet.images.subarray(index * 784, index * 784 + 784), (v) => v / 255);
+    const label = testSet.labels[index];
+    const [pred] = await oracle.decide([x]);
+    if (pred !== label) {
+      out.push({ index, label, correct: false, success: false, queries: 0, l2: 0, linf: 0 });
+      continue;
+    }
+    const needsStart = config.attack === 'hopskipjump' || config.attack === 'boundary';
+    const r = await runAttack(
+      config.attack,
+      {
+        ...config.options,
+        x,
+        label,
+        seed: seed + k,
+        quantize: true,
+        ...(needsStart && { initCandidates: startCandidates(testSet, index) }),
+      },
+      oracle,
+    );
+    out.push({
+      index,
+      label,
+      correct: true,
+      success: r.success,
+      queries: r.queries,
+      l2: r4(r.l2),
+      linf: r4(r.linf),
+    });
+  }
+  return out;
+}
+
+/**
+ * Whether `now` is weaker than `ref` by more than `noise` (a relative tolerance for distances and
+ * queries, an absolute number of images for successes). Returns the reason, or null when not weaker.
+ */
+export function weakerThan(
+  config: StrengthConfig,
+  now: StrengthSummary,
+  ref: StrengthSummary,
+  noise: { relative: number; images: number },
+): string | null {
+  if (now.successes < ref.successes - noise.images) {
+    return `${now.successes} of ${now.attacked} images flipped, reference ${ref.successes} (noise ±${noise.images})`;
+  }
+  if (config.measure === 'l2' || config.measure === 'linf') {
+    const key = config.measure === 'l2' ? 'medianL2' : 'medianLinf';
+    const a = now[key];
+    const b = ref[key];
+    if (a !== null && b !== null && a > b * (1 + noise.relative)) {
+      return `median ${config.measure} ${a} > reference ${b} × (1 + ${noise.relative})`;
+    }
+  }
+  return null;
+}
