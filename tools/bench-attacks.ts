@@ -23,7 +23,8 @@ import {
 import { createNodeEngine } from './lib/node-engine';
 import { loadTestSetNode } from './lib/test-set-node';
 
-export const GUARD = { model: '0', images: 5, seed: 0 } as const;
+/** The guard test's share: the first 5 images, attack seed 0, each config on its guardModel. */
+export const GUARD = { images: 5, seed: 0 } as const;
 export const REFERENCE_PATH = 'test/golden/attack-strength.json';
 
 const program = new Command()
@@ -71,7 +72,9 @@ const guard: Record<string, unknown> = {};
 console.log(
   `${indices.length} images × models ${models.join(', ')} × ${nSeeds} seeds, onnxruntime-node (1 thread) through the API router, 8-bit queries\n`,
 );
-console.log('config            model  seed  success      median L2  median L∞  median queries   s');
+console.log(
+  'config            model  seed  success      median L2  median L∞  median queries  median loss   s',
+);
 for (const config of configs) {
   const perModel: Record<string, unknown> = {};
   for (const model of models) {
@@ -84,22 +87,34 @@ for (const config of configs) {
       console.log(
         `${config.name.padEnd(17)} ${model.padEnd(6)} ${String(seedOf(s)).padEnd(5)} ` +
           `${`${summary.successes}/${summary.attacked}`.padEnd(6)} ${(summary.successRate * 100).toFixed(0).padStart(3)} %  ` +
-          `${fmt(summary.medianL2).padStart(9)}  ${fmt(summary.medianLinf).padStart(9)}  ${fmt(summary.medianQueries, 0).padStart(14)}  ${((performance.now() - t) / 1000).toFixed(0).padStart(3)}`,
+          `${fmt(summary.medianL2).padStart(9)}  ${fmt(summary.medianLinf).padStart(9)}  ${fmt(summary.medianQueries, 0).padStart(14)}  ` +
+          `${fmt(summary.medianLoss).padStart(11)}  ${((performance.now() - t) / 1000).toFixed(0).padStart(3)}`,
       );
     }
     perModel[model] = { seeds };
-    if (model === GUARD.model && nImages >= GUARD.images) {
+    if (model === config.guardModel && nImages >= GUARD.images) {
       // the guard's subset under every seed: its spread is the noise the guard tolerates
       const subsets = seeds.map((s) => summarizeOutcomes(s.outcomes.slice(0, GUARD.images)));
+      const spread = (f: (s: StrengthSummary) => number | null) => {
+        const v = subsets.map(f).filter((x): x is number => x !== null);
+        return v.length > 1 ? Math.max(...v) - Math.min(...v) : 0;
+      };
       const key = config.measure === 'l2' ? 'medianL2' : config.measure === 'linf' ? 'medianLinf' : null;
-      const vals = key ? subsets.map((s) => s[key]).filter((v): v is number => v !== null) : [];
-      const relative = vals.length > 1 ? (Math.max(...vals) - Math.min(...vals)) / Math.min(...vals) : 0;
-      const succ = subsets.map((s) => s.successes);
+      const base = key ? subsets.map((s) => s[key]).filter((x): x is number => x !== null) : [];
+      const relative = key && base.length > 1 ? spread((s) => s[key]) / Math.min(...base) : 0;
+      const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
       guard[config.name] = {
+        model,
         summary: subsets[seeds.findIndex((s) => s.seed === GUARD.seed)],
         noise: {
-          relative: Math.round(Math.max(relative, 0.02) * 1e4) / 1e4,
-          images: Math.max(...succ) - Math.min(...succ),
+          relative: r4(Math.max(relative, 0.02)),
+          images: spread((s) => s.successes),
+          loss: r4(
+            Math.max(
+              spread((s) => s.medianLoss),
+              0.02,
+            ),
+          ),
         },
       };
     }

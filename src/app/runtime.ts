@@ -20,7 +20,18 @@ function threadOverride(): number | undefined {
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
 }
 
-export const engine = new EngineClient({ backend: initialBackend(), threads: threadOverride() });
+/** `?heartbeat=MS` (tests): declare the worker dead after MS ms without an answer, idle or busy. */
+function heartbeatOverride(): number | undefined {
+  const n = Number(new URLSearchParams(location.search).get('heartbeat'));
+  return Number.isInteger(n) && n >= 1000 ? n : undefined;
+}
+
+const heartbeat = heartbeatOverride();
+export const engine = new EngineClient({
+  backend: initialBackend(),
+  threads: threadOverride(),
+  ...(heartbeat && { heartbeatMs: heartbeat, busyHeartbeatMs: heartbeat }),
+});
 
 type ExchangeListener = (e: ShimLogEntry) => void;
 const exchangeListeners = new Set<ExchangeListener>();

@@ -139,10 +139,24 @@ function parseUnsafe(body: string | undefined, maxBodyBytes: number): ParseOutco
     return fail(413, `request body is larger than the limit of ${maxBodyBytes} bytes`);
   }
   let json: unknown;
+  // one leading UTF-8 byte-order mark (a file written by Windows PowerShell) is not part of the
+  // JSON: Python's json, and so the thesis service, accepts it
+  const text = body.charCodeAt(0) === 0xfeff ? body.slice(1) : body;
   try {
-    json = JSON.parse(body);
+    json = JSON.parse(text);
   } catch (e) {
-    return fail(400, `request body is not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+    const first = text.charCodeAt(text.search(/[^ \t\n\r]/));
+    const invisible =
+      first < 0x20 ||
+      (first >= 0x7f && first <= 0xa0) ||
+      first === 0xfeff ||
+      (first >= 0x200b && first <= 0x200f)
+        ? `; it starts with the invisible character U+${first.toString(16).toUpperCase().padStart(4, '0')}`
+        : '';
+    return fail(
+      400,
+      `request body is not valid JSON (${e instanceof Error ? e.message : String(e)})${invisible}`,
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return fail(

@@ -19,8 +19,10 @@ export interface EngineClientOptions {
   modelsUrl?: string;
   backend?: BackendChoice;
   threads?: number;
-  /** A worker that has not answered a ping for this long is considered dead. */
+  /** A worker that has not answered a ping for this long is considered dead (idle; default 10 s). */
   heartbeatMs?: number;
+  /** The same while calls are in flight (default 60 s: a model load or a first WebGPU run blocks). */
+  busyHeartbeatMs?: number;
 }
 
 type Listener = (e: EngineEvent | { type: 'restart'; generation: number }) => void;
@@ -35,6 +37,8 @@ export class EngineClient {
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private lastPong = Date.now();
   private pingOutstanding = false;
+  /** Tail of the retries after a worker restart (they run one at a time). */
+  private retryTail: Promise<unknown> = Promise.resolve();
   generation = 0;
   backendChoice: BackendChoice;
   lastBackendStatus: BackendStatus | null = null;
@@ -67,14 +71,17 @@ export class EngineClient {
   }
 
   /**
-   * A worker that stops answering pings is dead (a crash or an out-of-memory kill fires no event).
-   * ORT's WASM run blocks the worker's event loop, so while calls are in flight a much longer
-   * silence is tolerated; the clock starts only once the worker has initialised.
+   * A worker that stops answering pings is dead (a crash, a hang or an out-of-memory kill fires no
+   * event). The worker answers pings between ORT runs however much work is queued (large batches
+   * run in chunks of ~0.4 s and the queue yields between them), so the silence measures a stuck
+   * run, not the queue. A single run can still block for long (a model load, a first WebGPU run),
+   * so while calls are in flight a longer silence is tolerated; the clock starts only once the
+   * worker has initialised.
    */
   private startHeartbeat(): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     const idleLimit = this.opts.heartbeatMs ?? 10_000;
-    const busyLimit = Math.max(idleLimit, 60_000);
+    const busyLimit = this.opts.busyHeartbeatMs ?? Math.max(idleLimit, 60_000);
     const gen = this.generation;
     this.ready.then(
       () => {
@@ -146,18 +153,37 @@ export class EngineClient {
     });
   }
 
-  /** Retries once on a fresh worker: API requests are idempotent. */
+  /**
+   * Retries once on a fresh worker (API requests are idempotent). Retries run one after another:
+   * replaying every call that was in flight at once would recreate the load that may have killed
+   * the worker.
+   */
   private async callWithRetry<T>(fn: (r: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
     try {
       return await this.call(fn);
     } catch (err) {
-      if (err instanceof WorkerDiedError) return this.call(fn);
-      throw err;
+      if (!(err instanceof WorkerDiedError)) throw err;
+      const retry = this.retryTail.then(() => this.call(fn));
+      this.retryTail = retry.catch(() => {});
+      return retry;
     }
   }
 
-  handle(req: ApiRequest): Promise<ApiResponse> {
-    return this.callWithRetry((r) => r.handle(req) as Promise<ApiResponse>);
+  /**
+   * One API request. Always resolves to a response: when the worker died and the one retry on a
+   * fresh worker failed too, a JSON 503 that says so.
+   */
+  async handle(req: ApiRequest): Promise<ApiResponse> {
+    try {
+      return (await this.callWithRetry((r) => r.handle(req))) as ApiResponse;
+    } catch (err) {
+      const why = err instanceof WorkerDiedError ? `${err.message}, and the retry failed too` : String(err);
+      return {
+        status: 503,
+        headers: { 'Content-Type': 'application/json' },
+        body: { error: `the in-page inference worker could not answer: ${why}` },
+      };
+    }
   }
 
   classify(req: ClassifyRequest) {
@@ -215,5 +241,10 @@ export class EngineClient {
   /** Test hook: kill the worker as a crash would. */
   async crashForTest(): Promise<void> {
     await this.call((r) => r.crashForTest());
+  }
+
+  /** Test hook: make the worker hang (a busy loop that never yields); the heartbeat must notice. */
+  hangForTest(): void {
+    void this.call((r) => r.hangForTest()).catch(() => {});
   }
 }

@@ -174,6 +174,12 @@ const api = {
   crashForTest() {
     setTimeout(() => self.close(), 0);
   },
+  /** For the hang test: block this worker's thread for good, as a stuck run would. */
+  hangForTest() {
+    for (;;) {
+      // never returns and never yields: no message is answered again
+    }
+  },
 };
 
 export type WorkerApi = typeof api;

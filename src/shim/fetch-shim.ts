@@ -41,7 +41,19 @@ export function installFetchShim(handler: Handler, onExchange?: (e: ShimLogEntry
     else if (init?.body !== undefined && init.body !== null) body = await new Response(init.body).text();
     else if (request && method !== 'GET' && method !== 'HEAD') body = await request.text();
     const t0 = performance.now();
-    const res = await handler({ method, path: url.pathname, body });
+    let res: ApiResponse;
+    try {
+      res = await handler({ method, path: url.pathname, body });
+    } catch (err) {
+      // a request through the shim always gets an answer, as it would from a server
+      res = {
+        status: 503,
+        headers: { 'Content-Type': 'application/json' },
+        body: {
+          error: `the in-page API could not answer: ${err instanceof Error ? err.message : String(err)}`,
+        },
+      };
+    }
     const text = JSON.stringify(res.body);
     onExchange?.({
       time: Date.now(),

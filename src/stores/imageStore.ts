@@ -25,6 +25,13 @@ export interface UploadPreview {
   rgb: Uint8Array | null;
   /** The 28×28 bytes the API conversion produced. */
   pixels: Uint8Array;
+  /** Pixels with alpha below 255 / equal to 0 (0 for opaque files). */
+  translucent: number;
+  transparent: number;
+  /** How transparency was treated: dropped as Pillow does ('none'), or composited over white/black. */
+  flatten: 'none' | 'white' | 'black';
+  /** False when the browser could not decode without premultiplying (colour under alpha 0 lost). */
+  exactAlpha: boolean;
 }
 
 export interface ImageState {

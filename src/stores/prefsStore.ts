@@ -1,4 +1,4 @@
-/** Presentation preferences: colour theme and which input tab is open. */
+/** Presentation preferences: colour theme, which input tab is open, how uploads treat transparency. */
 import { create } from 'zustand';
 
 export type ThemeChoice = 'system' | 'light' | 'dark';
@@ -18,15 +18,19 @@ export interface PrefsState {
   /** The theme actually shown (system resolved through prefers-color-scheme). */
   resolvedTheme: 'light' | 'dark';
   inputTab: InputTab;
+  /** Uploads with transparency: 'none' drops alpha as Pillow does (default), or composite first. */
+  uploadFlatten: 'none' | 'white' | 'black';
   setTheme(t: ThemeChoice): void;
   setResolvedTheme(t: 'light' | 'dark'): void;
   setInputTab(t: InputTab): void;
+  setUploadFlatten(f: 'none' | 'white' | 'black'): void;
 }
 
 export const usePrefsStore = create<PrefsState>()((set) => ({
   theme: savedTheme(),
   resolvedTheme: 'light',
   inputTab: 'gallery',
+  uploadFlatten: 'none',
   setTheme(theme) {
     try {
       if (theme === 'system') localStorage.removeItem('theme');
@@ -38,4 +42,5 @@ export const usePrefsStore = create<PrefsState>()((set) => ({
   },
   setResolvedTheme: (resolvedTheme) => set({ resolvedTheme }),
   setInputTab: (inputTab) => set({ inputTab }),
+  setUploadFlatten: (uploadFlatten) => set({ uploadFlatten }),
 }));

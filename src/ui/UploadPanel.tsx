@@ -1,9 +1,9 @@
 /** Upload by drag-and-drop, file picker or paste; shows the original beside its 28×28 conversion. */
 import { type DragEvent, useId, useRef, useState } from 'react';
-import { useImageStore } from '../stores/imageStore';
+import { type UploadPreview, useImageStore } from '../stores/imageStore';
 import { Icon } from './icons';
 import { PixelImage } from './PixelImage';
-import { openImageFile } from './uploadImage';
+import { openImageFile, setUploadFlatten } from './uploadImage';
 
 export function UploadPanel() {
   const inputId = useId();
@@ -117,8 +117,55 @@ export function UploadPanel() {
             {last.name} · {last.type} · {last.width}×{last.height} RGB → PIL gray → bilinear 28×28 → /255
             {!isCurrent && ' · (not the current image)'}
           </p>
+          {(last.translucent > 0 || last.flatten !== 'none') && <TransparencyNotice preview={last} />}
         </figure>
       )}
+    </div>
+  );
+}
+
+const FLATTEN_CHOICES = [
+  { value: 'none', label: 'Ignore alpha (Pillow)' },
+  { value: 'white', label: 'Flatten onto white' },
+  { value: 'black', label: 'Flatten onto black' },
+] as const;
+
+/**
+ * Says that the upload has transparent pixels and what the conversion did with them: Pillow's
+ * convert('L') ignores alpha, so a drawing of black strokes on a transparent background becomes all
+ * black. Flattening onto white or black is offered as an explicit choice; the default stays
+ * Pillow-exact, which is what the API does with the same file.
+ */
+function TransparencyNotice({ preview }: { preview: UploadPreview }) {
+  const total = preview.width * preview.height;
+  const share = (n: number) => `${((100 * n) / total).toFixed(n === total ? 0 : 1)} %`;
+  return (
+    <div className="conversion__alpha" data-testid="upload-transparency">
+      <p>
+        <Icon name="alert" /> This image has transparent pixels ({share(preview.translucent)} not opaque
+        {preview.transparent > 0 && `, ${share(preview.transparent)} fully transparent`}).{' '}
+        {preview.flatten === 'none'
+          ? 'As in Pillow’s convert("L") (the API’s conversion), alpha is ignored: transparent pixels count with the colour stored under them, which is not what a viewer shows.'
+          : `They were composited onto ${preview.flatten} before the conversion, as a viewer shows them; the API, given the same file, ignores alpha.`}
+        {!preview.exactAlpha &&
+          ' This browser could not decode the file without premultiplying: the colour under fully transparent pixels is lost (read as black).'}
+      </p>
+      <fieldset className="conversion__flatten">
+        <legend className="conversion__legend">Transparency:</legend>
+        {FLATTEN_CHOICES.map((c) => (
+          <label key={c.value}>
+            <input
+              type="radio"
+              name="upload-flatten"
+              value={c.value}
+              checked={preview.flatten === c.value}
+              data-testid={`upload-flatten-${c.value}`}
+              onChange={() => setUploadFlatten(c.value)}
+            />{' '}
+            {c.label}
+          </label>
+        ))}
+      </fieldset>
     </div>
   );
 }

@@ -24,23 +24,73 @@ export interface StrengthConfig {
   options: { norm: 'l2' | 'linf'; maxQueries: number };
   /** which number measures strength: a distance (lower is stronger) or success (higher is stronger) */
   measure: 'l2' | 'linf' | 'success';
+  /**
+   * The model the guard test runs it on: `0_1` for Square, whose strength shows on a robust model
+   * (on `0` its first query already succeeds), `0` for the rest.
+   */
+  guardModel: string;
+  /** attack options beyond the defaults (the guard's own self-test uses this to weaken one) */
+  extra?: Record<string, unknown>;
 }
 
 /** Every attack and norm the library offers, with its defaults (budgets as the committed experiments use). */
 export const STRENGTH_CONFIGS: readonly StrengthConfig[] = [
-  { name: 'hopskipjump-l2', attack: 'hopskipjump', options: { norm: 'l2', maxQueries: 2000 }, measure: 'l2' },
+  {
+    name: 'hopskipjump-l2',
+    attack: 'hopskipjump',
+    options: { norm: 'l2', maxQueries: 2000 },
+    measure: 'l2',
+    guardModel: '0',
+  },
   {
     name: 'hopskipjump-linf',
     attack: 'hopskipjump',
     options: { norm: 'linf', maxQueries: 2000 },
     measure: 'linf',
+    guardModel: '0',
   },
-  { name: 'boundary-l2', attack: 'boundary', options: { norm: 'l2', maxQueries: 2000 }, measure: 'l2' },
-  { name: 'simba-l2', attack: 'simba', options: { norm: 'l2', maxQueries: 1000 }, measure: 'l2' },
-  { name: 'square-linf', attack: 'square', options: { norm: 'linf', maxQueries: 1000 }, measure: 'success' },
-  { name: 'square-l2', attack: 'square', options: { norm: 'l2', maxQueries: 1000 }, measure: 'success' },
-  { name: 'random-linf', attack: 'random', options: { norm: 'linf', maxQueries: 1000 }, measure: 'success' },
-  { name: 'random-l2', attack: 'random', options: { norm: 'l2', maxQueries: 1000 }, measure: 'success' },
+  {
+    name: 'boundary-l2',
+    attack: 'boundary',
+    options: { norm: 'l2', maxQueries: 2000 },
+    measure: 'l2',
+    guardModel: '0',
+  },
+  {
+    name: 'simba-l2',
+    attack: 'simba',
+    options: { norm: 'l2', maxQueries: 1000 },
+    measure: 'l2',
+    guardModel: '0',
+  },
+  {
+    name: 'square-linf',
+    attack: 'square',
+    options: { norm: 'linf', maxQueries: 1000 },
+    measure: 'success',
+    guardModel: '0_1',
+  },
+  {
+    name: 'square-l2',
+    attack: 'square',
+    options: { norm: 'l2', maxQueries: 1000 },
+    measure: 'success',
+    guardModel: '0_1',
+  },
+  {
+    name: 'random-linf',
+    attack: 'random',
+    options: { norm: 'linf', maxQueries: 1000 },
+    measure: 'success',
+    guardModel: '0',
+  },
+  {
+    name: 'random-l2',
+    attack: 'random',
+    options: { norm: 'l2', maxQueries: 1000 },
+    measure: 'success',
+    guardModel: '0',
+  },
 ];
 
 /** The first `n` of the defense-comparison sample (100 test images drawn with seed 1). */
@@ -57,6 +107,8 @@ export interface ImageOutcome {
   queries: number;
   l2: number;
   linf: number;
+  /** the attack's final loss where it has one (Square: the margin of the true class; lower is stronger) */
+  loss: number | null;
 }
 
 export interface StrengthSummary {
@@ -66,6 +118,8 @@ export interface StrengthSummary {
   medianL2: number | null;
   medianLinf: number | null;
   medianQueries: number | null;
+  /** median final loss over the attacked images (attacks with a loss), else null */
+  medianLoss: number | null;
 }
 
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
@@ -91,6 +145,10 @@ export function summarizeOutcomes(outcomes: readonly ImageOutcome[]): StrengthSu
     medianL2: m((o) => o.l2),
     medianLinf: m((o) => o.linf),
     medianQueries: m((o) => o.queries),
+    medianLoss: (() => {
+      const v = median(attacked.map((o) => o.loss).filter((l): l is number => typeof l === 'number'));
+      return v === null ? null : r4(v);
+    })(),
   };
 }
 
@@ -121,7 +179,7 @@ export async function runStrength(
     const label = testSet.labels[index];
     const [pred] = await oracle.decide([x]);
     if (pred !== label) {
-      out.push({ index, label, correct: false, success: false, queries: 0, l2: 0, linf: 0 });
+      out.push({ index, label, correct: false, success: false, queries: 0, l2: 0, linf: 0, loss: null });
       continue;
     }
     const needsStart = config.attack === 'hopskipjump' || config.attack === 'boundary';
@@ -129,6 +187,7 @@ export async function runStrength(
       config.attack,
       {
         ...config.options,
+        ...config.extra,
         x,
         label,
         seed: seed + k,
@@ -145,23 +204,36 @@ export async function runStrength(
       queries: r.queries,
       l2: r4(r.l2),
       linf: r4(r.linf),
+      loss: typeof r.trajectory.at(-1)?.loss === 'number' ? r4(r.trajectory.at(-1)!.loss!) : null,
     });
   }
   return out;
 }
 
+export interface StrengthNoise {
+  /** relative tolerance on the median distance */
+  relative: number;
+  /** images the success count may lose */
+  images: number;
+  /** absolute tolerance on the median final loss */
+  loss: number;
+}
+
 /**
- * Whether `now` is weaker than `ref` by more than `noise` (a relative tolerance for distances and
- * queries, an absolute number of images for successes). Returns the reason, or null when not weaker.
+ * Whether `now` is weaker than `ref` by more than `noise` (the spread between attack seeds).
+ * Returns the reason, or null when not weaker.
  */
 export function weakerThan(
   config: StrengthConfig,
   now: StrengthSummary,
   ref: StrengthSummary,
-  noise: { relative: number; images: number },
+  noise: StrengthNoise,
 ): string | null {
   if (now.successes < ref.successes - noise.images) {
     return `${now.successes} of ${now.attacked} images flipped, reference ${ref.successes} (noise ±${noise.images})`;
+  }
+  if (now.medianLoss !== null && ref.medianLoss !== null && now.medianLoss > ref.medianLoss + noise.loss) {
+    return `median final loss ${now.medianLoss} > reference ${ref.medianLoss} + ${noise.loss}`;
   }
   if (config.measure === 'l2' || config.measure === 'linf') {
     const key = config.measure === 'l2' ? 'medianL2' : 'medianLinf';

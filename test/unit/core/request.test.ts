@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../../src/core/base64';
@@ -11,6 +13,8 @@ const valid = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 const body = (v: unknown) => JSON.stringify(v);
+/** The handed reliability cases (copied from ../shared/cases/reliability). */
+const CASES = join(process.cwd(), 'test', 'fixtures', 'reliability');
 
 function expectError(text: string | undefined, status: number, ...patterns: RegExp[]) {
   const r = parseRequestBody(text);
@@ -46,6 +50,18 @@ describe('parseRequestBody: valid requests', () => {
       'seed',
       'width',
     ]);
+  });
+
+  it('accepts a UTF-8 BOM before the JSON (as Python json does), the handed PowerShell file too', () => {
+    const r = parseRequestBody(`\uFEFF${body(valid())}`);
+    expect(r.ok && r.value.items[0].pixels[5]).toBe(7);
+    // the handed request file, decoded keeping its BOM (as Python's json sees request.data)
+    const file = readFileSync(join(CASES, 'request-utf8-bom.json'));
+    expect([...file.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    const fromFile = parseRequestBody(new TextDecoder('utf-8', { ignoreBOM: true }).decode(file));
+    expect(fromFile.ok).toBe(true);
+    // only one: a second mark is not JSON, and the error names the invisible character
+    expectError(`\uFEFF\uFEFF${body(valid())}`, 400, /not valid JSON.*invisible character U\+FEFF/);
   });
 
   it('accepts the largest side (4096) and width*height*channel bytes', () => {
