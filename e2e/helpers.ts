@@ -1,4 +1,4 @@
-import type { Page } from '@playwright/test';
+import type { Locator, Page } from '@playwright/test';
 import { encodeBase64 } from '../src/core/base64';
 import { imageAt } from '../src/data/idx';
 import { loadTestSetNode } from '../tools/lib/test-set-node';
@@ -56,4 +56,15 @@ export function softmax(logits: ArrayLike<number>): number[] {
   const e = Array.from(logits, (v) => Math.exp(v - m));
   const s = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / s);
+}
+
+/** The red channel (= gray) of every pixel of a canvas, row-major. */
+export function canvasGray(canvas: Locator): Promise<number[]> {
+  return canvas.evaluate((c) => {
+    const el = c as HTMLCanvasElement;
+    const d = el.getContext('2d')!.getImageData(0, 0, el.width, el.height).data;
+    const out: number[] = [];
+    for (let i = 0; i < d.length; i += 4) out.push(d[i]);
+    return out;
+  });
 }

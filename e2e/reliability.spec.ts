@@ -10,24 +10,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, type Locator, type Page, test } from '@playwright/test';
-import { apiFetch, grayRequest, openApp } from './helpers';
+import { expect, type Page, test } from '@playwright/test';
+import { apiFetch, canvasGray, grayRequest, openApp } from './helpers';
 
 const CASES = join('test', 'fixtures', 'reliability');
 const ALPHA = join('test', 'fixtures', 'alpha');
 const golden = JSON.parse(readFileSync(join(ALPHA, 'golden.json'), 'utf8')) as {
   images: Record<string, { pixels: number[] }>;
 };
-
-function canvasGray(canvas: Locator): Promise<number[]> {
-  return canvas.evaluate((c) => {
-    const el = c as HTMLCanvasElement;
-    const d = el.getContext('2d')!.getImageData(0, 0, el.width, el.height).data;
-    const out: number[] = [];
-    for (let i = 0; i < d.length; i += 4) out.push(d[i]);
-    return out;
-  });
-}
 
 const maxDiff = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i])));
 

@@ -14,7 +14,7 @@ import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { toModelInput } from '../src/core/image';
 import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../src/core/labels';
-import { openApp, testSet } from './helpers';
+import { canvasGray, openApp, testSet } from './helpers';
 
 const FIXTURES = join('e2e', 'fixtures');
 const ARTIFACTS = 'e2e-artifacts';
@@ -85,15 +85,6 @@ async function reset(): Promise<void> {
 }
 
 /** The red channel of every pixel of a canvas, i.e. its gray values. */
-function canvasGray(canvas: Locator): Promise<number[]> {
-  return canvas.evaluate((c) => {
-    const el = c as HTMLCanvasElement;
-    const d = el.getContext('2d')!.getImageData(0, 0, el.width, el.height).data;
-    const out: number[] = [];
-    for (let i = 0; i < d.length; i += 4) out.push(d[i]);
-    return out;
-  });
-}
 
 const bright = (px: number[]) => px.filter((v) => v > 128).length;
 

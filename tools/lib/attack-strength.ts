@@ -34,64 +34,25 @@ export interface StrengthConfig {
 }
 
 /** Every attack and norm the library offers, with its defaults (budgets as the committed experiments use). */
-export const STRENGTH_CONFIGS: readonly StrengthConfig[] = [
-  {
-    name: 'hopskipjump-l2',
-    attack: 'hopskipjump',
-    options: { norm: 'l2', maxQueries: 2000 },
-    measure: 'l2',
-    guardModel: '0',
-  },
-  {
-    name: 'hopskipjump-linf',
-    attack: 'hopskipjump',
-    options: { norm: 'linf', maxQueries: 2000 },
-    measure: 'linf',
-    guardModel: '0',
-  },
-  {
-    name: 'boundary-l2',
-    attack: 'boundary',
-    options: { norm: 'l2', maxQueries: 2000 },
-    measure: 'l2',
-    guardModel: '0',
-  },
-  {
-    name: 'simba-l2',
-    attack: 'simba',
-    options: { norm: 'l2', maxQueries: 1000 },
-    measure: 'l2',
-    guardModel: '0',
-  },
-  {
-    name: 'square-linf',
-    attack: 'square',
-    options: { norm: 'linf', maxQueries: 1000 },
-    measure: 'success',
-    guardModel: '0_1',
-  },
-  {
-    name: 'square-l2',
-    attack: 'square',
-    options: { norm: 'l2', maxQueries: 1000 },
-    measure: 'success',
-    guardModel: '0_1',
-  },
-  {
-    name: 'random-linf',
-    attack: 'random',
-    options: { norm: 'linf', maxQueries: 1000 },
-    measure: 'success',
-    guardModel: '0',
-  },
-  {
-    name: 'random-l2',
-    attack: 'random',
-    options: { norm: 'l2', maxQueries: 1000 },
-    measure: 'success',
-    guardModel: '0',
-  },
-];
+export const STRENGTH_CONFIGS: readonly StrengthConfig[] = (
+  [
+    // name, attack, norm, query budget, measure, guard model
+    ['hopskipjump-l2', 'hopskipjump', 'l2', 2000, 'l2', '0'],
+    ['hopskipjump-linf', 'hopskipjump', 'linf', 2000, 'linf', '0'],
+    ['boundary-l2', 'boundary', 'l2', 2000, 'l2', '0'],
+    ['simba-l2', 'simba', 'l2', 1000, 'l2', '0'],
+    ['square-linf', 'square', 'linf', 1000, 'success', '0_1'],
+    ['square-l2', 'square', 'l2', 1000, 'success', '0_1'],
+    ['random-linf', 'random', 'linf', 1000, 'success', '0'],
+    ['random-l2', 'random', 'l2', 1000, 'success', '0'],
+  ] as const
+).map(([name, attack, norm, maxQueries, measure, guardModel]) => ({
+  name,
+  attack,
+  options: { norm, maxQueries },
+  measure,
+  guardModel,
+}));
 
 /** The first `n` of the defense-comparison sample (100 test images drawn with seed 1). */
 export function strengthIndices(n = 20): number[] {
