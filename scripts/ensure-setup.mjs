@@ -67,12 +67,12 @@ if (args.has('--browser')) {
   console.log(`[setup] Chromium: ${found}`);
 }
 
-// 3. PyTorch + Fashion-MNIST for the training smoke tests
+// 3. PyTorch + Fashion-MNIST for the training smoke tests; requests + numpy for the Python client example
 if (args.has('--python')) {
   const py = process.env.PYTHON ?? '/usr/bin/python3';
   const ok = () => {
     try {
-      execFileSync(py, ['-c', 'import torch, torchvision, onnx, PIL'], { stdio: 'ignore' });
+      execFileSync(py, ['-c', 'import torch, torchvision, onnx, PIL, numpy, requests'], { stdio: 'ignore' });
       return true;
     } catch {
       return false;
@@ -80,8 +80,16 @@ if (args.has('--python')) {
   };
   if (!ok()) {
     aptInstall(
-      ['python3-torch', 'python3-torchvision', 'python3-onnx', 'python3-pil', 'libopenblas0-pthread'],
-      `${py} cannot import torch, torchvision, onnx and PIL`,
+      [
+        'python3-torch',
+        'python3-torchvision',
+        'python3-onnx',
+        'python3-pil',
+        'python3-numpy',
+        'python3-requests',
+        'libopenblas0-pthread',
+      ],
+      `${py} cannot import torch, torchvision, onnx, PIL, numpy and requests (the training tests and the Python client example)`,
     );
   }
   if (!existsSync('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz') && !process.env.FMNIST_DIR) {

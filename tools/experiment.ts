@@ -70,8 +70,8 @@ const program = new Command()
   .option('--no-resume', 'refuse to run when --out already holds results')
   .option('--fresh', 'discard the results in --out and start over')
   .option(
-    '--endpoint <url>',
-    'query this HTTP service (same contract) from Node instead of the in-browser models',
+    '--endpoint <url[,url…]>',
+    'query this HTTP service (same contract; e.g. npm run serve) from Node instead of the in-browser models; several comma-separated replicas share the run round-robin',
   )
   .option(
     '--native',

@@ -177,7 +177,7 @@ function describeService(models: readonly ModelInfo[]) {
   return {
     service: 'Fashion-MNIST classifier playground API',
     description:
-      'The HTTP contract of the thesis classifier service, answered in the browser: fifteen Fashion-MNIST ' +
+      'The HTTP contract of the thesis classifier service, answered in the browser page or natively (npm run serve): fifteen Fashion-MNIST ' +
       'classifiers (CNN, ResNet18, ViT; vanilla and four defenses) run in onnxruntime.',
     contract: {
       request:

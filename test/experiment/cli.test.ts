@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildService } from '../../server/app';
 import { getModel } from '../../src/core/models';
 import { classifyInputs } from '../../src/core/router';
 import { imageInput } from '../../src/data/idx';
@@ -22,7 +23,6 @@ import { cleanSeed, enumerateWork, resolveConfig, shardWork } from '../../src/ex
 import type { ResultRow } from '../../src/experiment/rows';
 import { createNodeEngine } from '../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
-import { type Service, startService } from './http-service';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SMOKE = join(ROOT, 'experiments', 'smoke.json');
@@ -172,14 +172,66 @@ describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --native', () => {
   });
 });
 
+/** The product's HTTP service (npm run serve) on a free port, counting the requests it answers. */
+async function startService(models?: string[]) {
+  const s = await buildService({
+    modelsDir: join(ROOT, 'public', 'models'),
+    logLevel: 'silent',
+    threads: 1,
+    models,
+  });
+  const state = { requests: 0 };
+  s.app.addHook('onRequest', async () => {
+    state.requests++;
+  });
+  const url = await s.app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    url,
+    get requests() {
+      return state.requests;
+    },
+    close: () => s.app.close(),
+  };
+}
+
 describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --endpoint', () => {
-  let service: Service;
+  let service: Awaited<ReturnType<typeof startService>>;
   const out = join(TMP, 'endpoint');
   beforeAll(async () => {
-    service = await startService({ modelsDir: join(ROOT, 'public', 'models') });
+    service = await startService();
   });
   afterAll(async () => {
     await service?.close();
+  });
+
+  it('shares one run between two replicas given as a comma-separated --endpoint list', {
+    timeout: 120_000,
+  }, async () => {
+    const second = await startService(['0', '0_4']);
+    try {
+      const before = service.requests;
+      const shared = join(TMP, 'endpoint-replicas');
+      const r = await cli([
+        '--config',
+        SMOKE,
+        '--out',
+        shared,
+        '--endpoint',
+        `${service.url},${second.url}`,
+        '--batch-size',
+        '1',
+        '--no-progress',
+      ]);
+      expect(r.code, explain(r)).toBe(0);
+      expect(rows(shared).filter((x) => x.error)).toEqual([]);
+      expect(rows(shared)).toHaveLength(20);
+      expect(service.requests - before).toBeGreaterThan(5);
+      expect(second.requests).toBeGreaterThan(5);
+      const cfg = JSON.parse(readFileSync(join(shared, 'config.json'), 'utf8'));
+      expect(cfg.environment.endpoints).toEqual([service.url, second.url]);
+    } finally {
+      await second.close();
+    }
   });
 
   it('runs the smoke config against an HTTP service with the same contract', {

@@ -380,25 +380,44 @@ abstract class NodeAttackBackend {
   }
 }
 
+/**
+ * `--endpoint <url>[,<url>…]`: one or several services with the contract (replicas of a stateless
+ * service, on this machine or others). Requests go round-robin over them: each clean-score call
+ * and each attack (all of whose queries go to one replica) takes the next URL.
+ */
 export class HttpBackend extends NodeAttackBackend implements ExperimentBackend {
   readonly mode = 'endpoint' as const;
-  private readonly base: string;
+  private readonly bases: string[];
+  private next = 0;
 
   constructor(endpoint: string, batch: boolean) {
     super(batch);
-    let url: URL;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      throw new UsageError(`--endpoint: not a URL: ${JSON.stringify(endpoint)}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new UsageError('--endpoint must be an http(s) URL');
-    this.base = url.href.replace(/\/+$/, '');
+    const list = endpoint
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
+    if (list.length === 0) throw new UsageError('--endpoint needs at least one URL');
+    this.bases = list.map((e) => {
+      let url: URL;
+      try {
+        url = new URL(e);
+      } catch {
+        throw new UsageError(`--endpoint: not a URL: ${JSON.stringify(e)}`);
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new UsageError(`--endpoint must be http(s) URLs, got ${JSON.stringify(e)}`);
+      return url.href.replace(/\/+$/, '');
+    });
+  }
+
+  private pick(): string {
+    const base = this.bases[this.next % this.bases.length];
+    this.next++;
+    return base;
   }
 
   protected post: Post = async (path, body) => {
-    const res = await fetch(`${this.base}${path}`, {
+    const res = await fetch(`${this.pick()}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
@@ -414,7 +433,7 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
   protected oracle(call: AttackCall): DecisionOracle & ScoreOracle {
     // the canonical route (/0/4/...) so that services without the underscore alias work too
     return createHttpOracle({
-      baseUrl: this.base,
+      baseUrl: this.pick(),
       modelId: call.model.split('_').join('/'),
       batch: this.batch,
       seed: call.seed,
@@ -422,19 +441,30 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
   }
 
   async environment(): Promise<Record<string, unknown>> {
-    let service: unknown = null;
-    try {
-      const res = await fetch(`${this.base}/`);
-      const json = (await res.json()) as Record<string, unknown>;
-      service = {
-        status: res.status,
-        service: json.service ?? null,
-        models: Array.isArray(json.models) ? json.models.length : null,
-      };
-    } catch (e) {
-      service = { error: (e as Error).message };
-    }
-    return { mode: 'endpoint', endpoint: this.base, service, batch: this.batch };
+    const services = await Promise.all(
+      this.bases.map(async (base) => {
+        try {
+          const res = await fetch(`${base}/`);
+          const json = (await res.json()) as Record<string, unknown>;
+          return {
+            endpoint: base,
+            status: res.status,
+            service: json.service ?? null,
+            models: Array.isArray(json.models) ? json.models.length : null,
+          };
+        } catch (e) {
+          return { endpoint: base, error: (e as Error).message };
+        }
+      }),
+    );
+    return {
+      mode: 'endpoint',
+      endpoint: this.bases[0],
+      endpoints: this.bases,
+      service: services[0],
+      services,
+      batch: this.batch,
+    };
   }
 
   async close(): Promise<void> {}

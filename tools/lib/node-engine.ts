@@ -20,6 +20,8 @@ export interface NodeEngineOptions {
 }
 
 export interface NodeEngine extends InferenceEngine {
+  /** Reads, verifies and opens a weight set now (rejects with ModelUnavailableError saying why). */
+  load(weights: string): Promise<void>;
   /** Frees the sessions (all, or one weight set); later calls create them again. */
   release(weights?: string): Promise<void>;
   /** Weight sets with a live session. */
@@ -127,6 +129,10 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   }
 
   return {
+    async load(weights: string): Promise<void> {
+      await slotFor(weights);
+    },
+
     async infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
       if (!Number.isInteger(n) || n < 1 || inputs.length !== n * PIXELS) {
         throw new RangeError(

@@ -1,0 +1,175 @@
+/**
+ * The HTTP service (`npm run serve`): the thesis' Flask contract (SPEC §4) over real HTTP, for
+ * Python attack scripts, IBM ART's BlackBoxClassifier and scale. Fastify does the HTTP (parsing,
+ * body limits, timeouts, CORS, logging, graceful close); the contract itself is the same pure router
+ * the page uses (src/core/router.ts), on onnxruntime-node with the shipped files (sha256-checked)
+ * behind dynamic batching (server/batching.ts).
+ *
+ * Request flow: Fastify → the catch-all body parser (any or no Content-Type, raw text) → router
+ * (JSON + BOM, validation, defenses, seeds) → batching engine → onnxruntime-node → the router's
+ * JSON answer and headers (X-Model-Id, X-Inference-Ms, X-Seed).
+ */
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { MODELS, type ModelInfo } from '../src/core/models';
+import { MAX_BODY_BYTES } from '../src/core/request';
+import { createRouter } from '../src/core/router';
+import { createNodeEngine, type NodeEngine } from '../tools/lib/node-engine';
+import { type BatchingEngine, createBatchingEngine } from './batching';
+
+export interface ServeOptions {
+  /** model IDs to serve (default: all fifteen) */
+  models?: readonly string[];
+  /** folder of the ONNX files and manifest.json (default public/models) */
+  modelsDir?: string;
+  /** onnxruntime intra-op threads per session (default 2: both cores of this project's machines) */
+  threads?: number;
+  /** body limit in bytes (default 96 MiB, as the page) */
+  maxBody?: number;
+  /** allowed CORS origins; ['*'] (the default, as flask_cors) or a list; null: no CORS headers */
+  cors?: readonly string[] | null;
+  /** most images one coalesced onnxruntime run takes (default 64; 1 turns batching off) */
+  maxBatch?: number;
+  /** pino log level: 'info' logs one access line per request (default), 'silent' none */
+  logLevel?: string;
+  /** check each file's sha256 against the manifest (default true) */
+  verify?: boolean;
+}
+
+export type WeightState =
+  | { state: 'loading' }
+  | { state: 'ready'; ms: number }
+  | { state: 'failed'; error: string };
+
+export interface Service {
+  app: FastifyInstance;
+  engine: NodeEngine;
+  batching: BatchingEngine;
+  models: readonly ModelInfo[];
+  /** load state of each weight set, as GET / reports it */
+  weightStates(): Record<string, WeightState>;
+  /** resolves when every weight set has loaded or failed */
+  loaded: Promise<void>;
+}
+
+/** Model IDs → the table's entries; throws a RangeError naming unknown ones. */
+export function selectModels(ids?: readonly string[]): ModelInfo[] {
+  if (!ids || ids.length === 0) return [...MODELS];
+  const unknown = ids.filter((id) => !MODELS.some((m) => m.id === id));
+  if (unknown.length) {
+    throw new RangeError(
+      `unknown model ID${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the models are ${MODELS.map((m) => m.id).join(', ')}`,
+    );
+  }
+  return MODELS.filter((m) => ids.includes(m.id));
+}
+
+export async function buildService(opts: ServeOptions = {}): Promise<Service> {
+  const models = selectModels(opts.models);
+  const maxBody = opts.maxBody ?? MAX_BODY_BYTES;
+  const engine = createNodeEngine({
+    modelsDir: opts.modelsDir,
+    threads: opts.threads ?? 2,
+    verify: opts.verify ?? true,
+  });
+  const batching = createBatchingEngine(engine, opts.maxBatch ?? 64);
+  const router = createRouter(batching, { models, maxBodyBytes: maxBody });
+
+  // start every weight set loading now; requests to one still loading wait for it (the engine
+  // shares the pending load), and a failed one answers 503 for its models only
+  const states: Record<string, WeightState> = {};
+  const weights = [...new Set(models.map((m) => m.weights))];
+  const loaded = Promise.all(
+    weights.map(async (w) => {
+      states[w] = { state: 'loading' };
+      const t0 = performance.now();
+      try {
+        await engine.load(w);
+        states[w] = { state: 'ready', ms: Math.round(performance.now() - t0) };
+      } catch (e) {
+        states[w] = { state: 'failed', error: e instanceof Error ? e.message : String(e) };
+      }
+    }),
+  ).then(() => undefined);
+
+  const app = Fastify({
+    logger: { level: opts.logLevel ?? 'info' },
+    disableRequestLogging: true,
+    bodyLimit: maxBody,
+    // a client that stalls mid-body is cut off instead of holding its socket for long
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    keepAliveTimeout: 5_000,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  // the thesis service read request.data whatever the Content-Type: so does this one
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBody }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  if (opts.cors !== null) {
+    const origins = opts.cors ?? ['*'];
+    await app.register(cors, {
+      origin: origins.includes('*') ? '*' : [...origins],
+      methods: ['GET', 'POST', 'OPTIONS'],
+      exposedHeaders: ['X-Model-Id', 'X-Inference-Ms', 'X-Seed'],
+    });
+  }
+
+  app.addHook('onResponse', (req, reply, done) => {
+    req.log.info(
+      {
+        method: req.method,
+        url: req.url,
+        status: reply.statusCode,
+        ms: Number(reply.elapsedTime.toFixed(2)),
+      },
+      'request',
+    );
+    done();
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const error =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? `request body is larger than the limit of ${maxBody} bytes`
+        : status >= 500
+          ? `internal error: ${err.message}`
+          : `bad request: ${err.message}`;
+    if (status >= 500) reply.log.error(err);
+    void reply.status(status).type('application/json').send({ error });
+  });
+
+  const handle = async (
+    req: { method: string; url: string; body?: unknown },
+    reply: import('fastify').FastifyReply,
+  ) => {
+    const path = req.url.split('?')[0];
+    const body = typeof req.body === 'string' ? req.body : undefined;
+    const res = await router.handle({ method: req.method, path, body });
+    let payload = res.body;
+    if (res.status === 200 && path === '/' && payload && typeof payload === 'object') {
+      payload = {
+        ...payload,
+        server: 'npm run serve (Fastify + onnxruntime-node)',
+        weights: weightStates(),
+        ready: Object.values(states).every((s) => s.state === 'ready'),
+      };
+    }
+    void reply.status(res.status).headers(res.headers).type('application/json').send(payload);
+  };
+  app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/', handler: handle });
+  app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/*', handler: handle });
+  if (opts.cors === null) app.route({ method: 'OPTIONS', url: '/*', handler: handle });
+
+  app.addHook('onClose', async () => {
+    await engine.release();
+  });
+
+  const weightStates = () => ({ ...states });
+  return { app, engine, batching, models, weightStates, loaded };
+}

@@ -1,0 +1,132 @@
+/**
+ * Dynamic batching for the HTTP service: concurrent `infer` calls for the same weight set are
+ * coalesced into one onnxruntime run, as inference servers do (Triton's dynamic batcher, TorchServe's
+ * batch_size/max_batch_delay).
+ *
+ * Policy: a weight set with no run in progress starts one on the next event-loop turn with whatever
+ * has arrived by then; while a run is in progress, arriving calls wait for it and then go together
+ * (up to `maxBatch` images a run). The wait is bounded by one run plus one turn; nothing waits on a
+ * timer. A call of `maxBatch` images or more runs on its own.
+ *
+ * Coalescing happens after the router has applied each request's preprocessor with that request's
+ * own seed, so a randomized defense draws per request exactly as unbatched, and a seeded request
+ * replays bit for bit batched or not (the network is deterministic per image).
+ */
+import type { InferenceEngine } from '../src/core/engine';
+
+const PIXELS = 784;
+const CLASSES = 10;
+
+interface Pending {
+  inputs: Float32Array;
+  n: number;
+  resolve: (logits: Float32Array) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Lane {
+  queue: Pending[];
+  running: boolean;
+  scheduled: boolean;
+}
+
+export interface BatchStats {
+  /** onnxruntime runs made */
+  runs: number;
+  /** images classified */
+  images: number;
+  /** calls answered */
+  calls: number;
+  /** largest run, in images */
+  maxRun: number;
+}
+
+export interface BatchingEngine extends InferenceEngine {
+  stats(): BatchStats;
+}
+
+/**
+ * @param inner the engine that runs one batch (onnxruntime-node; it serialises runs per session)
+ * @param maxBatch most images in one coalesced run (default 64)
+ */
+export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): BatchingEngine {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1)
+    throw new RangeError(`maxBatch must be ≥ 1, got ${maxBatch}`);
+  const lanes = new Map<string, Lane>();
+  const stats: BatchStats = { runs: 0, images: 0, calls: 0, maxRun: 0 };
+
+  const lane = (weights: string): Lane => {
+    let l = lanes.get(weights);
+    if (!l) {
+      l = { queue: [], running: false, scheduled: false };
+      lanes.set(weights, l);
+    }
+    return l;
+  };
+
+  const schedule = (weights: string, l: Lane) => {
+    if (l.running || l.scheduled || l.queue.length === 0) return;
+    l.scheduled = true;
+    setImmediate(() => {
+      l.scheduled = false;
+      void flush(weights, l);
+    });
+  };
+
+  async function flush(weights: string, l: Lane): Promise<void> {
+    if (l.running || l.queue.length === 0) return;
+    const take: Pending[] = [];
+    let n = 0;
+    while (l.queue.length && (take.length === 0 || n + l.queue[0].n <= maxBatch)) {
+      const p = l.queue.shift()!;
+      take.push(p);
+      n += p.n;
+    }
+    l.running = true;
+    try {
+      let inputs: Float32Array;
+      if (take.length === 1) inputs = take[0].inputs;
+      else {
+        inputs = new Float32Array(n * PIXELS);
+        let o = 0;
+        for (const p of take) {
+          inputs.set(p.inputs, o * PIXELS);
+          o += p.n;
+        }
+      }
+      stats.runs++;
+      stats.images += n;
+      stats.calls += take.length;
+      stats.maxRun = Math.max(stats.maxRun, n);
+      const logits = await inner.infer(weights, inputs, n);
+      let o = 0;
+      for (const p of take) {
+        p.resolve(logits.slice(o * CLASSES, (o + p.n) * CLASSES));
+        o += p.n;
+      }
+    } catch (e) {
+      for (const p of take) p.reject(e);
+    } finally {
+      l.running = false;
+      schedule(weights, l);
+    }
+  }
+
+  return {
+    infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
+      if (!Number.isInteger(n) || n < 1 || inputs.length !== n * PIXELS) {
+        return Promise.reject(
+          new RangeError(
+            `infer needs n ≥ 1 images of ${PIXELS} floats; got n=${n} and ${inputs.length} floats`,
+          ),
+        );
+      }
+      return new Promise((resolve, reject) => {
+        const l = lane(weights);
+        l.queue.push({ inputs, n, resolve, reject });
+        schedule(weights, l);
+      });
+    },
+    stats: () => ({ ...stats }),
+  };
+}

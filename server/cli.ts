@@ -1,0 +1,116 @@
+/**
+ * npm run serve -- [options]: the thesis' HTTP contract on 127.0.0.1:5000 (Flask's default port,
+ * which the thesis' clients use). SIGINT/SIGTERM drain the requests in flight, then exit; a second
+ * signal exits at once.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { buildService } from './app';
+
+const int = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+  return n;
+};
+
+const program = new Command()
+  .name('npm run serve --')
+  .description(
+    "Serve the fifteen Fashion-MNIST models over HTTP with the thesis service's contract (POST /<model>/decision|score, GET /)",
+  )
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option(
+    '--port <port>',
+    'port (Flask’s default, as the thesis clients expect)',
+    int('--port', 0, 65535),
+    5000,
+  )
+  .option('--models <ids>', 'comma-separated model IDs to serve (default: all fifteen)')
+  .option('--models-dir <dir>', 'folder with the ONNX files and manifest.json', 'public/models')
+  .option('--threads <n>', 'onnxruntime intra-op threads per session', int('--threads', 1, 64), 2)
+  .option('--max-body <bytes>', 'largest request body', int('--max-body', 1024, 1024 ** 3), 96 * 1024 * 1024)
+  .option(
+    '--max-batch <n>',
+    'most images one coalesced onnxruntime run takes (1: no batching)',
+    int('--max-batch', 1, 4096),
+    64,
+  )
+  .option('--cors <origins>', 'allowed origins, comma-separated, or * (as flask_cors)', '*')
+  .option('--no-cors', 'send no CORS headers')
+  .option(
+    '--log-level <level>',
+    'pino level: info logs one line per request; warn, error or silent log less',
+    'info',
+  )
+  .showHelpAfterError();
+
+program.parse();
+const o = program.opts<{
+  host: string;
+  port: number;
+  models?: string;
+  modelsDir: string;
+  threads: number;
+  maxBody: number;
+  maxBatch: number;
+  cors: string | false;
+  logLevel: string;
+}>();
+
+let service: Awaited<ReturnType<typeof buildService>>;
+try {
+  service = await buildService({
+    models: o.models
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    modelsDir: o.modelsDir,
+    threads: o.threads,
+    maxBody: o.maxBody,
+    maxBatch: o.maxBatch,
+    cors: o.cors === false ? null : o.cors.split(',').map((s) => s.trim()),
+    logLevel: o.logLevel,
+  });
+} catch (e) {
+  process.stderr.write(`serve: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(2);
+}
+const { app } = service;
+
+let closing = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (closing) {
+      app.log.warn(`${signal} again: exiting without waiting`);
+      process.exit(130);
+    }
+    closing = true;
+    app.log.info(`${signal}: finishing the requests in flight, then exiting`);
+    app.close().then(
+      () => process.exit(0),
+      (e) => {
+        app.log.error(e);
+        process.exit(1);
+      },
+    );
+  });
+}
+
+try {
+  const address = await app.listen({ host: o.host, port: o.port });
+  app.log.info(
+    `serving ${service.models.length} models on ${address} (GET / lists them and their load state; Ctrl-C stops)`,
+  );
+} catch (e) {
+  process.stderr.write(`serve: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}\n`);
+  process.exit(1);
+}
+void service.loaded.then(() => {
+  const states = service.weightStates();
+  const failed = Object.entries(states).filter(([, s]) => s.state === 'failed');
+  for (const [w, s] of failed)
+    app.log.error(`weights ${w}: ${(s as { error: string }).error} (its models answer 503)`);
+  app.log.info(
+    `${Object.keys(states).length - failed.length} of ${Object.keys(states).length} weight sets ready`,
+  );
+});
