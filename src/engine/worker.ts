@@ -9,6 +9,7 @@ import {
   ATTACKS,
   type AttackName,
   type AttackResult,
+  createHttpOracle,
   createRouterOracle,
   runAttack,
   withEOT,
@@ -51,6 +52,11 @@ export interface AttackRequest {
   eot?: number;
   /** Fresh draws used to report a randomized defense's success rate on the final image (default 100). */
   eotDraws?: number;
+  /**
+   * Attack this HTTP service (same contract, CORS headers) instead of the page's own models, e.g.
+   * `npm run serve` or the thesis' Flask service: every query is a POST from this worker.
+   */
+  endpoint?: string;
 }
 
 export interface AttackResponse extends AttackResult {
@@ -119,7 +125,16 @@ const api = {
     const name: AttackName = req.attack === 'noise' ? 'random' : req.attack;
     if (!ATTACKS[name]) throw new Error(`unknown attack '${req.attack}'`);
     const r = router;
-    const base = createRouterOracle((q) => r.handle(q), { modelId: model.id, batch: true, seed: req.seed });
+    const remote = (seed: number) =>
+      createHttpOracle({
+        baseUrl: req.endpoint as string,
+        modelId: model.id.split('_').join('/'),
+        batch: true,
+        seed,
+      });
+    const base = req.endpoint
+      ? remote(req.seed)
+      : createRouterOracle((q) => r.handle(q), { modelId: model.id, batch: true, seed: req.seed });
     const oracle = req.eot && req.eot > 1 ? withEOT(base, req.eot) : base;
     currentAttack?.abort();
     const controller = new AbortController();
@@ -152,9 +167,12 @@ const api = {
       // judge a randomized defense over fresh draws, not over the one lucky draw the attack saw
       const draws = req.eotDraws ?? 100;
       const copies = Array.from({ length: draws }, () => result.adversarial);
-      const res = await classifyInputs(requireBackend(), model, copies, (req.seed ^ 0x5bd1e995) >>> 1);
+      const drawSeed = (req.seed ^ 0x5bd1e995) >>> 1;
+      const preds = req.endpoint
+        ? await remote(drawSeed).decide(copies)
+        : (await classifyInputs(requireBackend(), model, copies, drawSeed)).preds;
       const target = req.params.target as number | undefined;
-      const fooled = res.preds.filter((p) => (target === undefined ? p !== req.label : p === target)).length;
+      const fooled = preds.filter((p) => (target === undefined ? p !== req.label : p === target)).length;
       out.eotSuccessRate = fooled / draws;
       out.eotDraws = draws;
     }

@@ -7,11 +7,13 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { onApiExchange, shimLog } from '../app/runtime';
 import { getModel, MODEL_IDS } from '../core/models';
 import type { ShimLogEntry } from '../shim/fetch-shim';
+import { useEndpointStore } from '../stores/endpointStore';
 import { useImageStore } from '../stores/imageStore';
 import { useModelStore } from '../stores/modelStore';
 import { parseSeed, useResultsStore } from '../stores/resultsStore';
 import { curlSnippet, fetchSnippet, makeBody, prettyJson, STATUS_TEXT, shortenJson } from './apiSnippets';
 import { CopyButton } from './CopyButton';
+import { EndpointPicker } from './EndpointPicker';
 import { Field, Options, SelectField } from './fields';
 import { ms } from './format';
 import { Icon } from './icons';
@@ -36,6 +38,7 @@ export function ApiConsole() {
   const [sending, setSending] = useState(false);
   const [fetchError, setFetchError] = useState<string | null>(null);
   const sendCount = useRef(0);
+  const endpoint = useEndpointStore((s) => s.endpoint);
 
   const focused = focusedKey && getModel(focusedKey) ? focusedKey : (selected[0] ?? '0');
   const model = getModel(focused)!;
@@ -80,6 +83,38 @@ export function ApiConsole() {
       if (e.path === path && e.requestBody === body) box.entry = e;
     });
     try {
+      if (endpoint !== null) {
+        // a real request over the network to the chosen service (it must send CORS headers)
+        const t0 = performance.now();
+        const res = await fetch(`${endpoint}${path}`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body,
+        });
+        const headers: Record<string, string> = {};
+        res.headers.forEach((v, k) => {
+          headers[k] = v;
+        });
+        const text = await res.text();
+        let responseBody: unknown = text;
+        try {
+          responseBody = JSON.parse(text);
+        } catch {
+          // not JSON: shown as text
+        }
+        if (n === sendCount.current)
+          setExchange({
+            time: Date.now(),
+            method: 'POST',
+            path: `${endpoint}${path}`,
+            requestBody: body,
+            status: res.status,
+            headers,
+            responseBody,
+            ms: performance.now() - t0,
+          });
+        return;
+      }
       await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
       if (n === sendCount.current && box.entry) setExchange(box.entry);
     } catch (err) {
@@ -96,7 +131,7 @@ export function ApiConsole() {
     if (!body) return;
     const t = setTimeout(() => void send(), 350);
     return () => clearTimeout(t);
-  }, [body, path, version]);
+  }, [body, path, version, endpoint]);
 
   const shown = exchange;
   const statusClass = shown ? (shown.status < 300 ? 'ok' : shown.status < 500 ? 'warn' : 'bad') : '';
@@ -111,10 +146,13 @@ export function ApiConsole() {
       <div className="panel__header">
         <h2 id="api-heading" className="panel__title">
           API console{' '}
-          <span className="muted panel__subtitle">the thesis' HTTP contract, answered in the page</span>
+          <span className="muted panel__subtitle">
+            the thesis' HTTP contract, answered {endpoint === null ? 'in the page' : `by ${endpoint}`}
+          </span>
         </h2>
       </div>
       <div className="api-console__controls">
+        <EndpointPicker testId="api-target" />
         <SelectField inline label="Model" value={focused} onChange={setFocused} testId="api-model-select">
           <Options
             values={MODEL_IDS}

@@ -1,12 +1,14 @@
 /**
  * The shareable part of the view lives in the URL: `?img=test:123` (a test-set index) or
- * `?img=px:<base64 of 784 bytes>` (drawn or uploaded pixels), and `?models=0,0_3,0_4`.
+ * `?img=px:<base64 of 784 bytes>` (drawn or uploaded pixels), `?models=0,0_3,0_4`, and
+ * `?endpoint=<url>` (the attack lab's and API console's HTTP target; absent: the page's models).
  */
 import { useEffect } from 'react';
 import { decodeBase64, encodeBase64 } from '../core/base64';
 import { MODEL_IDS } from '../core/models';
 import { imageAt } from '../data/idx';
 import { useDrawStore } from '../stores/drawStore';
+import { normalizeEndpoint, useEndpointStore } from '../stores/endpointStore';
 import { reportError } from '../stores/errorStore';
 import { useImageStore } from '../stores/imageStore';
 import { useModelStore } from '../stores/modelStore';
@@ -102,6 +104,13 @@ export function useUrlState(): void {
       useModelStore.getState().setSelected(ids.filter((id) => MODEL_IDS.includes(id)));
     }
     void applyImageParam(params.get('img'));
+    const endpoint = params.get('endpoint');
+    if (endpoint) {
+      const url = normalizeEndpoint(endpoint);
+      if (url instanceof Error)
+        reportError('Could not use the endpoint in the link', url.message, 'url-endpoint');
+      else useEndpointStore.getState().setEndpoint(url);
+    }
 
     let timer: ReturnType<typeof setTimeout> | null = null;
     const write = () => {
@@ -111,6 +120,9 @@ export function useUrlState(): void {
         const img = imageParamFor();
         if (img) url.searchParams.set('img', img);
         url.searchParams.set('models', useModelStore.getState().selected.join(','));
+        const endpoint = useEndpointStore.getState().endpoint;
+        if (endpoint) url.searchParams.set('endpoint', endpoint);
+        else url.searchParams.delete('endpoint');
         if (url.href !== location.href) history.replaceState(history.state, '', url.href);
       }, 300);
     };
@@ -120,6 +132,9 @@ export function useUrlState(): void {
       }),
       useModelStore.subscribe((s, p) => {
         if (s.selected !== p.selected) write();
+      }),
+      useEndpointStore.subscribe((s, p) => {
+        if (s.endpoint !== p.endpoint) write();
       }),
     ];
     return () => {

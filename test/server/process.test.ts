@@ -3,13 +3,13 @@
  * test with a real load generator (autocannon: 20 s, 32 connections, mixed routes, 10 % malformed
  * requests), and graceful shutdown on SIGTERM with requests in flight.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../src/core/base64';
 import { imageAt } from '../../src/data/idx';
+import { type ServeProcess, startServeProcess } from '../../tools/lib/serve-process';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 
 const testSet = loadTestSetNode();
@@ -19,58 +19,11 @@ afterAll(() => {
   for (const c of live) c.kill('SIGKILL');
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-interface Server {
-  child: ChildProcess;
-  url: string;
-  log: () => string;
-  exited: Promise<number | null>;
-}
-
-async function serve(args: string[] = []): Promise<Server> {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'server/cli.ts', '--port', String(port), ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  live.add(child);
-  let out = '';
-  child.stdout!.on('data', (d) => {
-    out += d;
-  });
-  child.stderr!.on('data', (d) => {
-    out += d;
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on('close', (code) => {
-      live.delete(child);
-      resolve(code);
-    }),
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let t = 0; t < 300; t++) {
-    try {
-      const root = (await (await fetch(`${url}/`)).json()) as { ready: boolean };
-      if (root.ready) return { child, url, log: () => out, exited };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`the server did not become ready:\n${out}`);
+async function serve(args: string[] = []): Promise<ServeProcess> {
+  const server = await startServeProcess(args);
+  live.add(server.child);
+  void server.exited.then(() => live.delete(server.child));
+  return server;
 }
 
 /** Resident set size of a process, in MiB (Linux /proc). */
@@ -80,7 +33,7 @@ function rssMiB(pid: number): number {
 }
 
 describe('npm run serve as a process', () => {
-  let server: Server;
+  let server: ServeProcess;
   beforeAll(async () => {
     server = await serve();
   }, 120_000);

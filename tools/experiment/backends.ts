@@ -10,7 +10,6 @@
  *   same API router (createRouterOracle); no browser, no network.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, relative } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../playwright.config';
@@ -28,6 +27,7 @@ import { ApiError, parseScoreAnswer, type ScoreItem, scoreBody, scoreRoute } fro
 import type { LibraryAttack } from '../../src/experiment/config';
 import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
 import { createNodeEngine, type NodeEngine } from '../lib/node-engine';
+import { freePort } from '../lib/serve-process';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -82,19 +82,6 @@ export function findChromium(): string | undefined {
   return [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p): p is string =>
     Boolean(p && existsSync(p)),
   );
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A file under dir modified after `time` (ms), if any. */

@@ -1,9 +1,11 @@
 /** The attack's settings, built from the ATTACKS registry and the fifteen MODELS. */
+
 import { useEffect, useId, useState } from 'react';
 import { ATTACK_NAMES, ATTACKS, type AttackName, type Norm } from '../../attacks';
 import { CLASS_NAMES_EN } from '../../core/labels';
 import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, getModel, isRandomized, MODELS } from '../../core/models';
 import { hasEps, isBusy, useAttackStore } from '../../stores/attack';
+import { EndpointPicker } from '../EndpointPicker';
 import { LabelField, Options, Select } from '../fields';
 import { attackParams } from './runner';
 
@@ -206,6 +208,7 @@ export function AttackSetup() {
   return (
     <fieldset className="attack-setup" disabled={busy} data-testid="attack-setup">
       <legend className="sr-only">Attack settings</legend>
+      <EndpointPicker testId="attack-target-endpoint" />
       <div className="attack-setup__grid">
         <LabelField id={`${id}-model`} label="Target model">
           <Select

@@ -5,10 +5,12 @@
  */
 
 import { engine } from '../../app/runtime';
-import { ATTACKS, type AttackName } from '../../attacks';
+import { ATTACKS, type AttackName, createHttpOracle } from '../../attacks';
+import { argmax } from '../../attacks/vec';
 import { getModel, isRandomized, MODELS } from '../../core/models';
 import { nearestOfOtherClasses } from '../../data/start-candidates';
 import { type AttackConfig, hasEps, isBusy, useAttackStore, type Verdict } from '../../stores/attack';
+import { useEndpointStore } from '../../stores/endpointStore';
 import { ensureTestSet } from '../testSet';
 
 /** Draws per verdict for a randomized defense (the worker's own EOT success rate uses 100). */
@@ -41,6 +43,23 @@ export function verdictOf(
   return { probs: mean, pred, votes: votes[pred], draws: n, fooled };
 }
 
+/**
+ * Probabilities and predictions of `inputs` from the target: the page's worker, or the HTTP
+ * endpoint chosen in the lab (one batch request; per-item seeds derived from `seed`).
+ */
+async function classifyOnTarget(model: string, inputs: Float32Array[], seed: number) {
+  const endpoint = useEndpointStore.getState().endpoint;
+  if (endpoint === null) return engine.classify({ model, inputs, seed });
+  const oracle = createHttpOracle({
+    baseUrl: endpoint,
+    modelId: model.split('_').join('/'),
+    batch: true,
+    seed,
+  });
+  const probs = await oracle.score(inputs);
+  return { probs, preds: probs.map((p) => argmax(p)) };
+}
+
 async function judge(
   model: string,
   x: Float32Array,
@@ -48,7 +67,11 @@ async function judge(
   seed: number,
   isFooled?: (p: number) => boolean,
 ): Promise<Verdict> {
-  const res = await engine.classify({ model, inputs: Array.from({ length: draws }, () => x), seed });
+  const res = await classifyOnTarget(
+    model,
+    Array.from({ length: draws }, () => x),
+    seed,
+  );
   return verdictOf(res.probs, res.preds, isFooled);
 }
 
@@ -96,7 +119,7 @@ async function targetStart(model: string, target: number, seed: number) {
     for (let p = 0; p < 784; p++) x[p] = set.images[i * 784 + p] / 255;
     return x;
   });
-  const res = await engine.classify({ model, inputs, seed });
+  const res = await classifyOnTarget(model, inputs, seed);
   const k = res.preds.indexOf(target);
   return k < 0 ? null : { index: indices[k], image: inputs[k] };
 }
@@ -169,7 +192,16 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
     }
     live().setRunning(runId);
     const result = await engine.runAttack(
-      { attack: name, params, model: model.id, x, label, seed: config.seed, eot: config.eot },
+      {
+        attack: name,
+        params,
+        model: model.id,
+        x,
+        label,
+        seed: config.seed,
+        eot: config.eot,
+        endpoint: useEndpointStore.getState().endpoint ?? undefined,
+      },
       (p) => useAttackStore.getState().pushProgress(runId, p),
     );
     live().finish(runId, result);
