@@ -11,7 +11,8 @@ import { Rng } from '../core/prng';
 
 export const TEST_SET_SIZE = 10_000;
 /** Largest seed the API's `seed` extension and our derivations use (31 bits). */
-export const MAX_SEED = 0x7fffffff;
+/** Experiment seeds are 31-bit (they also index JavaScript bit operations); the API takes up to core/request MAX_SEED. */
+export const MAX_EXPERIMENT_SEED = 0x7fffffff;
 
 const norm = z.enum(['l2', 'linf']);
 const posInt = z.int().min(1);
@@ -88,7 +89,7 @@ const modelId = z.string().refine((id) => MODEL_IDS.includes(id), {
   error: (iss) => `unknown model ${JSON.stringify(iss.input)}; the models are ${MODEL_IDS.join(', ')}`,
 });
 
-const intSeed = z.int().min(0).max(MAX_SEED);
+const intSeed = z.int().min(0).max(MAX_EXPERIMENT_SEED);
 
 export const configSchema = z.strictObject({
   name: z.string().min(1).max(200),
@@ -357,7 +358,7 @@ export function hash32(text: string): number {
 
 /** The seed of a row: a function of (config seed, model, attack key, test-set index) only. */
 export function rowSeed(configSeed: number, model: string, attack: string, index: number): number {
-  return hash32(`${configSeed}|${model}|${attack}|${index}`) & MAX_SEED;
+  return hash32(`${configSeed}|${model}|${attack}|${index}`) & MAX_EXPERIMENT_SEED;
 }
 
 /**
@@ -370,5 +371,5 @@ export function cleanSeed(configSeed: number, model: string, index: number): num
 
 /** Seeds of the fresh draws behind `eot_success_rate`, independent of the attack's own queries. */
 export function eotDrawSeeds(seed: number, draws: number): number[] {
-  return Array.from({ length: draws }, (_, j) => hash32(`eot|${seed}|${j}`) & MAX_SEED);
+  return Array.from({ length: draws }, (_, j) => hash32(`eot|${seed}|${j}`) & MAX_EXPERIMENT_SEED);
 }

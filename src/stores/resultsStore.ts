@@ -1,5 +1,7 @@
 /** Classification results shown in the comparison view, and how they are asked for (mode, sampling, seed). */
+
 import { create } from 'zustand';
+import { MAX_SEED } from '../core/request';
 
 export type ViewMode = 'decision' | 'score';
 
@@ -43,8 +45,7 @@ export interface ResultsState {
 export const DEFAULT_SAMPLE_COUNT = 20;
 export const MAX_SAMPLE_COUNT = 500;
 
-/** Largest seed the API accepts (core/request MAX_SEED). */
-export const MAX_SEED = 0xffffffff;
+export { MAX_SEED };
 
 /** The seed to send, or undefined when the field is empty or not an integer in 0..MAX_SEED. */
 export function parseSeed(text: string): number | undefined {

@@ -16,7 +16,7 @@ import {
   eotDrawSeeds,
   hash32,
   type LibraryAttack,
-  MAX_SEED,
+  MAX_EXPERIMENT_SEED,
   type ResolvedAttack,
   type ResolvedConfig,
   rowKey,
@@ -401,7 +401,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
                   batch.push({
                     k,
                     bytes: noiseImage(x, eps, norm, s.rng),
-                    seed: hash32(`q|${s.seed}|${s.next}`) & MAX_SEED,
+                    seed: hash32(`q|${s.seed}|${s.next}`) & MAX_EXPERIMENT_SEED,
                     t: s.next,
                   });
                   s.next++;
