@@ -13,6 +13,7 @@ import { cpus } from 'node:os';
 import { Command } from 'commander';
 import { ATTACKS } from '../src/attacks/index';
 import {
+  guardEntry,
   type ImageOutcome,
   runStrength,
   STRENGTH_CONFIGS,
@@ -73,7 +74,7 @@ console.log(
   `${indices.length} images × models ${models.join(', ')} × ${nSeeds} seeds, onnxruntime-node (1 thread) through the API router, 8-bit queries\n`,
 );
 console.log(
-  'config            model  seed  success      median L2  median L∞  median queries  median loss   s',
+  'config            model  seed  success      median L2  median L∞  median queries    mean loss   s',
 );
 for (const config of configs) {
   const perModel: Record<string, unknown> = {};
@@ -88,35 +89,12 @@ for (const config of configs) {
         `${config.name.padEnd(17)} ${model.padEnd(6)} ${String(seedOf(s)).padEnd(5)} ` +
           `${`${summary.successes}/${summary.attacked}`.padEnd(6)} ${(summary.successRate * 100).toFixed(0).padStart(3)} %  ` +
           `${fmt(summary.medianL2).padStart(9)}  ${fmt(summary.medianLinf).padStart(9)}  ${fmt(summary.medianQueries, 0).padStart(14)}  ` +
-          `${fmt(summary.medianLoss).padStart(11)}  ${((performance.now() - t) / 1000).toFixed(0).padStart(3)}`,
+          `${fmt(summary.meanLoss).padStart(11)}  ${((performance.now() - t) / 1000).toFixed(0).padStart(3)}`,
       );
     }
     perModel[model] = { seeds };
     if (model === config.guardModel && nImages >= GUARD.images) {
-      // the guard's subset under every seed: its spread is the noise the guard tolerates
-      const subsets = seeds.map((s) => summarizeOutcomes(s.outcomes.slice(0, GUARD.images)));
-      const spread = (f: (s: StrengthSummary) => number | null) => {
-        const v = subsets.map(f).filter((x): x is number => x !== null);
-        return v.length > 1 ? Math.max(...v) - Math.min(...v) : 0;
-      };
-      const key = config.measure === 'l2' ? 'medianL2' : config.measure === 'linf' ? 'medianLinf' : null;
-      const base = key ? subsets.map((s) => s[key]).filter((x): x is number => x !== null) : [];
-      const relative = key && base.length > 1 ? spread((s) => s[key]) / Math.min(...base) : 0;
-      const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-      guard[config.name] = {
-        model,
-        summary: subsets[seeds.findIndex((s) => s.seed === GUARD.seed)],
-        noise: {
-          relative: r4(Math.max(relative, 0.02)),
-          images: spread((s) => s.successes),
-          loss: r4(
-            Math.max(
-              spread((s) => s.medianLoss),
-              0.02,
-            ),
-          ),
-        },
-      };
+      guard[config.name] = guardEntry(config, seeds, GUARD.images, GUARD.seed);
     }
   }
   result[config.name] = {

@@ -42,6 +42,20 @@ const DEFENSE_COLOR: Record<Defense, string> = {
 const DEFENSE_ORDER: Defense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise'];
 const ARCH_ORDER: Arch[] = ['cnn', 'resnet18', 'vit'];
 
+/** Tableau 10: distinct colours for charts with few lines. */
+const TABLEAU10 = [
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
+];
+
 /** A distinct colour per model: hue by architecture, lightness by defense. */
 function modelColor(id: string, fallbackIndex: number): string {
   const m = getModel(id);
@@ -319,7 +333,8 @@ function robustnessCurve(
     if (curve[0] === null) return;
     series.push({
       label: `${model} (${modelLabel(model)})`,
-      color: modelColor(model, mi),
+      // few lines: a categorical palette tells them apart; fifteen: hue by architecture
+      color: models.length <= TABLEAU10.length ? TABLEAU10[mi] : modelColor(model, mi),
       points: grid.map((e, i) => [e, curve[i] as number]),
     });
   });
