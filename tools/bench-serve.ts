@@ -29,6 +29,11 @@ const program = new Command()
   .option('--duration <s>', 'seconds per load', '10')
   .option('--threads <list>', 'server onnxruntime threads; a list (1,2) measures each', '2')
   .option('--max-batch <n>', 'server dynamic-batching limit (1: off)', '64')
+  .option(
+    '--log-level <level>',
+    'server log level (info: one access-log line per request, the default)',
+    'info',
+  )
   .option('--against <url>', 'also load this service (same contract) with the same requests')
   .parse();
 const o = program.opts<{
@@ -36,6 +41,7 @@ const o = program.opts<{
   duration: string;
   threads: string;
   maxBatch: string;
+  logLevel: string;
   against?: string;
 }>();
 const models = o.models.split(',').map((s) => s.trim());
@@ -45,12 +51,21 @@ const threadsList = o.threads.split(',').map(Number);
 const testSet = loadTestSetNode();
 const body = JSON.stringify({ image: encodeBase64(imageAt(testSet, 0)), image_size: [28, 28], channel: 1 });
 
+/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+}
+
 function rssMiB(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
 interface Load {
+  /** CPU used during the load, in cores: by the server, and by this process (the load generator) */
+  serverCores: number | null;
+  clientCores: number;
   reqPerS: number;
   p50: number;
   p99: number;
@@ -61,8 +76,15 @@ interface Load {
 async function load(url: string, path: string, connections: number, pid?: number): Promise<Load> {
   // a short warm-up so the first runs' one-off costs are not in the numbers
   await autocannon({ url: `${url}${path}`, method: 'POST', body, connections, duration: 1 });
+  const s0 = pid ? cpuSeconds(pid) : 0;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
   const r = await autocannon({ url: `${url}${path}`, method: 'POST', body, connections, duration });
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
   return {
+    serverCores: pid ? (cpuSeconds(pid) - s0) / wall : null,
+    clientCores: (c.user + c.system) / 1e6 / wall,
     reqPerS: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
@@ -96,11 +118,18 @@ const f0 = (v: number) => v.toFixed(0);
 const f1 = (v: number) => v.toFixed(1);
 console.log(
   `bench:serve — ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, autocannon ${duration} s per load, ` +
-    `one 28×28 test image per request, server --max-batch ${o.maxBatch}\n`,
+    `one 28×28 test image per request, server --max-batch ${o.maxBatch} --log-level ${o.logLevel}\n`,
 );
 const rows: string[] = [];
 for (const threads of threadsList) {
-  const serve = await startServeProcess(['--threads', String(threads), '--max-batch', o.maxBatch]);
+  const serve = await startServeProcess([
+    '--threads',
+    String(threads),
+    '--max-batch',
+    o.maxBatch,
+    '--log-level',
+    o.logLevel,
+  ]);
   const server = serve.child;
   const url = serve.url;
   try {
@@ -113,7 +142,8 @@ for (const threads of threadsList) {
       rows.push(
         `| \`${path}\` | ${threads} | ${f0(one.reqPerS)} | ${f1(one.p50)} / ${f1(one.p99)} | ${f0(many.reqPerS)} | ` +
           `${f1(many.p50)} / ${f1(many.p99)} | ${f0(many.rss ?? 0)} | ${f0(native)} | ${(many.reqPerS / native).toFixed(2)} | ` +
-          `${thesis ? `${(one.reqPerS / thesis).toFixed(1)}× (SPEC ${thesis})` : '–'} | ${one.non2xx + many.non2xx} |`,
+          `${thesis ? `${(one.reqPerS / thesis).toFixed(1)}× (SPEC ${thesis})` : '–'} | ` +
+          `${many.serverCores?.toFixed(2)} / ${many.clientCores.toFixed(2)} | ${one.non2xx + many.non2xx} |`,
       );
       console.log(rows[rows.length - 1]);
     }
@@ -128,13 +158,13 @@ if (o.against) {
     const one = await load(o.against, path, 1);
     const many = await load(o.against, path, 32);
     rows.push(
-      `| ${o.against}${path} | – | ${f0(one.reqPerS)} | ${f1(one.p50)} / ${f1(one.p99)} | ${f0(many.reqPerS)} | ${f1(many.p50)} / ${f1(many.p99)} | – | – | – | – | ${one.non2xx + many.non2xx} |`,
+      `| ${o.against}${path} | – | ${f0(one.reqPerS)} | ${f1(one.p50)} / ${f1(one.p99)} | ${f0(many.reqPerS)} | ${f1(many.p50)} / ${f1(many.p99)} | – | – | – | – | – / ${many.clientCores.toFixed(2)} | ${one.non2xx + many.non2xx} |`,
     );
     console.log(rows[rows.length - 1]);
   }
 }
 console.log(
-  '\n| route | server threads | 1 conn req/s | 1 conn p50 / p99 ms | 32 conn req/s | 32 conn p50 / p99 ms | RSS MiB | ORT-node batch-64 images/s (2 threads) | 32 conn ÷ batch-64 | 1 conn ÷ thesis | non-2xx |',
+  '\n| route | server threads | 1 conn req/s | 1 conn p50 / p99 ms | 32 conn req/s | 32 conn p50 / p99 ms | RSS MiB | ORT-node batch-64 images/s (2 threads) | 32 conn ÷ batch-64 | 1 conn ÷ thesis | CPU cores at 32 conn: server / load generator | non-2xx |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
