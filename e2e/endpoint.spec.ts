@@ -64,6 +64,10 @@ test('the API console sends its request to the endpoint and shows the answer', a
   await openApp(page, `?models=0&endpoint=${encodeURIComponent(server.url)}`);
   const consoleBox = page.getByTestId('api-console');
   await expect(consoleBox).toContainText(`answered by ${server.url}`);
+  // nothing goes to an endpoint (it may come from a link) until the user sends it
+  await page.waitForTimeout(1000);
+  expect(requestsTo('/0/decision')).toBe(0);
+  await consoleBox.getByTestId('api-send').click();
   await expect(consoleBox.getByTestId('api-response')).toContainText('"data"', { timeout: 60_000 });
   await expect.poll(() => requestsTo('/0/decision')).toBeGreaterThan(0);
 });

@@ -101,12 +101,12 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     loggerInstance: pino({ level: opts.logLevel ?? 'info' }, logDestination) as FastifyBaseLogger,
     disableRequestLogging: true,
     bodyLimit: maxBody,
-    // a client that stalls mid-body is cut off instead of holding its socket for long
+    // a client that stalls mid-body is cut off instead of holding its socket for long; no
+    // socket-inactivity timeout, which would also cut requests waiting behind a long queue
     requestTimeout: 30_000,
-    connectionTimeout: 60_000,
     keepAliveTimeout: 5_000,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    return503OnClosing: false,
   });
 
   // the thesis service read request.data whatever the Content-Type: so does this one
@@ -120,9 +120,27 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : [...origins],
       methods: ['GET', 'POST', 'OPTIONS'],
+      // a plain OPTIONS (no Access-Control-Request-Method) reaches the router: JSON 405, not text
       exposedHeaders: ['X-Model-Id', 'X-Inference-Ms', 'X-Seed'],
+      strictPreflight: false,
     });
   }
+
+  // while closing (SIGINT/SIGTERM), requests that arrive on open connections are refused in the
+  // contract's shape; those already in flight finish
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (closing) {
+      await reply
+        .status(503)
+        .header('Connection', 'close')
+        .type('application/json')
+        .send({ error: 'the server is shutting down; retry on another replica or after restart' });
+    }
+  });
 
   app.addHook('onResponse', (req, reply, done) => {
     req.log.info(
@@ -156,6 +174,14 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     const path = req.url.split('?')[0];
     const body = typeof req.body === 'string' ? req.body : undefined;
     const res = await router.handle({ method: req.method, path, body });
+    // GET / stays truthful after start: a model that failed to load and was fixed, or one that fails now
+    const served = res.headers['X-Model-Id']
+      ? models.find((m) => m.id === res.headers['X-Model-Id'])
+      : undefined;
+    if (served && res.status === 200 && states[served.weights]?.state !== 'ready')
+      states[served.weights] = { state: 'ready', ms: 0 };
+    if (served && res.status === 503)
+      states[served.weights] = { state: 'failed', error: String((res.body as { error?: string }).error) };
     let payload = res.body;
     if (res.status === 200 && path === '/' && payload && typeof payload === 'object') {
       payload = {
@@ -170,6 +196,8 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/', handler: handle });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/*', handler: handle });
   if (opts.cors === null) app.route({ method: 'OPTIONS', url: '/*', handler: handle });
+  // methods Fastify routes nowhere (TRACE, …) still get the contract's JSON answer
+  app.setNotFoundHandler((req, reply) => handle(req, reply));
 
   app.addHook('onClose', async () => {
     await engine.release();

@@ -5,8 +5,9 @@
  *
  * Policy: a weight set with no run in progress starts one on the next event-loop turn with whatever
  * has arrived by then; while a run is in progress, arriving calls wait for it and then go together
- * (up to `maxBatch` images a run). The wait is bounded by one run plus one turn; nothing waits on a
- * timer. A call of `maxBatch` images or more runs on its own.
+ * (up to `maxBatch` images a run, the rest in the following runs, in arrival order). Nothing waits
+ * on a timer: a call waits for the run in progress and for the runs of the calls queued before it.
+ * A call of `maxBatch` images or more runs on its own.
  *
  * Coalescing happens after the router has applied each request's preprocessor with that request's
  * own seed, so a randomized defense draws per request exactly as unbatched, and a seeded request

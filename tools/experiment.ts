@@ -221,7 +221,7 @@ async function main(): Promise<void> {
     if (opts.endpoint) {
       backend = new HttpBackend(opts.endpoint, batchSize > 1);
     } else if (opts.native) {
-      backend = new NativeBackend(batchSize > 1);
+      backend = new NativeBackend(batchSize > 1, 1, join(ROOT, 'public', 'models'));
     } else {
       log(`starting vite preview of dist/ and headless Chromium (${opts.backend})…`);
       backend = await BrowserBackend.start({ root: ROOT, backend: opts.backend, batch: batchSize > 1, log });

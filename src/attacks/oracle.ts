@@ -234,6 +234,10 @@ export interface ApiOracleOptions {
 export interface HttpOracleOptions extends ApiOracleOptions {
   baseUrl: string;
   fetch?: typeof fetch;
+  /** aborts requests in flight (e.g. the attack's Stop); they reject with the abort reason */
+  signal?: AbortSignal;
+  /** a request without an answer after this long is aborted (default 120 s) */
+  timeoutMs?: number;
 }
 
 /** `(x, shape, seed?)` → the API's JSON body: base64 uint8 gray bytes, image_size = [width, height]. */
@@ -330,10 +334,12 @@ export function createHttpOracle(options: HttpOracleOptions): DecisionOracle & S
   const doFetch = options.fetch ?? globalThis.fetch;
   const base = options.baseUrl.replace(/\/+$/, '');
   const transport: Transport = async (path, body) => {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 120_000);
     const res = await doFetch(`${base}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
+      signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
     });
     const text = await res.text();
     let json: unknown = text;

@@ -100,6 +100,8 @@ export class AttackRun {
         out.push(...(await ask(xs.slice(i, i + this.batchSize))));
     } catch (e) {
       if (e instanceof BudgetExhausted) throw new StopAttack('budget');
+      // a request cut short by the caller's abort (an HTTP oracle given the same signal)
+      if (this.options.signal?.aborted) throw new StopAttack('aborted');
       throw e;
     }
     return out;

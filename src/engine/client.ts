@@ -27,6 +27,9 @@ export interface EngineClientOptions {
 
 type Listener = (e: EngineEvent | { type: 'restart'; generation: number }) => void;
 
+/** Initialising a worker (the WASM module, the backend choice) takes seconds; a minute means it is stuck. */
+const INIT_DEADLINE_MS = 60_000;
+
 export class EngineClient {
   private worker!: Worker;
   private remote!: Comlink.Remote<WorkerApi>;
@@ -61,9 +64,27 @@ export class EngineClient {
       { modelsUrl, backend: this.backendChoice, threads: this.opts.threads },
       Comlink.proxy((e: EngineEvent) => this.emit(e)),
     );
-    this.ready.then((s) => {
-      this.lastBackendStatus = s;
-    });
+    this.ready.then(
+      (s) => {
+        this.lastBackendStatus = s;
+      },
+      (e) => this.emit({ type: 'error', message: `inference worker failed to start: ${String(e)}` }),
+    );
+    // a worker that dies or hangs while it initialises fires no event and answers no ping: give it
+    // INIT_DEADLINE_MS, then restart it, so that queued calls do not wait forever
+    const gen = this.generation;
+    const deadline = setTimeout(() => {
+      if (gen !== this.generation) return;
+      this.emit({
+        type: 'error',
+        message: `inference worker did not start within ${INIT_DEADLINE_MS / 1000} s; restarting it`,
+      });
+      this.recover();
+    }, INIT_DEADLINE_MS);
+    this.ready.then(
+      () => clearTimeout(deadline),
+      () => clearTimeout(deadline),
+    );
     // reload what the previous worker had loaded
     for (const w of this.wanted) this.call((r) => r.load(w)).catch(() => {});
     this.lastPong = Date.now();

@@ -315,27 +315,39 @@ export class OrtBackend implements InferenceEngine {
    */
   async infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
     if (inputs.length !== n * 784) throw new Error(`expected ${n}×784 input values, got ${inputs.length}`);
-    const loaded = await this.load(weights);
+    await this.load(weights);
     const out = new Float32Array(n * 10);
     for (let start = 0; start < n; ) {
       const perImage = this.perImageMs.get(weights);
       const size = Math.min(
         n - start,
-        perImage
-          ? Math.max(1, Math.min(MAX_CHUNK, Math.floor(CHUNK_TARGET_MS / perImage)))
-          : Math.min(8, MAX_CHUNK),
+        perImage === undefined
+          ? Math.min(8, MAX_CHUNK)
+          : Math.max(1, Math.min(MAX_CHUNK, Math.floor(CHUNK_TARGET_MS / Math.max(perImage, 1e-3)))),
       );
       const part = inputs.subarray(start * 784, (start + size) * 784);
-      const logits = await this.exclusive(async () => {
-        const t0 = performance.now();
-        const res = await loaded.session.run({ input: new ort.Tensor('float32', part, [size, 1, 28, 28]) });
-        const data = new Float32Array(res.logits.data as Float32Array);
-        res.logits.dispose?.();
-        const ms = performance.now() - t0;
-        this.perImageMs.set(weights, ms / size);
-        this.statuses.set(weights, { ...this.statuses.get(weights)!, lastRunMs: ms });
-        return data;
-      });
+      // the session can be released between two chunks (a device loss, a deselected model): each
+      // chunk takes the current one, and loads it again (outside the queue) when it is gone
+      let logits: Float32Array | null = null;
+      for (let attempt = 0; logits === null; attempt++) {
+        const current = this.loaded.get(weights) ?? (await this.load(weights));
+        logits = await this.exclusive(async () => {
+          if (this.loaded.get(weights) !== current) {
+            if (attempt >= 2) throw new Error(`"${weights}" was released while a batch was running`);
+            return null;
+          }
+          const t0 = performance.now();
+          const res = await current.session.run({
+            input: new ort.Tensor('float32', part, [size, 1, 28, 28]),
+          });
+          const data = new Float32Array(res.logits.data as Float32Array);
+          res.logits.dispose?.();
+          const ms = performance.now() - t0;
+          this.perImageMs.set(weights, ms / size);
+          this.statuses.set(weights, { ...this.statuses.get(weights)!, lastRunMs: ms });
+          return data;
+        });
+      }
       out.set(logits, start * 10);
       start += size;
     }

@@ -125,20 +125,22 @@ const api = {
     const name: AttackName = req.attack === 'noise' ? 'random' : req.attack;
     if (!ATTACKS[name]) throw new Error(`unknown attack '${req.attack}'`);
     const r = router;
+    currentAttack?.abort();
+    const controller = new AbortController();
+    currentAttack = controller;
+    // Stop also aborts a request the endpoint is slow to answer
     const remote = (seed: number) =>
       createHttpOracle({
         baseUrl: req.endpoint as string,
         modelId: model.id.split('_').join('/'),
         batch: true,
         seed,
+        signal: controller.signal,
       });
     const base = req.endpoint
       ? remote(req.seed)
       : createRouterOracle((q) => r.handle(q), { modelId: model.id, batch: true, seed: req.seed });
     const oracle = req.eot && req.eot > 1 ? withEOT(base, req.eot) : base;
-    currentAttack?.abort();
-    const controller = new AbortController();
-    currentAttack = controller;
     let lastSent = 0;
     const result = await runAttack(
       name,

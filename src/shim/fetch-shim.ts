@@ -36,13 +36,13 @@ export function installFetchShim(handler: Handler, onExchange?: (e: ShimLogEntry
     if (url.origin !== origin || !isApiPath(url.pathname)) return realFetch(input, init);
     const method = (init?.method ?? request?.method ?? 'GET').toUpperCase();
     let body: string | undefined;
-    // a string body (the common case) is used as is: no stream round trip on the hot path
-    if (typeof init?.body === 'string') body = init.body;
-    else if (init?.body !== undefined && init.body !== null) body = await new Response(init.body).text();
-    else if (request && method !== 'GET' && method !== 'HEAD') body = await request.text();
     const t0 = performance.now();
     let res: ApiResponse;
     try {
+      // a string body (the common case) is used as is: no stream round trip on the hot path
+      if (typeof init?.body === 'string') body = init.body;
+      else if (init?.body !== undefined && init.body !== null) body = await new Response(init.body).text();
+      else if (request && method !== 'GET' && method !== 'HEAD') body = await request.text();
       res = await handler({ method, path: url.pathname, body });
     } catch (err) {
       // a request through the shim always gets an answer, as it would from a server

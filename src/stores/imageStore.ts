@@ -46,6 +46,8 @@ export interface ImageState {
   uploadError: string | null;
   setImage(pixels: Uint8Array, source: ImageSource, input?: Float32Array): void;
   setUpload(preview: UploadPreview, input: Float32Array): void;
+  /** Replaces the last upload's preview without making it the current image. */
+  setUploadPreview(preview: UploadPreview, input: Float32Array): void;
   setUploadError(message: string | null): void;
 }
 
@@ -75,6 +77,11 @@ export const useImageStore = create<ImageState>()((set, get) => ({
       source: { kind: 'upload', name: preview.name, width: preview.width, height: preview.height },
       version: get().version + 1,
     });
+  },
+  setUploadPreview(preview) {
+    const prev = get().lastUpload;
+    if (prev && prev.url !== preview.url) URL.revokeObjectURL(prev.url);
+    set({ lastUpload: preview, uploadError: null });
   },
   setUploadError(message) {
     set({ uploadError: message });

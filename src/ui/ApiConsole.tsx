@@ -125,10 +125,11 @@ export function ApiConsole() {
     }
   };
 
-  // re-send (debounced) when the image, model, route or body change
+  // re-send (debounced) when the image, model, route or body change, in the page only
   // biome-ignore lint/correctness/useExhaustiveDependencies: send reads the same values
   useEffect(() => {
-    if (!body) return;
+    // an HTTP endpoint (possibly from a link) gets the image only when the user presses Send
+    if (!body || endpoint !== null) return;
     const t = setTimeout(() => void send(), 350);
     return () => clearTimeout(t);
   }, [body, path, version, endpoint]);
@@ -190,7 +191,7 @@ export function ApiConsole() {
           disabled={!body || sending}
           data-testid="api-send"
         >
-          <Icon name="send" /> {sending ? 'Sending…' : 'Send again'}
+          <Icon name="send" /> {sending ? 'Sending…' : endpoint === null ? 'Send again' : 'Send'}
         </button>
       </div>
 

@@ -36,9 +36,9 @@ function checkSize(width: number, height: number): void {
 const isGif = (bytes: Uint8Array) => bytes[0] === 0x47 && bytes[1] === 0x49 && bytes[2] === 0x46; // "GIF"
 
 /**
- * The first frame of a GIF on its logical screen. Pixels of the transparent index keep that
- * index's palette colour (alpha 0); screen pixels outside the first frame take the background
- * colour index when the global palette has it, else the transparent colour, else black.
+ * The first frame of a GIF on its logical screen, as Pillow reads it: pixels of the transparent
+ * index keep that index's palette colour (alpha 0); screen pixels outside the first frame take the
+ * transparent colour when there is one, else palette index 0 (Pillow starts from a zero-filled P image).
  */
 export function decodeGif(bytes: Uint8Array): DecodedRgba {
   const reader = new GifReader(bytes);
@@ -52,7 +52,7 @@ export function decodeGif(bytes: Uint8Array): DecodedRgba {
     return o + 2 < bytes.length ? [bytes[o], bytes[o + 1], bytes[o + 2]] : null;
   };
   const transparent = paletteColour(info.palette_offset, info.transparent_index);
-  const fill = transparent ?? [0, 0, 0];
+  const fill = transparent ?? paletteColour(info.palette_offset, 0) ?? [0, 0, 0];
   for (let i = 0; i < width * height; i++) {
     rgba[i * 4] = fill[0];
     rgba[i * 4 + 1] = fill[1];
@@ -137,15 +137,18 @@ export async function decodeToRgba(blob: Blob): Promise<DecodedRgba> {
     // createImageBitmap does not take SVG: let an <img> element try (an SVG has no stored colour
     // under transparent pixels to lose)
     const url = URL.createObjectURL(blob);
+    const img = new Image();
     try {
-      const img = new Image();
       img.src = url;
       await img.decode();
+    } catch {
+      URL.revokeObjectURL(url);
+      throw bitmapError;
+    }
+    try {
       if (!img.naturalWidth || !img.naturalHeight) throw bitmapError;
       checkSize(img.naturalWidth, img.naturalHeight);
       return viaCanvas(img, img.naturalWidth, img.naturalHeight);
-    } catch {
-      throw bitmapError;
     } finally {
       URL.revokeObjectURL(url);
     }

@@ -19,11 +19,18 @@ function describeFile(file: Blob & { name?: string }): string {
 /** The last upload's decoded pixels, so that a change of the flatten option converts it again. */
 let lastDecoded: { file: Blob & { name?: string }; decoded: DecodedRgba; url: string } | null = null;
 
-function convert(file: Blob & { name?: string }, decoded: DecodedRgba, url: string, flatten: Flatten): void {
+function convert(
+  file: Blob & { name?: string },
+  decoded: DecodedRgba,
+  url: string,
+  flatten: Flatten,
+  makeCurrent = true,
+): void {
   const { width, height, rgba } = decoded;
   const { rgb, translucent, transparent } = rgbaToRgb(rgba, flatten);
   const input = toModelInput(rgb, width, height, 3);
-  useImageStore.getState().setUpload(
+  const store = useImageStore.getState();
+  (makeCurrent ? store.setUpload : store.setUploadPreview)(
     {
       name: file.name || 'pasted image',
       type: file.type || 'unknown type',
@@ -41,10 +48,15 @@ function convert(file: Blob & { name?: string }, decoded: DecodedRgba, url: stri
   );
 }
 
-/** Converts the last upload again with transparency flattened onto white or black, or not ('none'). */
+/**
+ * Converts the last upload again with transparency flattened onto white or black, or not ('none').
+ * It stays the current image only if it was; otherwise just its preview changes.
+ */
 export function setUploadFlatten(flatten: Flatten): void {
   usePrefsStore.getState().setUploadFlatten(flatten);
-  if (lastDecoded) convert(lastDecoded.file, lastDecoded.decoded, lastDecoded.url, flatten);
+  if (!lastDecoded) return;
+  const current = useImageStore.getState().source?.kind === 'upload';
+  convert(lastDecoded.file, lastDecoded.decoded, lastDecoded.url, flatten, current);
 }
 
 /** Decode, convert and make the file the current image; on failure keep the previous image. */
@@ -55,8 +67,13 @@ export async function openImageFile(file: Blob & { name?: string }): Promise<boo
     if (file.size === 0) throw new Error('the file is empty');
     const decoded = await decodeToRgba(file);
     const url = URL.createObjectURL(file);
+    try {
+      convert(file, decoded, url, usePrefsStore.getState().uploadFlatten);
+    } catch (e) {
+      URL.revokeObjectURL(url);
+      throw e;
+    }
     lastDecoded = { file, decoded, url };
-    convert(file, decoded, url, usePrefsStore.getState().uploadFlatten);
     return true;
   } catch (err) {
     const raw = err instanceof Error && err.message ? err.message : String(err);

@@ -10,6 +10,7 @@
  *   same API router (createRouterOracle); no browser, no network.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { CHROMIUM_ARGS } from '../../playwright.config';
@@ -507,7 +508,8 @@ export class NativeBackend extends NodeAttackBackend implements ExperimentBacken
 
 function ortNodeVersion(): string | null {
   try {
-    const pkg = JSON.parse(readFileSync(join('node_modules', 'onnxruntime-node', 'package.json'), 'utf8'));
+    const file = createRequire(import.meta.url).resolve('onnxruntime-node/package.json');
+    const pkg = JSON.parse(readFileSync(file, 'utf8'));
     return typeof pkg.version === 'string' ? pkg.version : null;
   } catch {
     return null;

@@ -38,6 +38,8 @@ interface ManifestWeights {
   weights?: Record<string, { file?: string; sha256?: string; bytes?: number }>;
 }
 
+/** A weight set that failed to load is tried again after this long at the earliest. */
+const RETRY_FAILED_MS = 5_000;
 const INPUT = 'input';
 const OUTPUT = 'logits';
 const PIXELS = 784;
@@ -120,9 +122,12 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
     if (!slot) {
       slot = createSlot(weights);
       slots.set(weights, slot);
-      // a failed load is not cached: the file may be fixed or appear later
+      // a failed load is retried (the file may be fixed or appear later), but at most every
+      // RETRY_FAILED_MS: each retry reads and hashes the whole file
       slot.catch(() => {
-        if (slots.get(weights) === slot) slots.delete(weights);
+        setTimeout(() => {
+          if (slots.get(weights) === slot) slots.delete(weights);
+        }, RETRY_FAILED_MS).unref();
       });
     }
     return slot;
