@@ -10,12 +10,12 @@
  * JSON answer and headers (X-Model-Id, X-Inference-Ms, X-Seed).
  */
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino from 'pino';
 import { MODELS, type ModelInfo } from '../src/core/models';
 import { MAX_BODY_BYTES } from '../src/core/request';
 import { createRouter } from '../src/core/router';
-import { createNodeEngine, type NodeEngine } from '../tools/lib/node-engine';
+import { createNodeEngine, type NodeEngine, type WeightState } from '../tools/lib/node-engine';
 import { type BatchingEngine, createBatchingEngine } from './batching';
 
 export interface ServeOptions {
@@ -37,10 +37,7 @@ export interface ServeOptions {
   verify?: boolean;
 }
 
-export type WeightState =
-  | { state: 'loading' }
-  | { state: 'ready'; ms: number }
-  | { state: 'failed'; error: string };
+export type { WeightState };
 
 export interface Service {
   app: FastifyInstance;
@@ -77,21 +74,12 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   const router = createRouter(batching, { models, maxBodyBytes: maxBody });
 
   // start every weight set loading now; requests to one still loading wait for it (the engine
-  // shares the pending load), and a failed one answers 503 for its models only
-  const states: Record<string, WeightState> = {};
+  // shares the pending load), and a failed one answers 503 for its models only. The engine keeps
+  // each load's state, so GET / also follows later retries.
   const weights = [...new Set(models.map((m) => m.weights))];
-  const loaded = Promise.all(
-    weights.map(async (w) => {
-      states[w] = { state: 'loading' };
-      const t0 = performance.now();
-      try {
-        await engine.load(w);
-        states[w] = { state: 'ready', ms: Math.round(performance.now() - t0) };
-      } catch (e) {
-        states[w] = { state: 'failed', error: e instanceof Error ? e.message : String(e) };
-      }
-    }),
-  ).then(() => undefined);
+  const loaded = Promise.allSettled(weights.map((w) => engine.load(w))).then(() => undefined);
+  const weightStates = (): Record<string, WeightState> =>
+    Object.fromEntries(weights.map((w) => [w, engine.state(w) ?? { state: 'loading' }]));
 
   // the access log is written through a buffered, asynchronous destination: a synchronous write
   // per request cost ~20 % of single-connection throughput on the CNN (bench:serve); it is flushed
@@ -99,7 +87,8 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   const logDestination = pino.destination({ dest: 1, sync: false });
   const app = Fastify({
     loggerInstance: pino({ level: opts.logLevel ?? 'info' }, logDestination) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Fastify's own two lines per request are replaced by the one access line below
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBody,
     // a client that stalls mid-body is cut off instead of holding its socket for long; no
     // socket-inactivity timeout, which would also cut requests waiting behind a long queue
@@ -120,8 +109,8 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     await app.register(cors, {
       origin: origins.includes('*') ? '*' : [...origins],
       methods: ['GET', 'POST', 'OPTIONS'],
-      // a plain OPTIONS (no Access-Control-Request-Method) reaches the router: JSON 405, not text
       exposedHeaders: ['X-Model-Id', 'X-Inference-Ms', 'X-Seed'],
+      // a plain OPTIONS (no Access-Control-Request-Method) gets 204 as from flask_cors, not a text 400
       strictPreflight: false,
     });
   }
@@ -174,20 +163,13 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     const path = req.url.split('?')[0];
     const body = typeof req.body === 'string' ? req.body : undefined;
     const res = await router.handle({ method: req.method, path, body });
-    // GET / stays truthful after start: a model that failed to load and was fixed, or one that fails now
-    const served = res.headers['X-Model-Id']
-      ? models.find((m) => m.id === res.headers['X-Model-Id'])
-      : undefined;
-    if (served && res.status === 200 && states[served.weights]?.state !== 'ready')
-      states[served.weights] = { state: 'ready', ms: 0 };
-    if (served && res.status === 503)
-      states[served.weights] = { state: 'failed', error: String((res.body as { error?: string }).error) };
     let payload = res.body;
     if (res.status === 200 && path === '/' && payload && typeof payload === 'object') {
+      const states = weightStates();
       payload = {
         ...payload,
         server: 'npm run serve (Fastify + onnxruntime-node)',
-        weights: weightStates(),
+        weights: states,
         ready: Object.values(states).every((s) => s.state === 'ready'),
       };
     }
@@ -204,6 +186,5 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     logDestination.flushSync();
   });
 
-  const weightStates = () => ({ ...states });
   return { app, engine, batching, models, weightStates, loaded };
 }

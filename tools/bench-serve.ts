@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import { encodeBase64 } from '../src/core/base64';
 import { imageAt } from '../src/data/idx';
 import { createNodeEngine } from './lib/node-engine';
-import { startServeProcess } from './lib/serve-process';
+import { rssMiB, startServeProcess } from './lib/serve-process';
 import { loadTestSetNode } from './lib/test-set-node';
 
 /** SPEC §6, remeasured 2026-11-30 with wrk, one connection, the thesis service run from its own code. */
@@ -55,11 +55,6 @@ const body = JSON.stringify({ image: encodeBase64(imageAt(testSet, 0)), image_si
 function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-}
-
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
 interface Load {

@@ -236,7 +236,7 @@ export interface HttpOracleOptions extends ApiOracleOptions {
   fetch?: typeof fetch;
   /** aborts requests in flight (e.g. the attack's Stop); they reject with the abort reason */
   signal?: AbortSignal;
-  /** a request without an answer after this long is aborted (default 120 s) */
+  /** a request without an answer after this long is aborted (default 120 s; 0: never) */
   timeoutMs?: number;
 }
 
@@ -331,26 +331,36 @@ function apiOracle(transport: Transport, options: ApiOracleOptions): DecisionOra
  * attacks through it with `quantize: true` so they report and judge the image the server saw.
  */
 export function createHttpOracle(options: HttpOracleOptions): DecisionOracle & ScoreOracle {
-  const doFetch = options.fetch ?? globalThis.fetch;
   const base = options.baseUrl.replace(/\/+$/, '');
-  const transport: Transport = async (path, body) => {
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? 120_000);
-    const res = await doFetch(`${base}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      signal: options.signal ? AbortSignal.any([options.signal, timeout]) : timeout,
-    });
-    const text = await res.text();
-    let json: unknown = text;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      // non-JSON answer (e.g. an HTML error page): keep the text for the message
-    }
-    return { status: res.status, json };
-  };
-  return apiOracle(transport, options);
+  return apiOracle((path, body) => postApi(`${base}${path}`, body, options), options);
+}
+
+/**
+ * POSTs a JSON body to a service with the API contract and reads the answer: its status and the
+ * parsed JSON, or the text when it is not JSON (e.g. an HTML error page). Aborts with `signal`, and
+ * after `timeoutMs` (default 120 s; 0: never) without an answer.
+ */
+export async function postApi(
+  url: string,
+  body: string,
+  options: Pick<HttpOracleOptions, 'fetch' | 'signal' | 'timeoutMs'> = {},
+): Promise<{ status: number; json: unknown }> {
+  const ms = options.timeoutMs ?? 120_000;
+  const signals = [options.signal, ms > 0 ? AbortSignal.timeout(ms) : undefined].filter(
+    (x): x is AbortSignal => x !== undefined,
+  );
+  const res = await (options.fetch ?? globalThis.fetch)(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: signals.length ? AbortSignal.any(signals) : undefined,
+  });
+  const text = await res.text();
+  try {
+    return { status: res.status, json: JSON.parse(text) };
+  } catch {
+    return { status: res.status, json: text };
+  }
 }
 
 export interface RouterRequest {

@@ -64,12 +64,6 @@ export class EngineClient {
       { modelsUrl, backend: this.backendChoice, threads: this.opts.threads },
       Comlink.proxy((e: EngineEvent) => this.emit(e)),
     );
-    this.ready.then(
-      (s) => {
-        this.lastBackendStatus = s;
-      },
-      (e) => this.emit({ type: 'error', message: `inference worker failed to start: ${String(e)}` }),
-    );
     // a worker that dies or hangs while it initialises fires no event and answers no ping: give it
     // INIT_DEADLINE_MS, then restart it, so that queued calls do not wait forever
     const gen = this.generation;
@@ -82,8 +76,14 @@ export class EngineClient {
       this.recover();
     }, INIT_DEADLINE_MS);
     this.ready.then(
-      () => clearTimeout(deadline),
-      () => clearTimeout(deadline),
+      (s) => {
+        clearTimeout(deadline);
+        this.lastBackendStatus = s;
+      },
+      (e) => {
+        clearTimeout(deadline);
+        this.emit({ type: 'error', message: `inference worker failed to start: ${String(e)}` });
+      },
     );
     // reload what the previous worker had loaded
     for (const w of this.wanted) this.call((r) => r.load(w)).catch(() => {});

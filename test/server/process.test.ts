@@ -4,12 +4,11 @@
  * requests), and graceful shutdown on SIGTERM with requests in flight.
  */
 import { type ChildProcess, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../src/core/base64';
 import { imageAt } from '../../src/data/idx';
-import { type ServeProcess, startServeProcess } from '../../tools/lib/serve-process';
+import { rssMiB, type ServeProcess, startServeProcess } from '../../tools/lib/serve-process';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 
 const testSet = loadTestSetNode();
@@ -24,12 +23,6 @@ async function serve(args: string[] = []): Promise<ServeProcess> {
   live.add(server.child);
   void server.exited.then(() => live.delete(server.child));
   return server;
-}
-
-/** Resident set size of a process, in MiB (Linux /proc). */
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
 describe('npm run serve as a process', () => {

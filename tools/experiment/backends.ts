@@ -19,6 +19,7 @@ import {
   createHttpOracle,
   createRouterOracle,
   type DecisionOracle,
+  postApi,
   runAttack,
   type ScoreOracle,
   withEOT,
@@ -404,19 +405,8 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
     return base;
   }
 
-  protected post: Post = async (path, body) => {
-    const res = await fetch(`${this.pick()}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    });
-    const text = await res.text();
-    try {
-      return { status: res.status, json: JSON.parse(text) };
-    } catch {
-      return { status: res.status, json: text };
-    }
-  };
+  // no timeout, as before: a slow service delays the run rather than failing rows
+  protected post: Post = (path, body) => postApi(`${this.pick()}${path}`, body, { timeoutMs: 0 });
 
   protected oracle(call: AttackCall): DecisionOracle & ScoreOracle {
     // the canonical route (/0/4/...) so that services without the underscore alias work too
@@ -425,6 +415,7 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
       modelId: call.model.split('_').join('/'),
       batch: this.batch,
       seed: call.seed,
+      timeoutMs: 0,
     });
   }
 

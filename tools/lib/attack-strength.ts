@@ -14,6 +14,7 @@ import { createRouter } from '../../src/core/router';
 import type { TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
 import { sampleIndices } from '../../src/experiment/config';
+import { median } from '../../src/experiment/summary';
 import type { NodeEngine } from './node-engine';
 
 export interface StrengthConfig {
@@ -84,13 +85,6 @@ export interface StrengthSummary {
 }
 
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-
-export function median(xs: readonly number[]): number | null {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 export function summarizeOutcomes(outcomes: readonly ImageOutcome[]): StrengthSummary {
   const attacked = outcomes.filter((o) => o.correct);

@@ -19,9 +19,17 @@ export interface NodeEngineOptions {
   threads?: number;
 }
 
+/** Where a weight set's session stands: being read and opened, open (after `ms`), or failed (why). */
+export type WeightState =
+  | { state: 'loading' }
+  | { state: 'ready'; ms: number }
+  | { state: 'failed'; error: string };
+
 export interface NodeEngine extends InferenceEngine {
   /** Reads, verifies and opens a weight set now (rejects with ModelUnavailableError saying why). */
   load(weights: string): Promise<void>;
+  /** The state of the last load of a weight set (undefined: never asked for, or released). */
+  state(weights: string): WeightState | undefined;
   /** Frees the sessions (all, or one weight set); later calls create them again. */
   release(weights?: string): Promise<void>;
   /** Weight sets with a live session. */
@@ -50,6 +58,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const verify = opts.verify ?? true;
   const threads = opts.threads ?? 2;
   const slots = new Map<string, Promise<Slot>>();
+  const states = new Map<string, WeightState>();
 
   async function readManifest(): Promise<ManifestWeights | null> {
     const path = join(modelsDir, 'manifest.json');
@@ -120,15 +129,26 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   function slotFor(weights: string): Promise<Slot> {
     let slot = slots.get(weights);
     if (!slot) {
-      slot = createSlot(weights);
-      slots.set(weights, slot);
-      // a failed load is retried (the file may be fixed or appear later), but at most every
-      // RETRY_FAILED_MS: each retry reads and hashes the whole file
-      slot.catch(() => {
-        setTimeout(() => {
-          if (slots.get(weights) === slot) slots.delete(weights);
-        }, RETRY_FAILED_MS).unref();
-      });
+      const t0 = performance.now();
+      const created = createSlot(weights);
+      slot = created;
+      slots.set(weights, created);
+      states.set(weights, { state: 'loading' });
+      created.then(
+        () => {
+          if (slots.get(weights) === created)
+            states.set(weights, { state: 'ready', ms: Math.round(performance.now() - t0) });
+        },
+        (e: unknown) => {
+          if (slots.get(weights) === created)
+            states.set(weights, { state: 'failed', error: e instanceof Error ? e.message : String(e) });
+          // a failed load is retried (the file may be fixed or appear later), but at most every
+          // RETRY_FAILED_MS: each retry reads and hashes the whole file
+          setTimeout(() => {
+            if (slots.get(weights) === created) slots.delete(weights);
+          }, RETRY_FAILED_MS).unref();
+        },
+      );
     }
     return slot;
   }
@@ -136,6 +156,11 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   return {
     async load(weights: string): Promise<void> {
       await slotFor(weights);
+    },
+
+    state(weights: string): WeightState | undefined {
+      const st = states.get(weights);
+      return st && { ...st };
     },
 
     async infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
@@ -167,6 +192,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         names.map(async (name) => {
           const slot = slots.get(name);
           slots.delete(name);
+          states.delete(name);
           if (!slot) return;
           try {
             const s = await slot;

@@ -3,6 +3,7 @@
  * started, waited for until GET / says every model is ready, with its log kept.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -63,4 +64,10 @@ export async function startServeProcess(args: string[] = [], timeoutMs = 120_000
   }
   child.kill('SIGKILL');
   throw new Error(`npm run serve did not become ready:\n${out}`);
+}
+
+/** Resident set size of a process, in MiB (Linux /proc). */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
 }
