@@ -3,7 +3,7 @@
  * which the thesis' clients use). SIGINT/SIGTERM drain the requests in flight, then exit; a second
  * signal exits at once.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildService } from './app';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
@@ -25,7 +25,14 @@ const program = new Command()
     int('--port', 0, 65535),
     5000,
   )
-  .option('--models <ids>', 'comma-separated model IDs to serve (default: all fifteen)')
+  .option('--models <ids>', 'comma-separated model IDs to serve (default: all fifteen)', (v: string) => {
+    const ids = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (ids.length === 0) throw new InvalidArgumentError('--models needs at least one model ID, e.g. 0,0_1');
+    return ids;
+  })
   .option('--models-dir <dir>', 'folder with the ONNX files and manifest.json', 'public/models')
   .option('--threads <n>', 'onnxruntime intra-op threads per session', int('--threads', 1, 64), 2)
   .option('--max-body <bytes>', 'largest request body', int('--max-body', 1024, 1024 ** 3), 96 * 1024 * 1024)
@@ -37,10 +44,13 @@ const program = new Command()
   )
   .option('--cors <origins>', 'allowed origins, comma-separated, or * (as flask_cors)', '*')
   .option('--no-cors', 'send no CORS headers')
-  .option(
-    '--log-level <level>',
-    'pino level: info logs one line per request; warn, error or silent log less',
-    'info',
+  .addOption(
+    new Option(
+      '--log-level <level>',
+      'pino level: info logs one line per request; warn, error or silent log less',
+    )
+      .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+      .default('info'),
   )
   .showHelpAfterError();
 
@@ -48,7 +58,7 @@ program.parse();
 const o = program.opts<{
   host: string;
   port: number;
-  models?: string;
+  models?: string[];
   modelsDir: string;
   threads: number;
   maxBody: number;
@@ -60,10 +70,7 @@ const o = program.opts<{
 let service: Awaited<ReturnType<typeof buildService>>;
 try {
   service = await buildService({
-    models: o.models
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
+    models: o.models,
     modelsDir: o.modelsDir,
     threads: o.threads,
     maxBody: o.maxBody,
@@ -99,7 +106,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 try {
   const address = await app.listen({ host: o.host, port: o.port });
   app.log.info(
-    `serving ${service.models.length} models on ${address} (GET / lists them and their load state; Ctrl-C stops)`,
+    `serving ${service.models.length} model${service.models.length === 1 ? '' : 's'} on ${address} (GET / lists them and their load state; Ctrl-C stops)`,
   );
 } catch (e) {
   process.stderr.write(`serve: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}\n`);

@@ -162,6 +162,8 @@ async function main(): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096)
     fail('--batch-size must be an integer from 1 to 4096');
   if (opts.fresh && opts.resume === false) fail('--fresh and --no-resume contradict each other: pick one');
+  if (opts.fresh && opts.redoAll)
+    fail('--fresh deletes the earlier rows that --redo-all keeps in superseded.jsonl: pick one');
 
   const { resolved } = loadConfig(opts, outDir);
   const work = enumerateWork(resolved);

@@ -380,6 +380,27 @@ describe('files', () => {
     expect(written.redone).toMatchObject([{ attacks: [{ key: squareKey }], rows_superseded: 1 }]);
   });
 
+  it('--force never resumes into the rows of a different experiment, only across a changed environment', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-force-'));
+    const resolved = resolveConfig({ ...SMOKE, models: ['0'], images: { indices: [1] } });
+    const before = configFile(resolved, null, { mode: 'browser', backend: { active: 'wasm' } }, 2, 2);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(before));
+    writeFileSync(join(dir, 'results.jsonl'), `${JSON.stringify(row({ index: 1 }))}\n`);
+    const other = resolveConfig({ ...SMOKE, models: ['0', '0_4'], images: { indices: [1] } });
+    const file = configFile(other, null, { mode: 'browser', backend: { active: 'wasm' } }, 4, 4);
+    const opts = { outDir: dir, file, resume: true, fresh: false, force: true, log: () => {} };
+    expect(() => precheckOutDir(opts)).toThrow(/different experiment: .*model list differs.*--redo-all/);
+    expect(() => prepareOutDir(opts)).toThrow(/--force only overrides a changed environment/);
+    expect(readResults(dir).rows).toHaveLength(1);
+    // the same experiment in another mode: --force resumes, with a warning
+    const sameExperiment = configFile(resolved, null, { mode: 'native' }, 2, 2);
+    const logs: string[] = [];
+    expect(prepareOutDir({ ...opts, file: sameExperiment, log: (l) => logs.push(l) })).toEqual({
+      resumed: true,
+    });
+    expect(logs.join('\n')).toMatch(/mode differs.*Resuming anyway/);
+  });
+
   it('--redo-all moves every row to superseded.jsonl with why and the earlier environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'exp-redo-all-'));
     const resolved = resolveConfig({ ...SMOKE, models: ['0'], images: { indices: [1] } });

@@ -176,11 +176,19 @@ export function precheckOutDir(o: Omit<PrepareOptions, 'log'>): void {
   const problems = incompatibilities(previous, o.file, { sameShard: true, environment: false }).filter(
     (p) => !(o.redoChanged && p === ATTACKS_DIFFER && changedAttacks(previous, o.file).length > 0),
   );
-  if (problems.length && !o.force) {
-    throw new UsageError(
-      `${o.outDir} holds results of a different run: ${problems.join('; ')}. Use --fresh to discard them, another --out, or --force to resume anyway.`,
-    );
-  }
+  if (problems.length) throw differentExperiment(o.outDir, problems);
+}
+
+/**
+ * Rows of another experiment (config, models, images, attacks or shard) never mix with this one's,
+ * not even with --force, which overrides only a changed environment.
+ */
+function differentExperiment(outDir: string, problems: string[]): UsageError {
+  return new UsageError(
+    `${outDir} holds results of a different experiment: ${problems.join('; ')}. Use --redo-all to rerun it there ` +
+      '(the earlier rows are kept in superseded.jsonl), --fresh to discard them, or another --out; ' +
+      '--force only overrides a changed environment (model files, backend, mode).',
+  );
 }
 
 /** IDs whose weight file (sha256) differs between two runs' environments. */
@@ -326,6 +334,8 @@ export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
       return { resumed: false };
     }
     if (o.redoChanged) previous = redoChangedAttacks(o, redoChangedModels(o, previous));
+    const configProblems = incompatibilities(previous, o.file, { sameShard: true, environment: false });
+    if (configProblems.length) throw differentExperiment(o.outDir, configProblems);
     const problems = incompatibilities(previous, o.file, { sameShard: true });
     if (problems.length) {
       const text = `${o.outDir} holds results of a different run: ${problems.join('; ')}.`;
