@@ -9,9 +9,13 @@
  * (JSON + BOM, validation, defenses, seeds) → batching engine → onnxruntime-node → the router's
  * JSON answer and headers (X-Model-Id, X-Inference-Ms, X-Seed).
  */
+
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import pino from 'pino';
+import { customModelId, customModelInfos, type OutputKind } from '../src/core/custom-models';
 import { MODELS, type ModelInfo } from '../src/core/models';
 import { MAX_BODY_BYTES } from '../src/core/request';
 import { createRouter } from '../src/core/router';
@@ -35,6 +39,13 @@ export interface ServeOptions {
   logLevel?: string;
   /** check each file's sha256 against the manifest (default true) */
   verify?: boolean;
+  /**
+   * ONNX classifiers someone brought (`--model path`, repeatable), served under /custom/<id>/…
+   * (and /custom/<id>/3|4|blur/…) with the ID from the file stem; checked as the page checks uploads
+   */
+  customModels?: readonly string[];
+  /** how to read the custom models' outputs (default logits: softmax applied) */
+  customOutputs?: OutputKind;
 }
 
 export type { WeightState };
@@ -70,6 +81,25 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     threads: opts.threads ?? 2,
     verify: opts.verify ?? true,
   });
+  const taken: string[] = [];
+  for (const path of opts.customModels ?? []) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      throw new RangeError(
+        `--model ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? e})`,
+      );
+    }
+    const id = customModelId(basename(path), taken);
+    taken.push(id);
+    try {
+      const entry = await engine.addCustom(id, basename(path), new Uint8Array(bytes), opts.customOutputs);
+      models.push(...customModelInfos(entry));
+    } catch (e) {
+      throw new RangeError(`--model ${path}: ${(e as Error).message}`);
+    }
+  }
   const batching = createBatchingEngine(engine, opts.maxBatch ?? 64);
   const router = createRouter(batching, { models, maxBodyBytes: maxBody });
 

@@ -33,6 +33,12 @@ const program = new Command()
     if (ids.length === 0) throw new InvalidArgumentError('--models needs at least one model ID, e.g. 0,0_1');
     return ids;
   })
+  .option(
+    '--model <path>',
+    'an ONNX classifier of your own ([N,1,28,28] in [0,1] → [N,10]), served under /custom/<file stem>/…; repeatable',
+    (v: string, prev: string[] = []) => [...prev, v],
+  )
+  .option('--probabilities', 'the --model files output probabilities, not logits')
   .option('--models-dir <dir>', 'folder with the ONNX files and manifest.json', 'public/models')
   .option('--threads <n>', 'onnxruntime intra-op threads per session', int('--threads', 1, 64), 2)
   .option('--max-body <bytes>', 'largest request body', int('--max-body', 1024, 1024 ** 3), 96 * 1024 * 1024)
@@ -59,6 +65,8 @@ const o = program.opts<{
   host: string;
   port: number;
   models?: string[];
+  model?: string[];
+  probabilities?: boolean;
   modelsDir: string;
   threads: number;
   maxBody: number;
@@ -71,6 +79,8 @@ let service: Awaited<ReturnType<typeof buildService>>;
 try {
   service = await buildService({
     models: o.models,
+    customModels: o.model,
+    customOutputs: o.probabilities ? 'probabilities' : 'logits',
     modelsDir: o.modelsDir,
     threads: o.threads,
     maxBody: o.maxBody,

@@ -7,11 +7,12 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { enumerateWork, resolveConfig, rowKey, type Shard } from '../src/experiment/config';
+import { enumerateWork, rowKey, type Shard } from '../src/experiment/config';
 import type { ResultRow } from '../src/experiment/rows';
 import { latestRows } from '../src/experiment/summary';
 import { FILES, lockOutDir, OutDirBusy, readResults, writeAtomic } from './experiment/files';
 import { type ConfigFile, incompatibilities, readConfigFile, writeOutputs } from './experiment/output';
+import { resolveConfigNode } from './lib/adversarial-node';
 import { loadTestSetNode } from './lib/test-set-node';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -85,14 +86,14 @@ function main(): void {
       process.stderr.write(`warning: ${i.dir}/results.jsonl ends in a partial line (ignored)\n`);
   }
 
-  const resolved = resolveConfig(base.file.config);
+  const resolved = resolveConfigNode(base.file.config, join(ROOT, 'public', 'data'));
   const work = enumerateWork(resolved);
-  const ordinal = new Map(work.map((w) => [rowKey(w.model, w.attack.key, w.index), w.ordinal]));
+  const ordinal = new Map(work.map((w) => [rowKey(w.model, w.attack.key, w.index, w.set), w.ordinal]));
   const merged = new Map<string, ResultRow>();
   let duplicates = 0;
   for (const input of inputs) {
     for (const row of input.rows) {
-      const key = rowKey(row.model, row.attack, row.index);
+      const key = rowKey(row.model, row.attack, row.index, row.set);
       if (!ordinal.has(key)) continue; // not part of this experiment (cannot happen for matching configs)
       const prev = merged.get(key);
       if (prev) {
@@ -105,13 +106,14 @@ function main(): void {
   }
   const rows = [...merged.values()].sort(
     (a, b) =>
-      ordinal.get(rowKey(a.model, a.attack, a.index))! - ordinal.get(rowKey(b.model, b.attack, b.index))!,
+      ordinal.get(rowKey(a.model, a.attack, a.index, a.set))! -
+      ordinal.get(rowKey(b.model, b.attack, b.index, b.set))!,
   );
 
   const notes: string[] = [
     `Merged from ${inputs.length} folder(s): ${inputs.map((i) => `${relative(process.cwd(), i.dir) || '.'} (${shardText(i.file.shard)}, ${i.rows.length} rows)`).join(', ')}.`,
   ];
-  const missing = work.filter((w) => !merged.has(rowKey(w.model, w.attack.key, w.index)));
+  const missing = work.filter((w) => !merged.has(rowKey(w.model, w.attack.key, w.index, w.set)));
   if (missing.length) {
     const totals = new Set(inputs.map((i) => i.file.shard?.total ?? 1));
     let which = '';

@@ -9,12 +9,12 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { type AdversarialSet, AdversarialSetError } from '../src/data/adversarial';
 import {
   ConfigError,
   enumerateWork,
   parseShard,
   type ResolvedConfig,
-  resolveConfig,
   type Shard,
 } from '../src/experiment/config';
 import { modelLabel } from '../src/experiment/summary';
@@ -29,9 +29,11 @@ import { gitInfo, machineInfo, modelFiles } from './experiment/env';
 import { appendLine, FILES, lockOutDir, OutDirBusy, readResults } from './experiment/files';
 import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
 import { plannedWork, runExperiment } from './experiment/runner';
+import { loadAdversarialSetNode, resolveConfigNode } from './lib/adversarial-node';
 import { loadTestSetNode } from './lib/test-set-node';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DATA_DIR = join(ROOT, 'public', 'data');
 
 interface Options {
   config?: string;
@@ -119,16 +121,36 @@ function loadConfig(opts: Options, outDir: string): { resolved: ResolvedConfig; 
     } catch (e) {
       fail(`${opts.config} is not valid JSON: ${(e as Error).message}`);
     }
-    try {
-      return { resolved: resolveConfig(raw), source: opts.config };
-    } catch (e) {
-      if (e instanceof ConfigError) fail(`${opts.config}: ${e.message}`);
-      throw e;
-    }
+    return { resolved: resolveWithSets(raw, opts.config), source: opts.config };
   }
   const previous = readConfigFile(outDir);
   if (!previous) fail(`--config is required (${outDir} holds no earlier run to resume)`);
-  return { resolved: resolveConfig(previous.config), source: join(outDir, FILES.config) };
+  const source = join(outDir, FILES.config);
+  return { resolved: resolveWithSets(previous.config, source), source };
+}
+
+/** resolveConfig with the cards of the adversarial sets the config names (read from public/data). */
+function resolveWithSets(raw: unknown, where: string): ResolvedConfig {
+  try {
+    return resolveConfigNode(raw, DATA_DIR);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof AdversarialSetError) fail(`${where}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** The config's adversarial sets with their images, checked against the shipped files. */
+function loadSets(resolved: ResolvedConfig): Map<string, AdversarialSet> {
+  const out = new Map<string, AdversarialSet>();
+  for (const s of resolved.sets) {
+    try {
+      out.set(s.name, loadAdversarialSetNode(DATA_DIR, join(ROOT, 'public', 'models'), s.name));
+    } catch (e) {
+      if (e instanceof AdversarialSetError) fail(e.message);
+      throw e;
+    }
+  }
+  return out;
 }
 
 function resumeCommand(opts: Options, shard: Shard | null): string {
@@ -195,7 +217,8 @@ async function main(): Promise<void> {
   }
   process.on('exit', releaseLock);
 
-  const testSet = loadTestSetNode(join(ROOT, 'public', 'data'));
+  const testSet = loadTestSetNode(DATA_DIR);
+  const sets = loadSets(resolved);
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   // Ctrl-C / SIGTERM: stop after bookkeeping, close the browser, print how to resume
@@ -282,6 +305,7 @@ async function main(): Promise<void> {
       shard,
       backend,
       testSet,
+      sets,
       batchSize,
       retryErrors: Boolean(opts.retryErrors),
       retryUnstarted: Boolean(opts.retryUnstarted),
@@ -289,7 +313,7 @@ async function main(): Promise<void> {
       log,
       onPlan: ({ total, done, pending }) => {
         log(
-          `${label}: ${total} rows (${resolved.models.length} models × ${resolved.attacks.length} attacks × ${resolved.indices.length} images` +
+          `${label}: ${total} rows (${resolved.models.length} models × ${resolved.sets.length ? `${resolved.sets.length} adversarial sets × ` : ''}${resolved.attacks.length} attacks × ${resolved.indices.length} images` +
             `${shard ? `, this shard's share` : ''}); ${resumed ? `resuming, ${done} done, ` : ''}${pending} to run → ${relative(process.cwd(), outDir) || '.'}`,
         );
         startedAt = performance.now();

@@ -1,4 +1,4 @@
-"""Command line: python -m training {train,robust,probe,weights-from-onnx,golden-preprocess,smoke} ..."""
+"""Command line: python -m training {train,robust,probe,weights-from-onnx,adversarial-set,golden-preprocess,smoke} ..."""
 import argparse
 import sys
 
@@ -51,6 +51,18 @@ def main(argv=None):
     w.add_argument("--record-from", help="training record of the run that produced the file, copied as <id>.json")
     w.add_argument("--data-dir", default=data.DEFAULT_DIR)
 
+    v = sub.add_parser("adversarial-set", help="white-box L-inf PGD test-set images crafted on shipped weight sets "
+                                               "(public/data/adversarial/, for transfer attacks)")
+    v.add_argument("--source", nargs="+", required=True, help="shipped weight set(s) to craft on, or 'all'")
+    v.add_argument("--eps", type=float, default=0.1, help="L-inf radius in [0,1] pixel units")
+    v.add_argument("--steps", type=int, default=20, help="PGD steps (step size 2.5*eps/steps)")
+    v.add_argument("--n", type=int, default=1000, help="test images (a seeded subset, the same for every source)")
+    v.add_argument("--seed", type=int, default=0, help="subset and random-start seed")
+    v.add_argument("--out", help="output folder (default public/data/adversarial)")
+    v.add_argument("--models-dir", help="folder with manifest.json and the ONNX files (default public/models)")
+    v.add_argument("--data-dir", default=data.DEFAULT_DIR)
+    v.add_argument("--threads", type=int)
+
     sub.add_parser("golden-preprocess", help="write PIL/PyTorch preprocessing golden vectors")
 
     s = sub.add_parser("smoke", help="train a few batches of each architecture, export, write references")
@@ -73,6 +85,10 @@ def main(argv=None):
     elif a.cmd == "weights-from-onnx":
         from .onnx_weights import weights_from_onnx
         weights_from_onnx(a.id, a.onnx, a.golden, record_from=a.record_from, data_dir=a.data_dir)
+    elif a.cmd == "adversarial-set":
+        from . import adversarial_set, paths
+        adversarial_set.main(a.source, a.eps, a.steps, a.n, a.seed, a.out or adversarial_set.OUT_DIR,
+                             a.models_dir or paths.MODELS_DIR, a.data_dir, a.threads)
     elif a.cmd == "golden-preprocess":
         from .golden import write_preprocess_golden
         write_preprocess_golden()

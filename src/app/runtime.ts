@@ -6,6 +6,7 @@ import { EngineClient } from '../engine/client';
 import type { BackendChoice } from '../engine/types';
 import { installExperimentApi } from '../experiment/page-api';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
+import { customModelsSettled } from './custom-model-gate';
 
 function initialBackend(): BackendChoice {
   const q = new URLSearchParams(location.search).get('backend');
@@ -43,7 +44,11 @@ export function onApiExchange(l: ExchangeListener): () => void {
 }
 
 installFetchShim(
-  (req) => engine.handle(req),
+  async (req) => {
+    // uploaded models are restored from IndexedDB at start-up: their routes wait for that
+    if (req.path === '/' || req.path.startsWith('/custom/')) await customModelsSettled();
+    return engine.handle(req);
+  },
   (e) => {
     shimLog.push(e);
     if (shimLog.length > 50) shimLog.shift();

@@ -1,7 +1,11 @@
 /** The fifteen model IDs of SPEC §2: which weights each uses and which preprocessor defends it. */
 
-export type Arch = 'cnn' | 'resnet18' | 'vit';
-export type Defense = 'none' | 'pgd' | 'augment' | 'resize_pad' | 'noise';
+import type { CustomModelEntry } from './custom-models';
+
+/** The three architectures of SPEC §2, and 'custom' for a model the user brought (custom-models.ts). */
+export type Arch = 'cnn' | 'resnet18' | 'vit' | 'custom';
+/** The five defenses of SPEC §2; 'blur' only wraps custom models (`custom/<id>/blur`). */
+export type Defense = 'none' | 'pgd' | 'augment' | 'resize_pad' | 'noise' | 'blur';
 
 /** A randomized input preprocessor (SPEC §3). */
 export type PreprocessorSpec =
@@ -16,15 +20,23 @@ export interface ModelInfo {
   /** ID of the weight set (file `public/models/<weights>.onnx`). */
   weights: string;
   preprocessor: PreprocessorSpec | null;
+  /** Set for a model the user brought: its file, checksum and input/output spec. */
+  custom?: CustomModelEntry;
 }
 
-export const ARCH_LABEL: Record<Arch, string> = { cnn: 'CNN', resnet18: 'ResNet18', vit: 'ViT' };
+export const ARCH_LABEL: Record<Arch, string> = {
+  cnn: 'CNN',
+  resnet18: 'ResNet18',
+  vit: 'ViT',
+  custom: 'your model',
+};
 export const DEFENSE_LABEL: Record<Defense, string> = {
   none: 'vanilla',
   pgd: 'PGD adversarial retraining',
   augment: 'augmentation retraining',
   resize_pad: 'random resize & padding',
   noise: 'Gaussian noise',
+  blur: 'Gaussian blur',
 };
 
 export const RESIZE_PAD_DEFAULT: PreprocessorSpec = {
@@ -43,8 +55,10 @@ export const BLUR_DEFAULT: PreprocessorSpec = {
   sigmaMax: 5,
 };
 
-const ARCH_PREFIX: Record<Arch, string> = { cnn: '0', resnet18: '2', vit: '5' };
-const DEFENSE_SUFFIX: Record<Defense, string> = {
+type TableArch = Exclude<Arch, 'custom'>;
+type TableDefense = Exclude<Defense, 'blur'>;
+const ARCH_PREFIX: Record<TableArch, string> = { cnn: '0', resnet18: '2', vit: '5' };
+const DEFENSE_SUFFIX: Record<TableDefense, string> = {
   none: '',
   pgd: '_1',
   augment: '_2',
@@ -52,10 +66,11 @@ const DEFENSE_SUFFIX: Record<Defense, string> = {
   noise: '_4',
 };
 
-export const ARCHS: Arch[] = ['cnn', 'resnet18', 'vit'];
-export const DEFENSES: Defense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise'];
+/** The architectures and defenses of the table (the grid's rows and columns). */
+export const ARCHS: TableArch[] = ['cnn', 'resnet18', 'vit'];
+export const DEFENSES: TableDefense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise'];
 
-function build(arch: Arch, defense: Defense): ModelInfo {
+function build(arch: TableArch, defense: TableDefense): ModelInfo {
   const prefix = ARCH_PREFIX[arch];
   const id = prefix + DEFENSE_SUFFIX[defense];
   const ownWeights = defense === 'none' || defense === 'pgd' || defense === 'augment';

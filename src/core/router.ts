@@ -3,6 +3,7 @@
  * The worker puts it behind the page's fetch shim; Node tools and tests call it directly. It never
  * throws: every failure is a JSON error with the status the SPEC names.
  */
+import { CUSTOM_PREFIX, describeCustomModel } from './custom-models';
 import { applyPreprocessor, type PreprocessDraw } from './defenses';
 import { type InferenceEngine, ModelUnavailableError } from './engine';
 import { MODEL_PIXELS, toModelInput } from './image';
@@ -30,8 +31,11 @@ export type Action = 'decision' | 'score';
 export type ParsedPath = { kind: 'root' } | { kind: 'model'; modelId: string; action: Action };
 
 export interface RouterOptions {
-  /** the models served (default: the fifteen of SPEC §2) */
-  models?: readonly ModelInfo[];
+  /**
+   * the models served (default: the fifteen of SPEC §2); a function is asked on every request, so
+   * models can be added and removed while the router runs (uploaded custom models)
+   */
+  models?: readonly ModelInfo[] | (() => readonly ModelInfo[]);
   /** seed source for randomized requests without a seed (default: crypto) */
   freshSeed?: () => number;
   /** clock for X-Inference-Ms (default: performance.now) */
@@ -137,7 +141,9 @@ export async function classifyInputs(
 
 /**
  * `/`, `/<arch>/<action>`, `/<arch>/<d>/<action>` (→ model `<arch>_<d>`), with an optional trailing
- * slash, query string and fragment. The model ID is not checked here; null when no route matches.
+ * slash, query string and fragment; a custom model's `/custom/<id>/<action>` (→ model `custom/<id>`)
+ * and `/custom/<id>/<variant>/<action>` (→ `custom/<id>/<variant>`). The model ID is not checked
+ * here; null when no route matches.
  */
 export function parseModelPath(path: string): ParsedPath | null {
   const bare = String(path).split(/[?#]/, 1)[0];
@@ -153,6 +159,9 @@ export function parseModelPath(path: string): ParsedPath | null {
   if (segments.some((s) => s === '')) return null;
   const action = segments[segments.length - 1];
   if (action !== 'decision' && action !== 'score') return null;
+  if (segments[0] === CUSTOM_PREFIX && (segments.length === 3 || segments.length === 4)) {
+    return { kind: 'model', modelId: segments.slice(0, -1).join('/'), action };
+  }
   if (segments.length === 2) return { kind: 'model', modelId: segments[0], action };
   if (segments.length === 3) return { kind: 'model', modelId: `${segments[0]}_${segments[1]}`, action };
   return null;
@@ -167,6 +176,7 @@ function errorText(e: unknown): string {
 }
 
 function routesOf(m: ModelInfo): { decision: string; score: string; aliases: string[] } {
+  if (m.arch === 'custom') return { decision: `/${m.id}/decision`, score: `/${m.id}/score`, aliases: [] };
   const [arch, d] = m.id.split('_');
   const base = d === undefined ? `/${arch}` : `/${arch}/${d}`;
   const aliases = d === undefined ? [] : [`/${m.id}/decision`, `/${m.id}/score`];
@@ -178,7 +188,8 @@ function describeService(models: readonly ModelInfo[]) {
     service: 'Fashion-MNIST classifier playground API',
     description:
       'The HTTP contract of the thesis classifier service, answered in the browser page or natively (npm run serve): fifteen Fashion-MNIST ' +
-      'classifiers (CNN, ResNet18, ViT; vanilla and four defenses) run in onnxruntime.',
+      'classifiers (CNN, ResNet18, ViT; vanilla and four defenses) run in onnxruntime, and the ONNX classifiers users bring ' +
+      '(/custom/<id>/…, with defended variants /custom/<id>/3/… resize & pad, /4/… Gaussian noise, /blur/… Gaussian blur).',
     contract: {
       request:
         'POST JSON {"image": "<base64 of raw pixel bytes>", "image_size": [width, height], "channel": 1 | 3}; ' +
@@ -207,14 +218,25 @@ function describeService(models: readonly ModelInfo[]) {
       randomized: m.preprocessor !== null,
       preprocessor: m.preprocessor,
       routes: routesOf(m),
+      ...(m.custom && { custom: describeCustomModel(m.custom) }),
     })),
   };
 }
 
 export function createRouter(engine: InferenceEngine, opts: RouterOptions = {}) {
-  const models = opts.models ?? MODELS;
-  const byId = new Map(models.map((m) => [m.id, m]));
-  const knownIds = models.map((m) => m.id).join(', ');
+  const source = opts.models ?? MODELS;
+  let lastModels: readonly ModelInfo[] | null = null;
+  let byId = new Map<string, ModelInfo>();
+  let knownIds = '';
+  const current = (): readonly ModelInfo[] => {
+    const models = typeof source === 'function' ? source() : source;
+    if (models !== lastModels) {
+      lastModels = models;
+      byId = new Map(models.map((m) => [m.id, m]));
+      knownIds = models.map((m) => m.id).join(', ');
+    }
+    return models;
+  };
 
   async function route(req: ApiRequest): Promise<ApiResponse> {
     const method = String(req.method ?? '').toUpperCase();
@@ -226,8 +248,9 @@ export function createRouter(engine: InferenceEngine, opts: RouterOptions = {}) 
     if (parsed.kind === 'root') {
       if (method !== 'GET')
         return json(405, { error: `${method} is not allowed on /; use GET` }, { Allow: 'GET' });
-      return json(200, describeService(models));
+      return json(200, describeService(current()));
     }
+    current();
     const model = byId.get(parsed.modelId);
     if (!model) {
       return json(404, { error: `unknown model "${parsed.modelId}"; the models are ${knownIds}` });

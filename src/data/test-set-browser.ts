@@ -6,7 +6,7 @@ import { type TestSet, testSetFromIdx } from './idx';
  * browser has already inflated them and a second gunzip would fail: gunzip only when the bytes still
  * start with the gzip magic number.
  */
-async function fetchMaybeGzipped(url: string): Promise<Uint8Array> {
+export async function fetchMaybeGzipped(url: string): Promise<Uint8Array> {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
   const bytes = new Uint8Array(await res.arrayBuffer());

@@ -4,9 +4,17 @@
  */
 import * as Comlink from 'comlink';
 import type { TrajectoryPoint } from '../attacks/types';
+import type { CustomModelEntry } from '../core/custom-models';
 import type { ApiResponse } from '../core/router';
 import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
-import type { ApiRequest, AttackRequest, AttackResponse, ClassifyRequest, WorkerApi } from './worker';
+import type {
+  AddCustomRequest,
+  ApiRequest,
+  AttackRequest,
+  AttackResponse,
+  ClassifyRequest,
+  WorkerApi,
+} from './worker';
 
 export class WorkerDiedError extends Error {
   constructor() {
@@ -36,6 +44,8 @@ export class EngineClient {
   private ready!: Promise<BackendStatus>;
   private listeners = new Set<Listener>();
   private wanted = new Set<string>();
+  /** Uploaded models the worker serves: registered again on a restarted worker before any call. */
+  private customs = new Map<string, AddCustomRequest>();
   private inFlight = new Set<(err: Error) => void>();
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private lastPong = Date.now();
@@ -60,10 +70,24 @@ export class EngineClient {
     });
     this.remote = Comlink.wrap<WorkerApi>(this.worker);
     const modelsUrl = this.opts.modelsUrl ?? new URL('models/', document.baseURI).href;
-    this.ready = this.remote.init(
-      { modelsUrl, backend: this.backendChoice, threads: this.opts.threads },
-      Comlink.proxy((e: EngineEvent) => this.emit(e)),
-    );
+    const remote = this.remote;
+    this.ready = remote
+      .init(
+        { modelsUrl, backend: this.backendChoice, threads: this.opts.threads },
+        Comlink.proxy((e: EngineEvent) => this.emit(e)),
+      )
+      .then(async (status) => {
+        // a restarted worker serves the uploaded models again before it answers anything else
+        for (const req of this.customs.values()) {
+          await remote.addCustomModel(req).catch((err: unknown) =>
+            this.emit({
+              type: 'error',
+              message: `uploaded model ${req.fileName} could not be served again: ${err instanceof Error ? err.message : String(err)}`,
+            }),
+          );
+        }
+        return status;
+      });
     // a worker that dies or hangs while it initialises fires no event and answers no ping: give it
     // INIT_DEADLINE_MS, then restart it, so that queued calls do not wait forever
     const gen = this.generation;
@@ -224,6 +248,22 @@ export class EngineClient {
 
   abortAttack(): Promise<void> {
     return this.call((r) => r.abortAttack());
+  }
+
+  /**
+   * Checks an uploaded ONNX model in the worker and serves it under /custom/<id>/…; rejects with
+   * the refusal (naming the file and what was found). The bytes are copied, not transferred.
+   */
+  async addCustomModel(req: AddCustomRequest): Promise<CustomModelEntry> {
+    const entry = await this.call((r) => r.addCustomModel(req));
+    this.customs.set(req.id, req);
+    return entry;
+  }
+
+  async removeCustomModel(id: string): Promise<void> {
+    this.customs.delete(id);
+    this.wanted.delete(`custom/${id}`);
+    await this.call((r) => r.removeCustomModel(id));
   }
 
   async load(weights: string): Promise<WeightStatus> {

@@ -4,6 +4,15 @@
  * It runs inside the inference worker; nothing else imports onnxruntime-web.
  */
 import * as ort from 'onnxruntime-web';
+import {
+  type CustomModelEntry,
+  type CustomModelSpec,
+  checkTestRun,
+  type OutputKind,
+  probabilitiesToLogits,
+  type TensorMeta,
+  validateCustomModel,
+} from '../core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../core/engine';
 import type {
   ActiveBackend,
@@ -26,6 +35,28 @@ export interface OrtBackendOptions {
 interface Loaded {
   session: ort.InferenceSession;
   backend: ActiveBackend;
+  /** the tensor names (the fifteen: input → logits; a custom model: whatever its file says) */
+  inputName: string;
+  outputName: string;
+  /** most images one run takes (1 for a custom model whose file fixes the batch size at 1) */
+  maxBatch: number;
+  /** a custom model whose output is probabilities: turned into log-probabilities after each run */
+  probabilities: boolean;
+}
+
+/** A model the user brought: its bytes (kept to reload the session after a release) and spec. */
+interface CustomWeights {
+  bytes: Uint8Array;
+  entry: CustomModelEntry;
+}
+
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', bytes as unknown as BufferSource);
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 type GpuAdapterLike = {
@@ -81,6 +112,8 @@ export class OrtBackend implements InferenceEngine {
   private ortTail: Promise<unknown> = Promise.resolve();
   /** Last measured run time per image, by weight set (sizes the chunks of large batches). */
   private perImageMs = new Map<string, number>();
+  /** Uploaded models by weight-set ID (`custom/<id>`). */
+  private custom = new Map<string, CustomWeights>();
 
   constructor(private opts: OrtBackendOptions) {
     const isolated = Boolean((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated);
@@ -236,43 +269,40 @@ export class OrtBackend implements InferenceEngine {
     const t0 = performance.now();
     this.setStatus(weights, { state: 'loading', error: null });
     try {
-      const manifest = await this.getManifest();
-      const entry = manifest?.weights?.[weights];
-      if (!manifest) throw new Error('models/manifest.json is missing or unreadable');
-      if (!entry) throw new Error(`the manifest lists no weight file for '${weights}'`);
-      const bytes = await this.fetchWithProgress(weights, `${this.opts.modelsUrl}${entry.file}`);
-      if (bytes.byteLength !== entry.bytes) {
-        throw new Error(`${entry.file} has ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`);
-      }
-      const digest = await crypto.subtle.digest('SHA-256', bytes as unknown as BufferSource);
-      const hex = [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-      if (hex !== entry.sha256) {
-        throw new Error(
-          `${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`,
+      const custom = this.custom.get(weights);
+      let loaded: Loaded;
+      if (custom) {
+        const { session, backend } = await this.openSession(
+          weights,
+          custom.bytes,
+          custom.entry.spec.inputName,
         );
-      }
-      const decided: ActiveBackend = this.gpuLost ? 'wasm' : await this.decideBackend();
-      const { session, backend } = await this.exclusive(async () => {
-        try {
-          const session = await ort.InferenceSession.create(bytes, sessionOptions(decided));
-          if (decided === 'webgpu') {
-            // the first WebGPU run compiles shaders: pay that now, not on the user's first query
-            await session.run({ input: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) });
-            this.watchGpuDevice();
-          }
-          return { session, backend: decided };
-        } catch (err) {
-          if (decided !== 'webgpu') throw err;
-          this.opts.emit({
-            type: 'error',
-            weights,
-            message: `WebGPU session for ${weights} failed (${String(err)}); using WASM`,
-          });
-          const session = await ort.InferenceSession.create(bytes, sessionOptions('wasm'));
-          return { session, backend: 'wasm' as ActiveBackend };
+        loaded = this.customLoaded(session, backend, custom.entry.spec);
+      } else {
+        const manifest = await this.getManifest();
+        const entry = manifest?.weights?.[weights];
+        if (!manifest) throw new Error('models/manifest.json is missing or unreadable');
+        if (!entry) throw new Error(`the manifest lists no weight file for '${weights}'`);
+        const bytes = await this.fetchWithProgress(weights, `${this.opts.modelsUrl}${entry.file}`);
+        if (bytes.byteLength !== entry.bytes) {
+          throw new Error(`${entry.file} has ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`);
         }
-      });
-      const loaded: Loaded = { session, backend };
+        const hex = await sha256Hex(bytes);
+        if (hex !== entry.sha256) {
+          throw new Error(
+            `${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`,
+          );
+        }
+        const { session, backend } = await this.openSession(weights, bytes, 'input');
+        loaded = {
+          session,
+          backend,
+          inputName: 'input',
+          outputName: 'logits',
+          maxBatch: MAX_CHUNK,
+          probabilities: false,
+        };
+      }
       this.loaded.set(weights, loaded);
       this.setStatus(weights, { state: 'ready', loadMs: performance.now() - t0, backend: loaded.backend });
       return loaded;
@@ -281,6 +311,146 @@ export class OrtBackend implements InferenceEngine {
       this.setStatus(weights, { state: 'error', error: reason });
       throw new ModelUnavailableError(weights, reason);
     }
+  }
+
+  private customLoaded(session: ort.InferenceSession, backend: ActiveBackend, spec: CustomModelSpec): Loaded {
+    return {
+      session,
+      backend,
+      inputName: spec.inputName,
+      outputName: spec.outputName,
+      maxBatch: spec.batch === 1 ? 1 : MAX_CHUNK,
+      probabilities: spec.outputs === 'probabilities',
+    };
+  }
+
+  /**
+   * Creates a session on the chosen backend (WebGPU warmed up with one run), falling back to WASM
+   * when WebGPU cannot take the model. Queued with every other ORT call.
+   */
+  private async openSession(
+    weights: string,
+    bytes: Uint8Array,
+    inputName: string,
+  ): Promise<{ session: ort.InferenceSession; backend: ActiveBackend }> {
+    const decided: ActiveBackend = this.gpuLost ? 'wasm' : await this.decideBackend();
+    return this.exclusive(async () => {
+      try {
+        const session = await ort.InferenceSession.create(bytes, sessionOptions(decided));
+        if (decided === 'webgpu') {
+          // the first WebGPU run compiles shaders: pay that now, not on the user's first query
+          await session.run({
+            [inputName]: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]),
+          });
+          this.watchGpuDevice();
+        }
+        return { session, backend: decided };
+      } catch (err) {
+        if (decided !== 'webgpu') throw err;
+        this.opts.emit({
+          type: 'error',
+          weights,
+          message: `WebGPU session for ${weights} failed (${String(err)}); using WASM`,
+        });
+        const session = await ort.InferenceSession.create(bytes, sessionOptions('wasm'));
+        return { session, backend: 'wasm' as ActiveBackend };
+      }
+    });
+  }
+
+  /**
+   * Checks an uploaded model and, when it passes, serves it as weight set `weights`
+   * (`custom/<id>`): onnxruntime must read the file; its metadata must match EXPECTED_MODEL
+   * (src/core/custom-models.ts); a test run on one blank image (and, with a dynamic batch, on a
+   * batch of two) must give N×10 finite values. Rejects with an Error whose message names the file
+   * and what was found; nothing is kept then. Registering the same weight-set ID again replaces it.
+   */
+  async addCustom(
+    weights: string,
+    id: string,
+    fileName: string,
+    bytes: Uint8Array,
+    outputs: OutputKind,
+  ): Promise<CustomModelEntry> {
+    const t0 = performance.now();
+    const sha256 = await sha256Hex(bytes);
+    let opened: { session: ort.InferenceSession; backend: ActiveBackend };
+    try {
+      // WASM for the checks: a file WebGPU cannot take must still be judged on its own merits
+      opened = await this.exclusive(async () => ({
+        session: await ort.InferenceSession.create(bytes, sessionOptions('wasm')),
+        backend: 'wasm' as ActiveBackend,
+      }));
+    } catch (err) {
+      throw new Error(
+        `"${fileName}" was refused: onnxruntime cannot read it as an ONNX model (${errorText(err).slice(0, 300)}).`,
+      );
+    }
+    const { session } = opened;
+    const meta = (list: readonly ort.InferenceSession.ValueMetadata[]): TensorMeta[] =>
+      list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : m));
+    const checked = validateCustomModel(
+      fileName,
+      meta(session.inputMetadata),
+      meta(session.outputMetadata),
+      outputs,
+    );
+    const drop = () => this.exclusive(() => session.release()).catch(() => {});
+    if (!checked.ok) {
+      await drop();
+      throw new Error(checked.error);
+    }
+    const spec = checked.value;
+    for (const n of spec.batch === 1 ? [1] : [1, 2]) {
+      const input = new Float32Array(n * 784);
+      if (n === 2) input.fill(0.5, 784); // a blank and a mid-gray image
+      let data: Float32Array;
+      let dims: readonly number[];
+      try {
+        const res = await this.exclusive(() =>
+          session.run({ [spec.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) }),
+        );
+        const out = res[spec.outputName];
+        data = new Float32Array(out.data as Float32Array);
+        dims = out.dims;
+      } catch (err) {
+        await drop();
+        throw new Error(
+          `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${errorText(err).slice(0, 300)}).`,
+        );
+      }
+      const problem = checkTestRun(fileName, spec, data, dims, n);
+      if (problem) {
+        await drop();
+        throw new Error(problem);
+      }
+    }
+    await this.release(weights);
+    const entry: CustomModelEntry = { id, fileName, sha256, bytes: bytes.byteLength, spec };
+    this.custom.set(weights, { bytes, entry });
+    this.perImageMs.delete(weights);
+    this.loaded.set(weights, this.customLoaded(session, 'wasm', spec));
+    this.setStatus(weights, {
+      state: 'ready',
+      error: null,
+      loadedBytes: bytes.byteLength,
+      totalBytes: bytes.byteLength,
+      loadMs: performance.now() - t0,
+      backend: 'wasm',
+    });
+    return entry;
+  }
+
+  /** Stops serving an uploaded model and frees its session and bytes. */
+  async removeCustom(weights: string): Promise<void> {
+    await this.release(weights);
+    this.custom.delete(weights);
+    this.statuses.delete(weights);
+    this.perImageMs.delete(weights);
+  }
+
+  customEntries(): CustomModelEntry[] {
+    return [...this.custom.values()].map((c) => c.entry);
   }
 
   private watchedDevice = false;
@@ -319,8 +489,10 @@ export class OrtBackend implements InferenceEngine {
     const out = new Float32Array(n * 10);
     for (let start = 0; start < n; ) {
       const perImage = this.perImageMs.get(weights);
+      const cap = this.loaded.get(weights)?.maxBatch ?? MAX_CHUNK;
       const size = Math.min(
         n - start,
+        cap,
         perImage === undefined
           ? Math.min(8, MAX_CHUNK)
           : Math.max(1, Math.min(MAX_CHUNK, Math.floor(CHUNK_TARGET_MS / Math.max(perImage, 1e-3)))),
@@ -338,10 +510,17 @@ export class OrtBackend implements InferenceEngine {
           }
           const t0 = performance.now();
           const res = await current.session.run({
-            input: new ort.Tensor('float32', part, [size, 1, 28, 28]),
+            [current.inputName]: new ort.Tensor('float32', part, [size, 1, 28, 28]),
           });
-          const data = new Float32Array(res.logits.data as Float32Array);
-          res.logits.dispose?.();
+          const output = res[current.outputName];
+          const data = new Float32Array(output.data as Float32Array);
+          output.dispose?.();
+          if (data.length !== size * 10) {
+            throw new Error(
+              `"${weights}" returned ${data.length} values for ${size} images, expected ${size * 10}`,
+            );
+          }
+          if (current.probabilities) probabilitiesToLogits(data);
           const ms = performance.now() - t0;
           this.perImageMs.set(weights, ms / size);
           this.statuses.set(weights, { ...this.statuses.get(weights)!, lastRunMs: ms });

@@ -15,7 +15,15 @@ import {
   withEOT,
 } from '../attacks';
 import type { TrajectoryPoint } from '../attacks/types';
-import { getModel, type PreprocessorSpec } from '../core/models';
+import {
+  type CustomModelEntry,
+  customModelInfos,
+  customWeightsId,
+  isCustomId,
+  MAX_CUSTOM_MODEL_BYTES,
+  type OutputKind,
+} from '../core/custom-models';
+import { getModel, MODELS, type ModelInfo, type PreprocessorSpec } from '../core/models';
 import { classifyInputs, createRouter } from '../core/router';
 import { OrtBackend } from './ort-backend';
 import type { BackendChoice, EngineEvent } from './types';
@@ -65,7 +73,27 @@ export interface AttackResponse extends AttackResult {
   eotDraws?: number;
 }
 
+/** An uploaded model to check and serve (see OrtBackend.addCustom). */
+export interface AddCustomRequest {
+  /** the URL-safe ID the page chose (customModelId): routes /custom/<id>/… */
+  id: string;
+  fileName: string;
+  bytes: Uint8Array;
+  outputs: OutputKind;
+}
+
 let backend: OrtBackend | null = null;
+/** The fifteen plus the uploaded models and their defended variants (what the router serves). */
+let served: readonly ModelInfo[] = MODELS;
+
+function refreshServed(): void {
+  served = [...MODELS, ...(backend?.customEntries() ?? []).flatMap(customModelInfos)];
+}
+
+/** One of the fifteen or an uploaded model (or one of its variants). */
+function findModel(id: string): ModelInfo | undefined {
+  return getModel(id) ?? served.find((m) => m.id === id);
+}
 let currentAttack: AbortController | null = null;
 let router: ReturnType<typeof createRouter> | null = null;
 let listener: ((e: EngineEvent) => void) | null = null;
@@ -79,7 +107,8 @@ const api = {
   init(opts: WorkerInit, onEvent?: (e: EngineEvent) => void) {
     listener = onEvent ?? null;
     backend = new OrtBackend({ ...opts, emit: (e) => listener?.(e) });
-    router = createRouter(backend);
+    served = MODELS;
+    router = createRouter(backend, { models: () => served });
     return backend.status();
   },
   status() {
@@ -97,6 +126,34 @@ const api = {
   loadedWeights() {
     return requireBackend().loadedWeights();
   },
+  /**
+   * Checks an uploaded ONNX file and serves it under /custom/<id>/… (and its defended variants).
+   * Rejects with a message naming the file and what is wrong; a refused file is not kept.
+   */
+  async addCustomModel(req: AddCustomRequest): Promise<CustomModelEntry> {
+    if (!isCustomId(req.id)) throw new Error(`"${req.id}" is not a valid model ID (a–z, 0–9 and -)`);
+    if (!(req.bytes instanceof Uint8Array) || req.bytes.byteLength === 0) {
+      throw new Error(`"${req.fileName}" was refused: the file is empty.`);
+    }
+    if (req.bytes.byteLength > MAX_CUSTOM_MODEL_BYTES) {
+      throw new Error(
+        `"${req.fileName}" was refused: ${(req.bytes.byteLength / 2 ** 20).toFixed(1)} MiB is over the ${MAX_CUSTOM_MODEL_BYTES / 2 ** 20} MiB limit.`,
+      );
+    }
+    const entry = await requireBackend().addCustom(
+      customWeightsId(req.id),
+      req.id,
+      req.fileName,
+      req.bytes,
+      req.outputs,
+    );
+    refreshServed();
+    return entry;
+  },
+  async removeCustomModel(id: string) {
+    await requireBackend().removeCustom(customWeightsId(id));
+    refreshServed();
+  },
   /** One API request through the same router the Flask-compatible contract is defined by. */
   async handle(req: ApiRequest) {
     if (!router) throw new Error('inference worker not initialised: call init() first');
@@ -104,7 +161,7 @@ const api = {
   },
   /** Typed classification for the UI and attacks (no base64 round trip). */
   async classify(req: ClassifyRequest) {
-    const model = typeof req.model === 'string' ? getModel(req.model) : req.model;
+    const model = typeof req.model === 'string' ? findModel(req.model) : req.model;
     if (!model) throw new Error(`unknown model '${String(req.model)}'`);
     const result = await classifyInputs(requireBackend(), model, req.inputs, req.seed);
     return Comlink.transfer(result, []);
@@ -120,7 +177,7 @@ const api = {
    */
   async runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
     if (!router) throw new Error('inference worker not initialised: call init() first');
-    const model = getModel(req.model);
+    const model = findModel(req.model);
     if (!model) throw new Error(`unknown model '${req.model}'`);
     const name: AttackName = req.attack === 'noise' ? 'random' : req.attack;
     if (!ATTACKS[name]) throw new Error(`unknown attack '${req.attack}'`);
@@ -132,7 +189,7 @@ const api = {
     const remote = (seed: number) =>
       createHttpOracle({
         baseUrl: req.endpoint as string,
-        modelId: model.id.split('_').join('/'),
+        modelId: model.arch === 'custom' ? model.id : model.id.split('_').join('/'),
         batch: true,
         seed,
         signal: controller.signal,

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { ATTACKS, attackKey as libraryAttackKey } from '../attacks/index';
 import { MODEL_IDS } from '../core/models';
 import { Rng } from '../core/prng';
+import { ADVERSARIAL_DIR, type AdversarialCard } from '../data/adversarial';
 
 export const TEST_SET_SIZE = 10_000;
 /** Largest seed the API's `seed` extension and our derivations use (31 bits). */
@@ -91,6 +92,26 @@ const modelId = z.string().refine((id) => MODEL_IDS.includes(id), {
 
 const intSeed = z.int().min(0).max(MAX_EXPERIMENT_SEED);
 
+const setName = z.string().regex(new RegExp(`^${ADVERSARIAL_DIR}/[A-Za-z0-9_-][A-Za-z0-9._-]*$`), {
+  error: `must name an adversarial set as ${ADVERSARIAL_DIR}/<name> (see public/data/${ADVERSARIAL_DIR}/index.json)`,
+});
+
+/**
+ * Images from adversarial sets (src/data/adversarial.ts) instead of the clean test set: the first
+ * `count` images of each set (all by default); labels are the clean test set's. Several sets must
+ * cover the same test images (the sets of `python -m training adversarial-set` do).
+ */
+const imageSets = z.strictObject({
+  set: z.union([
+    setName,
+    z
+      .array(setName)
+      .min(1)
+      .refine((xs) => new Set(xs).size === xs.length, { error: 'lists a set twice' }),
+  ]),
+  count: z.int().min(1).max(TEST_SET_SIZE).optional(),
+});
+
 export const configSchema = z.strictObject({
   name: z.string().min(1).max(200),
   description: z.string().optional(),
@@ -114,6 +135,7 @@ export const configSchema = z.strictObject({
         .min(1)
         .refine((ix) => new Set(ix).size === ix.length, { error: 'lists a test-set index twice' }),
     }),
+    imageSets,
   ]),
   attacks: z.array(attackSchema).min(1),
   eot: z.int().min(1).max(10_000).default(1),
@@ -139,11 +161,23 @@ export interface ResolvedAttack {
   library?: { options: Record<string, unknown>; key: string; resolved: Record<string, unknown> };
 }
 
+/** An adversarial image set of a config, as config.json records it (a regenerated set is a different experiment). */
+export interface ResolvedSet {
+  /** `adversarial/<card name>` */
+  name: string;
+  images_sha256: string;
+  source: string;
+  source_sha256: string;
+}
+
 export interface ResolvedConfig {
   config: ExperimentConfig;
   models: string[];
+  /** test-set indices of the images (for adversarial sets: of their clean twins) */
   indices: number[];
   attacks: ResolvedAttack[];
+  /** the adversarial sets the images come from, in config order; empty: the clean test set */
+  sets: ResolvedSet[];
 }
 
 export class ConfigError extends Error {
@@ -275,18 +309,56 @@ export function parseConfig(raw: unknown): ExperimentConfig {
   return r.data;
 }
 
-export function resolveConfig(raw: unknown): ResolvedConfig {
+/** The set names of a config (empty when it uses the clean test set). */
+export function configSets(config: ExperimentConfig): string[] {
+  if (!('set' in config.images)) return [];
+  return typeof config.images.set === 'string' ? [config.images.set] : [...config.images.set];
+}
+
+/**
+ * @param cards the cards of the adversarial sets the config names (by set name), needed when it
+ *   names any; the runner loads them (tools/lib/adversarial-node.ts)
+ * @throws ConfigError for an invalid config, a set without a card, or sets that cover different images
+ */
+export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, AdversarialCard>): ResolvedConfig {
   const config = parseConfig(raw);
   const models = config.models === 'all' ? [...MODEL_IDS] : [...config.models];
-  const indices =
-    'indices' in config.images
-      ? [...config.images.indices]
-      : sampleIndices(config.images.count, config.images.seed);
+  const setNames = configSets(config);
+  const sets: ResolvedSet[] = [];
+  let indices: number[];
+  if ('set' in config.images) {
+    const count = config.images.count;
+    const subsets = setNames.map((name) => {
+      const card = cards?.get(name);
+      if (!card) throw new ConfigError([`images.set: no card loaded for ${name}`]);
+      if (count !== undefined && count > card.count)
+        throw new ConfigError([`images.count: ${count}, but ${name} holds ${card.count} images`]);
+      sets.push({
+        name,
+        images_sha256: card.images_sha256,
+        source: card.source.model,
+        source_sha256: card.source.sha256,
+      });
+      return card.subset.indices.slice(0, count ?? card.count);
+    });
+    indices = subsets[0];
+    subsets.forEach((ix, k) => {
+      if (ix.length !== indices.length || ix.some((v, i) => v !== indices[i]))
+        throw new ConfigError([
+          `images.set: ${setNames[k]} covers other test images than ${setNames[0]}; put them in separate experiments`,
+        ]);
+    });
+  } else {
+    indices =
+      'indices' in config.images
+        ? [...config.images.indices]
+        : sampleIndices(config.images.count, config.images.seed);
+  }
   const attacks = config.attacks.map((a): ResolvedAttack => {
     const library = libraryAttack(a);
     return { key: attackKey(a), type: a.type, params: attackParams(a), ...(library ? { library } : {}) };
   });
-  return { config, models, indices, attacks };
+  return { config, models, indices, attacks, sets };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,20 +368,35 @@ export interface WorkItem {
   model: string;
   attack: ResolvedAttack;
   index: number;
+  /** the adversarial set of the image (undefined: the clean test set) */
+  set?: string;
   /** position in the canonical (unsharded) order */
   ordinal: number;
 }
 
-export function rowKey(model: string, attack: string, index: number): string {
-  return `${model}\u0000${attack}\u0000${index}`;
+export function rowKey(model: string, attack: string, index: number, set?: string): string {
+  return set === undefined
+    ? `${model}\u0000${attack}\u0000${index}`
+    : `${model}\u0000${attack}\u0000${index}\u0000${set}`;
 }
 
-/** Every (model, attack, image) in canonical order: model-major, then attack, then image. */
+/**
+ * Every (model, [set,] attack, image) in canonical order: model-major, then the adversarial set
+ * (when the images come from sets), then attack, then image.
+ */
 export function enumerateWork(resolved: ResolvedConfig): WorkItem[] {
   const out: WorkItem[] = [];
+  const sets = resolved.sets.length ? resolved.sets.map((s) => s.name) : [undefined];
   for (const model of resolved.models) {
-    for (const attack of resolved.attacks) {
-      for (const index of resolved.indices) out.push({ model, attack, index, ordinal: out.length });
+    for (const set of sets) {
+      for (const attack of resolved.attacks) {
+        for (const index of resolved.indices)
+          out.push(
+            set === undefined
+              ? { model, attack, index, ordinal: out.length }
+              : { model, attack, index, set, ordinal: out.length },
+          );
+      }
     }
   }
   return out;

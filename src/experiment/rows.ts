@@ -13,6 +13,8 @@ export interface ResultRow {
   attack: string;
   /** test-set index */
   index: number;
+  /** the adversarial set the image came from (src/data/adversarial.ts); absent: the clean test set */
+  set?: string;
   /** true class */
   label: number;
   /** the model's class for the clean image (for randomized models: the draw with the clean seed) */
@@ -33,6 +35,11 @@ export interface ResultRow {
   /** randomized models: share of EOT_DRAWS fresh seeded draws that misclassify the final image */
   eot_success_rate?: number;
   /**
+   * randomized models, `none` rows: the majority class of the same EOT_DRAWS draws (ties: the lower
+   * class), the prediction of an attacker or user who averages the defense's randomness away
+   */
+  eot_vote_pred?: number;
+  /**
    * decision attacks (HopSkipJump, Boundary): where their adversarial starting point came from —
    * a uniform-noise draw, a test image of another class (when no noise draw was adversarial), or
    * none found (the image then counts as robust only because the attack never started)
@@ -52,6 +59,7 @@ const ROW_ORDER: (keyof ResultRow)[] = [
   'model',
   'attack',
   'index',
+  'set',
   'label',
   'clean_pred',
   'adv_pred',
@@ -62,6 +70,7 @@ const ROW_ORDER: (keyof ResultRow)[] = [
   'ms',
   'seed',
   'eot_success_rate',
+  'eot_vote_pred',
   'start',
   'skipped',
   'error',

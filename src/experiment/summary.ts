@@ -8,13 +8,16 @@
  * - median_queries / median_l2 / median_linf: over the flipped images.
  * Rows with an `error` are left out of these and counted in `errors`.
  */
-import { getModel } from '../core/models';
+import { CUSTOM_VARIANTS, customIdOf } from '../core/custom-models';
+import { getModel, type ModelInfo } from '../core/models';
 import type { ResolvedConfig } from './config';
 import { rowKey } from './config';
-import type { ResultRow } from './rows';
+import { EOT_DRAWS, type ResultRow } from './rows';
 
 export interface SummaryRow {
   model: string;
+  /** the adversarial set of the images (absent: the clean test set) */
+  set?: string;
   attack: string;
   n: number;
   errors: number;
@@ -26,6 +29,11 @@ export interface SummaryRow {
   median_linf: number | null;
   /** randomized models: mean eot_success_rate over the correctly classified images that have one */
   eot_success_rate: number | null;
+  /**
+   * randomized models, `none` rows: share of all images whose majority class over the EOT draws
+   * (eot_vote_pred) is the true class: the accuracy an attacker who averages the randomness sees
+   */
+  eot_vote_accuracy: number | null;
 }
 
 export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
@@ -40,6 +48,7 @@ export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
   'median_linf',
   'errors',
   'eot_success_rate',
+  'eot_vote_accuracy',
 ];
 
 export function median(xs: readonly number[]): number | null {
@@ -52,11 +61,16 @@ export function median(xs: readonly number[]): number | null {
 /** Last row per (model, attack, index) wins: a retried error row is superseded by its retry. */
 export function latestRows(rows: readonly ResultRow[]): Map<string, ResultRow> {
   const out = new Map<string, ResultRow>();
-  for (const r of rows) out.set(rowKey(r.model, r.attack, r.index), r);
+  for (const r of rows) out.set(rowKey(r.model, r.attack, r.index, r.set), r);
   return out;
 }
 
-export function summarizeGroup(model: string, attack: string, rows: readonly ResultRow[]): SummaryRow {
+export function summarizeGroup(
+  model: string,
+  attack: string,
+  rows: readonly ResultRow[],
+  set?: string,
+): SummaryRow {
   const ok = rows.filter((r) => r.error === undefined);
   const n = ok.length;
   const correct = ok.filter((r) => r.clean_pred === r.label);
@@ -64,8 +78,10 @@ export function summarizeGroup(model: string, attack: string, rows: readonly Res
   const eot = correct.map((r) => r.eot_success_rate).filter((v): v is number => typeof v === 'number');
   const nums = (f: (r: ResultRow) => number | null) =>
     flipped.map(f).filter((v): v is number => typeof v === 'number');
+  const voted = ok.filter((r) => typeof r.eot_vote_pred === 'number');
   return {
     model,
+    ...(set === undefined ? {} : { set }),
     attack,
     n,
     errors: rows.length - n,
@@ -76,6 +92,8 @@ export function summarizeGroup(model: string, attack: string, rows: readonly Res
     median_l2: median(nums((r) => r.l2)),
     median_linf: median(nums((r) => r.linf)),
     eot_success_rate: eot.length ? eot.reduce((a, b) => a + b, 0) / eot.length : null,
+    eot_vote_accuracy:
+      voted.length && voted.length === n ? voted.filter((r) => r.eot_vote_pred === r.label).length / n : null,
   };
 }
 
@@ -103,22 +121,89 @@ export function robustAccuracyCurve(
   return eps.map((e) => dist.filter((d) => d > e).length / ok.length);
 }
 
-/** One summary row per (model, attack) of the config, in config order (groups without rows too). */
+/**
+ * One summary row per (model, [adversarial set,] attack) of the config, in config order (groups
+ * without rows too).
+ */
 export function summarize(resolved: ResolvedConfig, rows: readonly ResultRow[]): SummaryRow[] {
   const latest = [...latestRows(rows).values()];
   const groups = new Map<string, ResultRow[]>();
+  const key = (model: string, set: string | undefined, attack: string) =>
+    `${model}\u0000${set ?? ''}\u0000${attack}`;
   for (const r of latest) {
-    const k = `${r.model}\u0000${r.attack}`;
+    const k = key(r.model, r.set, r.attack);
     const g = groups.get(k);
     if (g) g.push(r);
     else groups.set(k, [r]);
   }
   const out: SummaryRow[] = [];
+  const sets = resolved.sets.length ? resolved.sets.map((s) => s.name) : [undefined];
   for (const model of resolved.models) {
-    for (const a of resolved.attacks)
-      out.push(summarizeGroup(model, a.key, groups.get(`${model}\u0000${a.key}`) ?? []));
+    for (const set of sets) {
+      for (const a of resolved.attacks)
+        out.push(summarizeGroup(model, a.key, groups.get(key(model, set, a.key)) ?? [], set));
+    }
   }
   return out;
+}
+
+export interface TransferMatrix {
+  /** adversarial set names (rows: the surrogate each was crafted on) */
+  sets: string[];
+  /** the sets' source models, in `sets` order */
+  sources: string[];
+  /** target models (columns) */
+  models: string[];
+  /**
+   * accuracy of each target on each set: [set][model], in [0, 1], null without rows. Randomized
+   * targets: the EOT majority vote (eot_vote_accuracy) when measured, else the single seeded draw.
+   */
+  accuracy: (number | null)[][];
+  /** [set][model]: whether the cell is an EOT majority vote */
+  eot: boolean[][];
+}
+
+/**
+ * The transfer matrix of an experiment over adversarial sets with the `none` attack: accuracy of
+ * every target model on every set (surrogate × target; the diagonal is the white-box case).
+ * Null when the experiment has no sets or no `none` attack.
+ */
+export function transferMatrix(
+  resolved: ResolvedConfig,
+  summary: readonly SummaryRow[],
+): TransferMatrix | null {
+  const none = resolved.attacks.find((a) => a.type === 'none');
+  if (!none || resolved.sets.length === 0) return null;
+  const cell = (set: string, model: string) =>
+    summary.find((r) => r.set === set && r.model === model && r.attack === none.key);
+  const sets = resolved.sets.map((s) => s.name);
+  return {
+    sets,
+    sources: resolved.sets.map((s) => s.source),
+    models: resolved.models,
+    accuracy: sets.map((set) =>
+      resolved.models.map((m) => {
+        const r = cell(set, m);
+        return r ? (r.eot_vote_accuracy ?? r.clean_accuracy) : null;
+      }),
+    ),
+    eot: sets.map((set) => resolved.models.map((m) => cell(set, m)?.eot_vote_accuracy != null)),
+  };
+}
+
+/** The transfer matrix as a Markdown table: one row per surrogate, one column per target, in %. */
+export function transferMatrixMarkdown(m: TransferMatrix): string {
+  const head = `| surrogate ↓ / target → | ${m.models.join(' | ')} |`;
+  const rule = `|---|${m.models.map(() => '---:').join('|')}|`;
+  const lines = m.sets.map((_, i) => {
+    const cells = m.models.map((model, j) => {
+      const v = m.accuracy[i][j];
+      const text = v === null ? '–' : (100 * v).toFixed(1);
+      return model === m.sources[i] ? `**${text}**` : text;
+    });
+    return `| ${m.sources[i]} | ${cells.join(' | ')} |`;
+  });
+  return [head, rule, ...lines].join('\n');
 }
 
 function fixed(v: number | null, digits: number): string {
@@ -134,11 +219,14 @@ function csvCell(s: string): string {
 }
 
 export function summaryCsv(rows: readonly SummaryRow[]): string {
-  const lines = [SUMMARY_COLUMNS.join(',')];
+  const withSet = rows.some((r) => r.set !== undefined);
+  const cols = withSet ? ['model', 'set', ...SUMMARY_COLUMNS.slice(1)] : SUMMARY_COLUMNS;
+  const lines = [cols.join(',')];
   for (const r of rows) {
     lines.push(
       [
         r.model,
+        ...(withSet ? [r.set ?? ''] : []),
         r.attack,
         String(r.n),
         fixed(r.clean_accuracy, 4),
@@ -149,6 +237,7 @@ export function summaryCsv(rows: readonly SummaryRow[]): string {
         sig(r.median_linf),
         String(r.errors),
         fixed(r.eot_success_rate, 4),
+        fixed(r.eot_vote_accuracy, 4),
       ]
         .map(csvCell)
         .join(','),
@@ -171,12 +260,22 @@ export interface SummaryContext {
   expected: number;
   present: number;
   notes?: string[];
+  /** experiments over adversarial sets with the `none` attack (transferMatrix) */
+  matrix?: TransferMatrix | null;
+}
+
+/** A custom model's ID (`custom/<id>`, `custom/<id>/3`, …) read as arch 'custom' and its defense. */
+function customModelOf(id: string): Pick<ModelInfo, 'arch' | 'defense'> | null {
+  if (customIdOf(id) === null) return null;
+  const suffix = id.split('/')[2];
+  const variant = CUSTOM_VARIANTS.find((v) => v.suffix === suffix);
+  return { arch: 'custom', defense: variant ? variant.defense : 'none' };
 }
 
 export function modelLabel(id: string): string {
-  const m = getModel(id);
+  const m = getModel(id) ?? customModelOf(id);
   if (!m) return id;
-  const arch = { cnn: 'CNN', resnet18: 'ResNet18', vit: 'ViT' }[m.arch];
+  const arch = { cnn: 'CNN', resnet18: 'ResNet18', vit: 'ViT', custom: 'your model' }[m.arch];
   return m.defense === 'none' ? `${arch} (vanilla)` : `${arch} + ${m.defense}`;
 }
 
@@ -188,14 +287,29 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
       '',
     );
   }
+  if (ctx.matrix) {
+    out.push(
+      '## Transfer matrix',
+      '',
+      'Accuracy (%) of each target model (columns) on the adversarial set crafted white-box on each surrogate (rows); ' +
+        'bold: the diagonal, where surrogate and target are the same file (white-box). Randomized targets: majority vote ' +
+        `over ${EOT_DRAWS} seeded draws (EOT).`,
+      '',
+      transferMatrixMarkdown(ctx.matrix),
+      '',
+      '## All groups',
+      '',
+    );
+  }
+  const withSet = rows.some((r) => r.set !== undefined);
   out.push(
-    '| model | attack | n | clean accuracy | robust accuracy | success rate | median queries | median L2 | median L∞ | errors | EOT success rate |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| model |${withSet ? ' set |' : ''} attack | n | clean accuracy | robust accuracy | success rate | median queries | median L2 | median L∞ | errors | EOT success rate | EOT vote accuracy |`,
+    `|---|${withSet ? '---|' : ''}---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|`,
   );
   for (const r of rows) {
     out.push(
-      `| ${r.model} (${modelLabel(r.model)}) | \`${r.attack}\` | ${r.n} | ${pct(r.clean_accuracy)} | ${pct(r.robust_accuracy)} | ` +
-        `${pct(r.success_rate)} | ${num(r.median_queries)} | ${num(r.median_l2)} | ${num(r.median_linf)} | ${r.errors} | ${pct(r.eot_success_rate)} |`,
+      `| ${r.model} (${modelLabel(r.model)}) |${withSet ? ` ${r.set ?? ''} |` : ''} \`${r.attack}\` | ${r.n} | ${pct(r.clean_accuracy)} | ${pct(r.robust_accuracy)} | ` +
+        `${pct(r.success_rate)} | ${num(r.median_queries)} | ${num(r.median_l2)} | ${num(r.median_linf)} | ${r.errors} | ${pct(r.eot_success_rate)} | ${pct(r.eot_vote_accuracy)} |`,
     );
   }
   out.push(
@@ -203,7 +317,8 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
     'robust accuracy: share of all images still classified correctly after the attack (already misclassified images count as not robust); ' +
       'success rate: share of the correctly classified images the attack flipped; medians over the flipped images; ' +
       'distances in [0,1] pixel units on the 8-bit grid. EOT success rate (randomized defenses): share of 100 fresh defense draws ' +
-      'that misclassify the final image, averaged over the correctly classified images.',
+      'that misclassify the final image, averaged over the correctly classified images; EOT vote accuracy (randomized defenses, `none` rows): ' +
+      'share of all images whose majority class over those draws is the true class. With adversarial sets, "clean" is the set\'s image as given.',
   );
   for (const n of ctx.notes ?? []) out.push('', n);
   return `${out.join('\n')}\n`;

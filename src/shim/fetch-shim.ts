@@ -19,8 +19,12 @@ export interface ShimLogEntry {
 
 type Handler = (req: { method: string; path: string; body?: string }) => Promise<ApiResponse>;
 
-/** `/`, and any one- or two-segment path ending in /decision or /score (unknown models get a JSON 404). */
-const API_PATH = /^\/(?:[^/]+\/(?:[^/]+\/)?(?:decision|score)\/?)?$/;
+/**
+ * `/`, any one- or two-segment path ending in /decision or /score (unknown models get a JSON 404),
+ * and an uploaded model's `/custom/<id>/<variant>/decision|score`.
+ */
+const API_PATH =
+  /^\/(?:[^/]+\/(?:[^/]+\/)?(?:decision|score)\/?)?$|^\/custom\/[^/]+\/[^/]+\/(?:decision|score)\/?$/;
 
 export function isApiPath(pathname: string): boolean {
   return API_PATH.test(pathname);

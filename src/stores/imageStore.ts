@@ -12,6 +12,17 @@ export type ImageSource =
       label: number | null;
     }
   | { kind: 'upload'; name: string; width: number; height: number }
+  | {
+      kind: 'adversarial';
+      /** `adversarial/<name>` (src/data/adversarial.ts) */
+      set: string;
+      /** test-set index of the clean twin */
+      index: number;
+      label: number;
+      /** the model the set was crafted on */
+      sourceModel: string;
+      eps: number;
+    }
   | { kind: 'link' };
 
 export interface UploadPreview {
@@ -91,7 +102,7 @@ export const useImageStore = create<ImageState>()((set, get) => ({
 /** The true class of the current image, when it is known (test set, or a drawing started from one). */
 export function trueLabelOf(source: ImageSource | null): number | null {
   if (!source) return null;
-  if (source.kind === 'test') return source.label;
+  if (source.kind === 'test' || source.kind === 'adversarial') return source.label;
   if (source.kind === 'draw') return source.label;
   return null;
 }
@@ -105,6 +116,8 @@ export function describeSource(source: ImageSource | null): string {
       return source.basedOn ? `Drawing (from ${source.basedOn})` : 'Drawing';
     case 'upload':
       return `Upload “${source.name}” (${source.width}×${source.height})`;
+    case 'adversarial':
+      return `PGD image of test #${source.index} (ε ${source.eps}, crafted on model ${source.sourceModel})`;
     case 'link':
       return 'Shared image (from link)';
   }

@@ -1,5 +1,6 @@
 /** Which models are compared: a subset of the fifteen, plus user-composed preprocessor + weights pairs. */
 import { create } from 'zustand';
+import { customIdOf } from '../core/custom-models';
 import { ARCHS, type Arch, DEFENSES, type Defense, MODELS, type PreprocessorSpec } from '../core/models';
 
 export interface CustomPair {
@@ -28,8 +29,11 @@ export interface ModelSelectionState {
 
 const ORDER = new Map(MODELS.map((m, i) => [m.id, i]));
 
+/** The fifteen in grid order, then uploaded models (`custom/<id>…`) in the order they were given. */
 function ordered(ids: Iterable<string>): string[] {
-  return [...new Set(ids)].filter((id) => ORDER.has(id)).sort((a, b) => ORDER.get(a)! - ORDER.get(b)!);
+  const unique = [...new Set(ids)];
+  const table = unique.filter((id) => ORDER.has(id)).sort((a, b) => ORDER.get(a)! - ORDER.get(b)!);
+  return [...table, ...unique.filter((id) => customIdOf(id) !== null)];
 }
 
 let pairCounter = 0;

@@ -5,14 +5,16 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { onApiExchange, shimLog } from '../app/runtime';
-import { getModel, MODEL_IDS } from '../core/models';
+import { MODEL_IDS } from '../core/models';
 import type { ShimLogEntry } from '../shim/fetch-shim';
+import { useCustomModelStore } from '../stores/customModelStore';
 import { useEndpointStore } from '../stores/endpointStore';
 import { useImageStore } from '../stores/imageStore';
 import { useModelStore } from '../stores/modelStore';
 import { parseSeed, useResultsStore } from '../stores/resultsStore';
 import { curlSnippet, fetchSnippet, makeBody, prettyJson, STATUS_TEXT, shortenJson } from './apiSnippets';
 import { CopyButton } from './CopyButton';
+import { customModelInfoList, findModel } from './customModels';
 import { EndpointPicker } from './EndpointPicker';
 import { Field, Options, SelectField } from './fields';
 import { ms } from './format';
@@ -40,8 +42,13 @@ export function ApiConsole() {
   const sendCount = useRef(0);
   const endpoint = useEndpointStore((s) => s.endpoint);
 
-  const focused = focusedKey && getModel(focusedKey) ? focusedKey : (selected[0] ?? '0');
-  const model = getModel(focused)!;
+  const uploaded = useCustomModelStore((s) => s.models);
+  const modelIds = useMemo(
+    () => [...MODEL_IDS, ...customModelInfoList(uploaded).map((m) => m.id)],
+    [uploaded],
+  );
+  const focused = focusedKey && modelIds.includes(focusedKey) ? focusedKey : (selected[0] ?? '0');
+  const model = findModel(focused) ?? findModel('0')!;
   const path = apiPath(focused, route);
   const seed = model.preprocessor ? parseSeed(seedText) : undefined;
   const canOriginal = Boolean(upload?.rgb);
@@ -156,7 +163,7 @@ export function ApiConsole() {
         <EndpointPicker testId="api-target" />
         <SelectField inline label="Model" value={focused} onChange={setFocused} testId="api-model-select">
           <Options
-            values={MODEL_IDS}
+            values={modelIds}
             label={(id) => (
               <>
                 {describeWeights(id)}

@@ -13,6 +13,7 @@ import { useThemeEffect } from './ThemeToggle';
 import { installPageImageInput } from './uploadImage';
 import { useUrlState } from './urlState';
 import { useAutoClassify } from './useAutoClassify';
+import { YourModels } from './YourModels';
 
 export function App() {
   useThemeEffect();
@@ -34,6 +35,7 @@ export function App() {
         <InputPanel />
         <div className="workspace">
           <ModelGrid />
+          <YourModels />
           <ComparisonView />
           <AttackPanel
             image={image}

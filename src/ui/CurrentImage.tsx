@@ -21,9 +21,11 @@ export function CurrentImage() {
     const name =
       source?.kind === 'test'
         ? `test #${source.index}`
-        : source?.kind === 'upload'
-          ? `“${source.name}”`
-          : 'shared image';
+        : source?.kind === 'adversarial'
+          ? `PGD image of test #${source.index}`
+          : source?.kind === 'upload'
+            ? `“${source.name}”`
+            : 'shared image';
     useDrawStore
       .getState()
       .load(pixels, source?.kind === 'draw' ? useDrawStore.getState().origin : { name, label });

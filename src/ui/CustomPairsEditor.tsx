@@ -4,7 +4,13 @@ import { BLUR_DEFAULT, NOISE_DEFAULT, type PreprocessorSpec, RESIZE_PAD_DEFAULT 
 import { useModelStore } from '../stores/modelStore';
 import { Field, Options, SelectField } from './fields';
 import { Icon } from './icons';
-import { customTarget, describePreprocessor, describeWeights, WEIGHT_CHOICES } from './targets';
+import {
+  customTarget,
+  describePreprocessor,
+  describeWeights,
+  useWeightChoices,
+  WEIGHT_CHOICES,
+} from './targets';
 
 type Kind = 'none' | PreprocessorSpec['kind'];
 
@@ -87,6 +93,7 @@ export function CustomPairsEditor() {
   const pairs = useModelStore((s) => s.customPairs);
   const { addCustomPair, removeCustomPair } = useModelStore.getState();
   const [weights, setWeights] = useState(WEIGHT_CHOICES[0]);
+  const weightChoices = useWeightChoices();
   const [kind, setKind] = useState<Kind>('blur');
   const [params, setParams] = useState(initialParams);
   const { sigma, probability, ratios, offsets, kw, kh, smin, smax } = params;
@@ -119,7 +126,8 @@ export function CustomPairsEditor() {
   return (
     <details className="custom-pairs" data-testid="custom-pairs" open={pairs.length > 0 || undefined}>
       <summary>
-        Custom pairs <span className="muted">(advanced: any preprocessor × any weights)</span>
+        Custom pairs{' '}
+        <span className="muted">(advanced: any preprocessor × any weights, your models too)</span>
         {pairs.length > 0 && <span className="panel__count">{pairs.length}</span>}
       </summary>
       <form
@@ -131,7 +139,7 @@ export function CustomPairsEditor() {
         }}
       >
         <SelectField label="Weights" value={weights} onChange={setWeights} testId="custom-weights">
-          <Options values={WEIGHT_CHOICES} label={describeWeights} />
+          <Options values={weightChoices} label={describeWeights} />
         </SelectField>
         <SelectField<Kind> label="Preprocessor" value={kind} onChange={setKind} testId="custom-preprocessor">
           <option value="none">none</option>

@@ -1,9 +1,9 @@
 /** Header button + popover: per-model load state, load time and last inference time. */
 import { useEffect, useId, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { getModel } from '../core/models';
 import { useEngineStore } from '../stores/engineStore';
 import { useResultsStore } from '../stores/resultsStore';
+import { findModel } from './customModels';
 import { bytes, ms } from './format';
 import { useTargets } from './targets';
 
@@ -108,7 +108,7 @@ export function EngineStatusPopover() {
                   const w = weights[t.weights];
                   return (
                     <tr key={t.key} data-testid={`status-row-${t.key}`}>
-                      <th scope="row">{getModel(t.key) ? t.key : t.name}</th>
+                      <th scope="row">{findModel(t.key) ? t.key : t.name}</th>
                       <td>{t.weights}</td>
                       <td>
                         <span className={`state state--${w?.state ?? 'idle'}`} title={w?.error ?? undefined}>

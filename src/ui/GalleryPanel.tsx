@@ -1,30 +1,45 @@
-/** The shipped test set: filter by class, random pick, jump to an index; marks which models got each right. */
+/**
+ * The shipped test set, or one of the adversarial sets crafted from it: filter by class, random
+ * pick, jump to an index; marks which models got each right.
+ */
 import { useEffect, useId, useMemo, useState } from 'react';
 import { engine } from '../app/runtime';
 import { CLASS_NAMES_EN } from '../core/labels';
-import { imageAt, imageInput, type TestSet } from '../data/idx';
+import { type AdversarialSet, adversarialImageAt } from '../data/adversarial';
+import { imageAt, type TestSet } from '../data/idx';
 import { filteredIndices, GALLERY_PAGE_SIZE, useGalleryStore } from '../stores/galleryStore';
 import { useImageStore } from '../stores/imageStore';
+import { AdversarialTwin } from './AdversarialTwin';
 import { Icon } from './icons';
 import { PixelImage } from './PixelImage';
-import { type Target, useTargets } from './targets';
-import { ensureTestSet } from './testSet';
-import { showTestImage } from './urlState';
+import { describeWeights, type Target, useTargets } from './targets';
+import { chooseGallerySource, ensureAdversarialIndex, ensureTestSet } from './testSet';
+import { showAdversarialImage, showTestImage } from './urlState';
 import { serialized } from './useAutoClassify';
 
 type Verdicts = Record<number, { key: string; name: string; pred: number }[]>;
 
+/** The gallery's image of test-set index i: the clean one, or the adversarial set's. */
+function pixelsOf(testSet: TestSet, adversarial: AdversarialSet | null, i: number): Uint8Array {
+  return adversarial ? adversarialImageAt(adversarial, i) : imageAt(testSet, i);
+}
+
 /** Classifies the visible page with every selected model (one batch per model), for the ✓/✗ dots. */
-function usePageVerdicts(set: TestSet | null, indices: number[], targets: Target[]): Verdicts {
+function usePageVerdicts(
+  set: TestSet | null,
+  adversarial: AdversarialSet | null,
+  indices: number[],
+  targets: Target[],
+): Verdicts {
   const [verdicts, setVerdicts] = useState<Verdicts>({});
-  const key = `${indices.join(',')}|${targets.map((t) => t.key).join(',')}`;
+  const key = `${adversarial?.name ?? ''}|${indices.join(',')}|${targets.map((t) => t.key).join(',')}`;
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` captures indices and targets
   useEffect(() => {
     setVerdicts({});
     if (!set || indices.length === 0 || targets.length === 0) return;
     let cancelled = false;
     const timer = setTimeout(async () => {
-      const inputs = indices.map((i) => imageInput(set, i));
+      const inputs = indices.map((i) => Float32Array.from(pixelsOf(set, adversarial, i), (v) => v / 255));
       const acc: Verdicts = {};
       for (const t of targets) {
         if (cancelled) return;
@@ -64,22 +79,32 @@ export function GalleryPanel() {
   const current = useImageStore((s) => (s.source?.kind === 'test' ? s.source.index : null));
   const targets = useTargets();
   const [jump, setJump] = useState('');
+  const sourceId = useId();
+  const source = useGalleryStore((s) => s.source);
+  const adversarial = useGalleryStore((s) => s.adversarial);
+  const sourceError = useGalleryStore((s) => s.sourceError);
+  const advIndex = useGalleryStore((s) => s.adversarialIndex);
+  const currentAdv = useImageStore((s) => (s.source?.kind === 'adversarial' ? s.source : null));
 
   useEffect(() => {
     ensureTestSet().catch(() => {});
+    ensureAdversarialIndex();
   }, []);
 
+  // a chosen set still loading (or refused) shows nothing rather than the clean images
+  const shown = source === null ? null : adversarial;
   const indices = useMemo(
-    () => (testSet ? filteredIndices(testSet, classFilter) : []),
-    [testSet, classFilter],
+    () => (testSet && (source === null || shown) ? filteredIndices(testSet, classFilter, shown) : []),
+    [testSet, classFilter, source, shown],
   );
   const pages = Math.max(1, Math.ceil(indices.length / GALLERY_PAGE_SIZE));
   const safePage = Math.min(page, pages - 1);
   const visible = indices.slice(safePage * GALLERY_PAGE_SIZE, (safePage + 1) * GALLERY_PAGE_SIZE);
-  const verdicts = usePageVerdicts(testSet, visible, targets);
+  const verdicts = usePageVerdicts(testSet, shown, visible, targets);
+  const selected = shown ? (currentAdv?.set === shown.name ? currentAdv.index : null) : current;
 
   const pick = (index: number) => {
-    void showTestImage(index);
+    void (shown ? showAdversarialImage(shown, index) : showTestImage(index));
   };
 
   const pickRandom = () => {
@@ -92,8 +117,10 @@ export function GalleryPanel() {
   const goTo = () => {
     const n = Number(jump);
     if (!testSet || !Number.isInteger(n) || n < 0 || n >= testSet.count) return;
+    if (shown && !shown.position.has(n)) return;
     setClassFilter(null);
-    setPage(Math.floor(n / GALLERY_PAGE_SIZE));
+    const pos = shown ? shown.card.subset.indices.indexOf(n) : n;
+    setPage(Math.floor(pos / GALLERY_PAGE_SIZE));
     pick(n);
   };
 
@@ -116,10 +143,51 @@ export function GalleryPanel() {
   }
 
   const jumpValid =
-    jump !== '' && Number.isInteger(Number(jump)) && Number(jump) >= 0 && Number(jump) < testSet.count;
+    jump !== '' &&
+    Number.isInteger(Number(jump)) &&
+    Number(jump) >= 0 &&
+    Number(jump) < testSet.count &&
+    (!shown || shown.position.has(Number(jump)));
 
   return (
     <div className="gallery" data-testid="gallery">
+      <div className="gallery__source">
+        <label htmlFor={sourceId} className="small">
+          Images
+        </label>
+        <select
+          id={sourceId}
+          value={source ?? ''}
+          data-testid="gallery-source"
+          onChange={(e) => void chooseGallerySource(e.target.value === '' ? null : e.target.value)}
+        >
+          <option value="">Clean test set (10,000)</option>
+          {(advIndex?.sets ?? []).map((s) => (
+            <option key={s.name} value={`adversarial/${s.name}`}>
+              PGD ε {s.eps} from {describeWeights(s.source)} ({s.count.toLocaleString('en')}; its own accuracy{' '}
+              {(100 * s.source_accuracy).toFixed(1)} %)
+            </option>
+          ))}
+        </select>
+      </div>
+      {source !== null && !shown && !sourceError && (
+        <p className="muted loading-line" data-testid="gallery-source-loading">
+          Loading {source}…
+        </p>
+      )}
+      {sourceError && (
+        <div className="inline-error" role="alert" data-testid="gallery-source-error">
+          <Icon name="alert" /> {sourceError}
+        </div>
+      )}
+      {shown && (
+        <p className="small muted" data-testid="gallery-source-note">
+          White-box L∞ PGD-{shown.card.attack.steps} images crafted on{' '}
+          {describeWeights(shown.card.source.model)}, sent to every selected model as they are: a transfer
+          attack, except on the model they were crafted on.
+        </p>
+      )}
+      <AdversarialTwin />
       <div className="gallery__toolbar">
         <label htmlFor={filterId} className="sr-only">
           Filter by class
@@ -189,14 +257,14 @@ export function GalleryPanel() {
               <button
                 type="button"
                 className="thumb"
-                aria-pressed={current === idx}
-                aria-label={`Test image #${idx}: ${CLASS_NAMES_EN[label]}${summary}`}
+                aria-pressed={selected === idx}
+                aria-label={`${shown ? 'Adversarial image of test' : 'Test image'} #${idx}: ${CLASS_NAMES_EN[label]}${summary}`}
                 title={`#${idx} · ${CLASS_NAMES_EN[label]}${summary}`}
                 data-testid={`gallery-item-${idx}`}
                 data-label={label}
                 onClick={() => pick(idx)}
               >
-                <PixelImage data={imageAt(testSet, idx)} size={44} label="" />
+                <PixelImage data={pixelsOf(testSet, shown, idx)} size={44} label="" />
                 <span className="thumb__index">#{idx}</span>
                 {marks.length > 0 && (
                   <span className="thumb__marks" aria-hidden="true">

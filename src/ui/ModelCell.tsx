@@ -1,6 +1,7 @@
-/** One of the fifteen models in the grid: ID, load state (with progress), current decision; toggles selection. */
+/** One of the fifteen models (or an uploaded one) in the grid: ID, load state (with progress), current decision; toggles selection. */
 import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../core/labels';
 import { isRandomized, type ModelInfo } from '../core/models';
+import { useCustomModelStore } from '../stores/customModelStore';
 import { useEngineStore } from '../stores/engineStore';
 import { trueLabelOf, useImageStore } from '../stores/imageStore';
 import { useModelStore } from '../stores/modelStore';
@@ -30,7 +31,8 @@ export function useLoadState(weights: string): { state: CellState; progress: num
   }
   if (w?.state === 'ready') return { state: 'ready', progress: 1, detail: `ready · ${ms(w.loadMs)}` };
   if (w?.state === 'error') return { state: 'error', progress: null, detail: w.error ?? 'failed to load' };
-  if (manifest === 'missing' || (manifest === 'ready' && !listed)) {
+  // an uploaded model (custom/<id>) is not in the manifest: the worker reports its state
+  if (!weights.startsWith('custom/') && (manifest === 'missing' || (manifest === 'ready' && !listed))) {
     return { state: 'missing', progress: null, detail: 'no weight file yet' };
   }
   return { state: 'idle', progress: null, detail: 'not loaded' };
@@ -43,7 +45,12 @@ export function ModelCell({ model }: { model: ModelInfo }) {
   const result = useResultsStore((s) => s.results[model.id]);
   const version = useImageStore((s) => s.version);
   const label = useImageStore((s) => trueLabelOf(s.source));
-  const acc = useEngineStore((s) => s.models[model.id]?.cleanAccuracy ?? null);
+  const manifestAcc = useEngineStore((s) => s.models[model.id]?.cleanAccuracy ?? null);
+  // an uploaded model's figure is the one "Evaluate on the test set" measured in this page
+  const measured = useCustomModelStore((s) =>
+    model.custom && model.preprocessor === null ? (s.evaluations[model.custom.id]?.accuracy ?? null) : null,
+  );
+  const acc = manifestAcc ?? measured;
   const decision = selected && result?.status !== 'error' && result ? summaryDecision(result) : null;
   const stale = !result || result.imageVersion !== version || result.status === 'pending';
   const randomized = isRandomized(model);
@@ -59,7 +66,7 @@ export function ModelCell({ model }: { model: ModelInfo }) {
       title={`${model.id}: ${DEFENSE_SHORT[model.defense]} · weights ${model.weights}${acc !== null ? ` · clean accuracy ${percent(acc)}` : ''}\n${load.detail}`}
     >
       <span className="model-cell__head">
-        <span className="model-cell__id">{model.id}</span>
+        <span className="model-cell__id">{model.custom ? model.id.slice('custom/'.length) : model.id}</span>
         {randomized && (
           <span className="model-cell__random" title="Randomized defense">
             <Icon name="dice" size={13} />

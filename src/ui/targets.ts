@@ -6,12 +6,14 @@ import {
   type Arch,
   DEFENSE_LABEL,
   type Defense,
-  getModel,
   isRandomized,
+  type ModelInfo,
   type PreprocessorSpec,
   WEIGHT_IDS,
 } from '../core/models';
+import { useCustomModelStore } from '../stores/customModelStore';
 import { type CustomPair, useModelStore } from '../stores/modelStore';
+import { findModel } from './customModels';
 
 export interface Target {
   key: string;
@@ -34,6 +36,7 @@ export const DEFENSE_SHORT: Record<Defense, string> = {
   augment: 'augmentation-retrained',
   resize_pad: 'random resize & pad',
   noise: 'Gaussian noise',
+  blur: 'Gaussian blur',
 };
 
 export function describePreprocessor(p: PreprocessorSpec | null): string {
@@ -61,19 +64,32 @@ export function shortPreprocessor(p: PreprocessorSpec | null): string {
 }
 
 export function describeWeights(weights: string): string {
-  const m = getModel(weights);
+  const m = findModel(weights);
+  if (m?.custom) return `${weights} · your model ${m.custom.fileName}`;
   return m ? `${weights} · ${ARCH_LABEL[m.arch]} ${DEFENSE_SHORT[m.defense]}` : weights;
 }
 
 export const WEIGHT_CHOICES = WEIGHT_IDS;
 
+/** The nine weight sets, then the uploaded models' (`custom/<id>`): what custom pairs can use. */
+export function useWeightChoices(): string[] {
+  const models = useCustomModelStore((s) => s.models);
+  return useMemo(() => [...WEIGHT_IDS, ...models.map((m) => `custom/${m.id}`)], [models]);
+}
+
+/** "CNN · PGD adversarial retraining", "your model student.onnx · Gaussian noise". */
+export function describeModel(m: ModelInfo): string {
+  const arch = m.custom ? `your model ${m.custom.fileName}` : ARCH_LABEL[m.arch];
+  return `${arch} · ${DEFENSE_LABEL[m.defense]}`;
+}
+
 export function modelTarget(id: string): Target | null {
-  const m = getModel(id);
+  const m = findModel(id);
   if (!m) return null;
   return {
     key: m.id,
     name: m.id,
-    description: `${ARCH_LABEL[m.arch]} · ${DEFENSE_LABEL[m.defense]}`,
+    description: describeModel(m),
     weights: m.weights,
     preprocessor: m.preprocessor,
     modelId: m.id,
@@ -84,7 +100,7 @@ export function modelTarget(id: string): Target | null {
 }
 
 export function customTarget(p: CustomPair): Target {
-  const base = getModel(p.weights);
+  const base = findModel(p.weights);
   return {
     key: p.key,
     name: `${p.weights} + ${shortPreprocessor(p.preprocessor)}`,
@@ -112,10 +128,13 @@ export function useTargets(): Target[] {
   const { selected, customPairs } = useModelStore(
     useShallow((s) => ({ selected: s.selected, customPairs: s.customPairs })),
   );
-  return useMemo(() => targetsFor(selected, customPairs), [selected, customPairs]);
+  const uploaded = useCustomModelStore((s) => s.models);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: findModel reads the uploaded models
+  return useMemo(() => targetsFor(selected, customPairs), [selected, customPairs, uploaded]);
 }
 
-/** `/0/decision` for model 0, `/0/1/decision` for 0_1. */
+/** `/0/decision` for model 0, `/0/1/decision` for 0_1, `/custom/<id>/3/decision` for custom/<id>/3. */
 export function apiPath(modelId: string, route: 'decision' | 'score'): string {
+  if (modelId.startsWith('custom/')) return `/${modelId}/${route}`;
   return `/${modelId.split('_').join('/')}/${route}`;
 }

@@ -6,6 +6,7 @@
 import { useEffect } from 'react';
 import { decodeBase64, encodeBase64 } from '../core/base64';
 import { MODEL_IDS } from '../core/models';
+import { type AdversarialSet, adversarialImageAt } from '../data/adversarial';
 import { imageAt } from '../data/idx';
 import { useDrawStore } from '../stores/drawStore';
 import { normalizeEndpoint, useEndpointStore } from '../stores/endpointStore';
@@ -40,6 +41,19 @@ export function shareUrl(): string {
   if (img) url.searchParams.set('img', img);
   url.searchParams.set('models', useModelStore.getState().selected.join(','));
   return url.href;
+}
+
+/** Makes set's image of test-set index `index` the current image (labelled with the clean twin's class). */
+export async function showAdversarialImage(set: AdversarialSet, index: number): Promise<void> {
+  const clean = await ensureTestSet();
+  useImageStore.getState().setImage(adversarialImageAt(set, index).slice(), {
+    kind: 'adversarial',
+    set: set.name,
+    index,
+    label: clean.labels[index],
+    sourceModel: set.card.source.model,
+    eps: set.card.attack.eps,
+  });
 }
 
 export async function showTestImage(index: number): Promise<void> {

@@ -259,9 +259,9 @@ describe('summary', () => {
     });
     const csv = summaryCsv([s]).split('\n');
     expect(csv[0]).toBe(
-      'model,attack,n,clean_accuracy,robust_accuracy,success_rate,median_queries,median_l2,median_linf,errors,eot_success_rate',
+      'model,attack,n,clean_accuracy,robust_accuracy,success_rate,median_queries,median_l2,median_linf,errors,eot_success_rate,eot_vote_accuracy',
     );
-    expect(csv[1]).toBe('0,noise:eps=0.1,5,0.8000,0.4000,0.5000,2,1.5,0.1,1,');
+    expect(csv[1]).toBe('0,noise:eps=0.1,5,0.8000,0.4000,0.5000,2,1.5,0.1,1,,');
     expect(summaryCsv([{ ...s, attack: 'square:eps=0.1,norm=linf' }]).split('\n')[1]).toMatch(
       /^0,"square:eps=0.1,norm=linf",5,/,
     );

@@ -5,9 +5,15 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestSet } from '../../src/data/idx';
-import type { ExperimentConfig, ResolvedConfig, Shard } from '../../src/experiment/config';
+import type { ExperimentConfig, ResolvedConfig, ResolvedSet, Shard } from '../../src/experiment/config';
 import type { ResultRow } from '../../src/experiment/rows';
-import { latestRows, summarize, summaryCsv, summaryMarkdown } from '../../src/experiment/summary';
+import {
+  latestRows,
+  summarize,
+  summaryCsv,
+  summaryMarkdown,
+  transferMatrix,
+} from '../../src/experiment/summary';
 import { UsageError } from './backends';
 import { FILES, readJson, repairResults, supersedeRows, writeAtomic } from './files';
 import { renderReport } from './report';
@@ -19,6 +25,8 @@ export interface ConfigFile {
   resolved: {
     models: string[];
     indices: number[];
+    /** adversarial image sets (absent: the clean test set) */
+    sets?: ResolvedSet[];
     attacks: {
       key: string;
       type: string;
@@ -63,6 +71,7 @@ export function configFile(
     resolved: {
       models: resolved.models,
       indices: resolved.indices,
+      ...(resolved.sets.length ? { sets: resolved.sets } : {}),
       attacks: resolved.attacks,
       work_items: workItems,
       planned_items: plannedItems,
@@ -116,6 +125,8 @@ export function incompatibilities(
   if (!same(a.config, b.config)) out.push('the experiment config differs');
   if (!same(a.resolved.models, b.resolved.models)) out.push('the model list differs');
   if (!same(a.resolved.indices, b.resolved.indices)) out.push('the image sample differs');
+  if (!same(a.resolved.sets ?? [], b.resolved.sets ?? []))
+    out.push('the adversarial image sets differ (a set was regenerated)');
   if (!same(a.resolved.attacks, b.resolved.attacks)) out.push(ATTACKS_DIFFER);
   if (opts.sameShard && !same(a.shard, b.shard)) {
     out.push(
@@ -373,7 +384,13 @@ export function writeOutputs(
   writeAtomic(join(outDir, FILES.summaryCsv), summaryCsv(summary));
   writeAtomic(
     join(outDir, FILES.summaryMd),
-    summaryMarkdown(summary, { name: resolved.config.name, expected, present: latest.length, notes }),
+    summaryMarkdown(summary, {
+      name: resolved.config.name,
+      expected,
+      present: latest.length,
+      notes,
+      matrix: transferMatrix(resolved, summary),
+    }),
   );
   writeAtomic(
     join(outDir, FILES.report),

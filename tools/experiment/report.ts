@@ -1,7 +1,8 @@
 /**
  * `report.html`: one self-contained file (inline CSS, inline SVG charts, PNG data URLs; no external
  * requests) with the summary table, robust accuracy per model grouped by architecture and defense,
- * success rate vs query budget, perturbation-size distributions and example adversarial images.
+ * success rate vs query budget, perturbation-size distributions and example adversarial images;
+ * for experiments over adversarial sets, the transfer matrix as a heat map.
  */
 import { decodeBase64 } from '../../src/core/base64';
 import { CLASS_NAMES_EN } from '../../src/core/labels';
@@ -9,7 +10,14 @@ import { ARCH_LABEL, type Arch, DEFENSE_LABEL, type Defense, getModel } from '..
 import { imageAt, type TestSet } from '../../src/data/idx';
 import type { ResolvedAttack, ResolvedConfig } from '../../src/experiment/config';
 import type { ResultRow } from '../../src/experiment/rows';
-import { median, modelLabel, robustAccuracyCurve, type SummaryRow } from '../../src/experiment/summary';
+import {
+  median,
+  modelLabel,
+  robustAccuracyCurve,
+  type SummaryRow,
+  type TransferMatrix,
+  transferMatrix,
+} from '../../src/experiment/summary';
 import { pngDataUrl } from './png';
 
 export interface ReportContext {
@@ -31,16 +39,17 @@ function esc(s: unknown): string {
   );
 }
 
-const ARCH_HUE: Record<Arch, number> = { cnn: 212, resnet18: 28, vit: 140 };
+const ARCH_HUE: Record<Arch, number> = { cnn: 212, resnet18: 28, vit: 140, custom: 290 };
 const DEFENSE_COLOR: Record<Defense, string> = {
   none: '#4c78a8',
   pgd: '#f58518',
   augment: '#54a24b',
   resize_pad: '#b279a2',
   noise: '#e45756',
+  blur: '#72b7b2',
 };
-const DEFENSE_ORDER: Defense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise'];
-const ARCH_ORDER: Arch[] = ['cnn', 'resnet18', 'vit'];
+const DEFENSE_ORDER: Defense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise', 'blur'];
+const ARCH_ORDER: Arch[] = ['cnn', 'resnet18', 'vit', 'custom'];
 
 /** Tableau 10: distinct colours for charts with few lines. */
 const TABLEAU10 = [
@@ -237,6 +246,51 @@ function lineChart(
 }
 
 /** The norm an attack's perturbation is measured in. */
+/**
+ * The transfer matrix as an SVG heat map: surrogates (rows) × targets (columns), accuracy in % in
+ * each cell, colour from red (0 %) through yellow to green (100 %); the white-box diagonal outlined.
+ */
+export function heatMap(m: TransferMatrix): string {
+  const cw = 46;
+  const ch = 26;
+  const left = 64;
+  const top = 64;
+  const w = left + cw * m.models.length + 8;
+  const h = top + ch * m.sets.length + 8;
+  const out: string[] = [
+    `<svg width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="transfer matrix heat map">`,
+  ];
+  m.models.forEach((model, j) => {
+    const x = left + cw * j + cw / 2;
+    out.push(
+      `<text class="tick" transform="translate(${x + 4},${top - 6}) rotate(-55)">${esc(model)}${getModel(model) && m.eot.some((row) => row[j]) ? ' (EOT)' : ''}</text>`,
+    );
+  });
+  m.sets.forEach((_, i) => {
+    const y = top + ch * i + ch / 2 + 4;
+    out.push(
+      `<text class="tick" x="${left - 6}" y="${y}" text-anchor="end">from ${esc(m.sources[i])}</text>`,
+    );
+    m.models.forEach((model, j) => {
+      const v = m.accuracy[i][j];
+      const x = left + cw * j;
+      const y0 = top + ch * i;
+      const fill = v === null ? '#eee' : `hsl(${Math.round(120 * v)},70%,${v < 0.25 ? 58 : 72}%)`;
+      const diag = model === m.sources[i];
+      out.push(
+        `<rect x="${x}" y="${y0}" width="${cw - 2}" height="${ch - 2}" fill="${fill}"${diag ? ' stroke="#222" stroke-width="2"' : ''}>` +
+          `<title>${esc(`${m.sets[i]} → ${model}: ${v === null ? 'no rows' : `${(100 * v).toFixed(1)} %`}${m.eot[i][j] ? ' (EOT majority vote)' : ''}`)}</title></rect>`,
+        `<text class="val" x="${x + (cw - 2) / 2}" y="${y0 + ch / 2 + 2}" text-anchor="middle">${v === null ? '–' : (100 * v).toFixed(0)}</text>`,
+      );
+    });
+  });
+  out.push(
+    `<text class="axis" x="${left + (cw * m.models.length) / 2}" y="12" text-anchor="middle">target model</text>`,
+    '</svg>',
+  );
+  return out.join('');
+}
+
 function normOf(attack: ResolvedAttack): 'l2' | 'linf' {
   const n = attack.params.norm;
   if (n === 'l2' || n === 'linf') return n;
@@ -529,7 +583,9 @@ figure img{image-rendering:pixelated;margin-right:4px;border:1px solid #ccd}figc
 
 export function renderReport(ctx: ReportContext): string {
   const { resolved, summary } = ctx;
-  const present = new Set(ctx.rows.map((r) => `${r.model}|${r.attack}|${r.index}`)).size;
+  const present = new Set(ctx.rows.map((r) => `${r.model}|${r.attack}|${r.index}|${r.set ?? ''}`)).size;
+  const matrix = transferMatrix(resolved, summary);
+  const withSet = resolved.sets.length > 0;
   const models = resolved.models;
   const out: string[] = [];
   out.push(
@@ -537,7 +593,7 @@ export function renderReport(ctx: ReportContext): string {
     `<meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(ctx.name)} · robustness experiment</title>`,
     `<style>${CSS}</style></head><body>`,
     `<h1>Experiment <code>${esc(ctx.name)}</code></h1>`,
-    `<p class="muted">${models.length} model(s) × ${resolved.attacks.length} attack(s) × ${resolved.indices.length} test image(s), ` +
+    `<p class="muted">${models.length} model(s) × ${withSet ? `${resolved.sets.length} adversarial set(s) × ` : ''}${resolved.attacks.length} attack(s) × ${resolved.indices.length} test image(s), ` +
       `EOT ${resolved.config.eot}, seed ${resolved.config.seed}. ${envLine(ctx.environment)}</p>`,
   );
   if (present < ctx.expected) {
@@ -547,16 +603,26 @@ export function renderReport(ctx: ReportContext): string {
   }
   for (const n of ctx.notes) out.push(`<p class="muted">${esc(n)}</p>`);
 
+  if (matrix) {
+    out.push(
+      '<h2>Transfer matrix</h2>',
+      '<p class="muted">Accuracy (%) of each target model (columns) on the images crafted white-box with PGD on each surrogate (rows), ' +
+        'as the API sees them (8-bit). Outlined: the diagonal, where surrogate and target are the same file (white-box). ' +
+        'Randomized targets (EOT): the majority class over 100 seeded draws per image.</p>',
+      heatMap(matrix),
+    );
+  }
+
   // table
   out.push(
-    '<h2>Summary</h2><div class="scroll"><table><thead><tr><th>model</th><th>attack</th><th>n</th><th>clean acc.</th><th>robust acc.</th><th>success rate</th>' +
-      '<th>median queries</th><th>median L2</th><th>median L∞</th><th>errors</th><th>EOT success</th></tr></thead><tbody>',
+    `<h2>Summary</h2><div class="scroll"><table><thead><tr><th>model</th>${withSet ? '<th>set</th>' : ''}<th>attack</th><th>n</th><th>clean acc.</th><th>robust acc.</th><th>success rate</th>` +
+      '<th>median queries</th><th>median L2</th><th>median L∞</th><th>errors</th><th>EOT success</th><th>EOT vote acc.</th></tr></thead><tbody>',
   );
   for (const r of summary) {
     out.push(
-      `<tr><td>${esc(r.model)} <span class="muted">${esc(modelLabel(r.model))}</span></td><td><code>${esc(r.attack)}</code></td><td>${r.n}</td>` +
+      `<tr><td>${esc(r.model)} <span class="muted">${esc(modelLabel(r.model))}</span></td>${withSet ? `<td>${esc(r.set ?? '')}</td>` : ''}<td><code>${esc(r.attack)}</code></td><td>${r.n}</td>` +
         `<td>${pct(r.clean_accuracy)}</td><td>${pct(r.robust_accuracy)}</td><td>${pct(r.success_rate)}</td><td>${fmt(r.median_queries, 5)}</td>` +
-        `<td>${fmt(r.median_l2, 4)}</td><td>${fmt(r.median_linf, 4)}</td><td>${r.errors || ''}</td><td>${pct(r.eot_success_rate)}</td></tr>`,
+        `<td>${fmt(r.median_l2, 4)}</td><td>${fmt(r.median_linf, 4)}</td><td>${r.errors || ''}</td><td>${pct(r.eot_success_rate)}</td><td>${pct(r.eot_vote_accuracy)}</td></tr>`,
     );
   }
   out.push(
@@ -566,21 +632,23 @@ export function renderReport(ctx: ReportContext): string {
       'on the 8-bit grid the API transmits. EOT success (randomized defenses): share of 100 fresh defense draws that misclassify the final image, averaged over the correctly classified images.</p>',
   );
 
-  // robust accuracy per model, grouped by architecture and defense
-  out.push('<h2>Robust accuracy per model</h2>');
-  const defensesUsed = DEFENSE_ORDER.filter((d) => models.some((m) => getModel(m)?.defense === d));
-  out.push(legend(defensesUsed.map((d) => ({ label: DEFENSE_LABEL[d], color: DEFENSE_COLOR[d] }))));
-  out.push('<div class="charts">');
-  for (const a of resolved.attacks) {
-    // a minimum-distance attack flips every image it starts on (0 % robust at its budget): its
-    // robustness is the distance, shown as robust accuracy vs ε
-    out.push(
-      isMinNorm(a)
-        ? `<div class="chart"><h3><code>${esc(a.key)}</code>: robust accuracy vs ε</h3>${robustnessCurve(a, models, ctx.rows)}</div>`
-        : `<div class="chart"><h3><code>${esc(a.key)}</code>${a.type === 'none' ? ' (clean accuracy)' : ''}</h3>${robustChart(a, summary)}</div>`,
-    );
+  // robust accuracy per model, grouped by architecture and defense (with sets: the heat map above)
+  if (!withSet) {
+    out.push('<h2>Robust accuracy per model</h2>');
+    const defensesUsed = DEFENSE_ORDER.filter((d) => models.some((m) => getModel(m)?.defense === d));
+    out.push(legend(defensesUsed.map((d) => ({ label: DEFENSE_LABEL[d], color: DEFENSE_COLOR[d] }))));
+    out.push('<div class="charts">');
+    for (const a of resolved.attacks) {
+      // a minimum-distance attack flips every image it starts on (0 % robust at its budget): its
+      // robustness is the distance, shown as robust accuracy vs ε
+      out.push(
+        isMinNorm(a)
+          ? `<div class="chart"><h3><code>${esc(a.key)}</code>: robust accuracy vs ε</h3>${robustnessCurve(a, models, ctx.rows)}</div>`
+          : `<div class="chart"><h3><code>${esc(a.key)}</code>${a.type === 'none' ? ' (clean accuracy)' : ''}</h3>${robustChart(a, summary)}</div>`,
+      );
+    }
+    out.push('</div>');
   }
-  out.push('</div>');
 
   const attacked = resolved.attacks.filter((a) => a.type !== 'none');
   if (attacked.length) {

@@ -7,6 +7,7 @@ import { ATTACKS, type AttackInfo } from '../../src/attacks/index';
 import { encodeBase64 } from '../../src/core/base64';
 import { getModel, isRandomized } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
+import { type AdversarialSet, adversarialImageAt } from '../../src/data/adversarial';
 import { imageAt, type TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
 import { argmax, type ScoreItem } from '../../src/experiment/api';
@@ -59,7 +60,10 @@ export interface RunnerOptions {
   outDir: string;
   shard: Shard | null;
   backend: ExperimentBackend;
+  /** the clean test set: labels, start candidates, and the images when the config names no set */
   testSet: TestSet;
+  /** the config's adversarial sets by name (resolved.sets), loaded with their cards checked */
+  sets?: ReadonlyMap<string, AdversarialSet>;
   /** most images per API request (1: no batch extension) */
   batchSize: number;
   /** redo items whose row is an error row (the new row supersedes it) */
@@ -166,7 +170,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
   const retryErrorKeys = new Set<string>();
   const retryUnstartedKeys = new Set<string>();
   const pending = planned.filter((it) => {
-    const key = rowKey(it.model, it.attack.key, it.index);
+    const key = rowKey(it.model, it.attack.key, it.index, it.set);
     const r = existing.get(key);
     if (!r) return true;
     if (opts.retryErrors && r.error !== undefined) retryErrorKeys.add(key);
@@ -177,7 +181,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
   // A retried item's earlier rows move to superseded.jsonl before it is redone (as --redo-changed
   // does), so results.jsonl keeps one row per item for anyone reading it raw; an interrupted retry
   // leaves the item missing, and a plain resume redoes it.
-  const keyOf = (r: ResultRow) => rowKey(r.model, r.attack, r.index);
+  const keyOf = (r: ResultRow) => rowKey(r.model, r.attack, r.index, r.set);
   if (retryErrorKeys.size > 0) {
     supersedeRows(
       opts.outDir,
@@ -236,23 +240,48 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
     return out;
   };
 
-  /** Share of EOT_DRAWS fresh seeded draws that do not classify `bytes` as `label`. */
-  const eotRate = async (model: string, b64: string, seed: number, label: number): Promise<number> => {
+  /**
+   * EOT_DRAWS fresh seeded draws of a randomized model on one image: the share that does not
+   * classify it as `label`, and the majority class (ties: the lower class).
+   */
+  const eotDraws = async (
+    model: string,
+    b64: string,
+    seed: number,
+    label: number,
+  ): Promise<{ rate: number; vote: number }> => {
     const probs = await score(
       model,
       eotDrawSeeds(seed, EOT_DRAWS).map((s) => ({ image: b64, seed: s })),
     );
-    return round(probs.filter((p) => argmax(p) !== label).length / probs.length);
+    const votes = new Array<number>(10).fill(0);
+    for (const p of probs) votes[argmax(p)]++;
+    return {
+      rate: round(probs.filter((p) => argmax(p) !== label).length / probs.length),
+      vote: argmax(votes),
+    };
   };
+  const eotRate = async (model: string, b64: string, seed: number, label: number): Promise<number> =>
+    (await eotDraws(model, b64, seed, label)).rate;
+
+  /** The image of an item: from its adversarial set, else the clean test set. */
+  const imageOf = (set: string | undefined, index: number): Uint8Array => {
+    if (set === undefined) return new Uint8Array(imageAt(testSet, index));
+    const s = opts.sets?.get(set);
+    if (!s) throw new Error(`adversarial set ${set} was not loaded`);
+    return new Uint8Array(adversarialImageAt(s, index));
+  };
+  const imageKey = (set: string | undefined, index: number) => `${set ?? ''}\u0000${index}`;
 
   const base = (
     it: WorkItem,
     seed: number,
     ms: number,
-  ): Pick<ResultRow, 'model' | 'attack' | 'index' | 'label' | 'ms' | 'seed'> => ({
+  ): Pick<ResultRow, 'model' | 'attack' | 'index' | 'set' | 'label' | 'ms' | 'seed'> => ({
     model: it.model,
     attack: it.attack.key,
     index: it.index,
+    ...(it.set === undefined ? {} : { set: it.set }),
     label: testSet.labels[it.index],
     ms: round(ms),
     seed,
@@ -287,13 +316,24 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
       const info = getModel(model);
       const randomized = info ? isRandomized(info) : false;
 
-      // clean predictions of the images this model still needs (shared by all its attacks)
-      const clean = new Map<number, Clean>();
-      const indices = [...new Set(items.map((it) => it.index))];
-      for (const part of chunks(indices, batchSize)) {
-        const entries = part.map((index) => {
-          const bytes = new Uint8Array(imageAt(testSet, index));
-          return { index, bytes, b64: encodeBase64(bytes), label: testSet.labels[index] };
+      // clean predictions of the images this model still needs (shared by all its attacks); with
+      // adversarial sets "clean" is the set's image as given, before any attack of this experiment
+      const clean = new Map<string, Clean>();
+      const images = [
+        ...new Map(
+          items.map((it) => [imageKey(it.set, it.index), { set: it.set, index: it.index }]),
+        ).values(),
+      ];
+      for (const part of chunks(images, batchSize)) {
+        const entries = part.map(({ set, index }) => {
+          const bytes = imageOf(set, index);
+          return {
+            key: imageKey(set, index),
+            index,
+            bytes,
+            b64: encodeBase64(bytes),
+            label: testSet.labels[index],
+          };
         });
         const tc = performance.now();
         try {
@@ -303,13 +343,13 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
           );
           const ms = (performance.now() - tc) / part.length;
           entries.forEach((e, i) => {
-            clean.set(e.index, { ...e, pred: argmax(probs[i]), ms });
+            clean.set(e.key, { ...e, pred: argmax(probs[i]), ms });
           });
         } catch (e) {
           if (e instanceof Interrupted) throw e;
           const ms = (performance.now() - tc) / part.length;
           for (const en of entries)
-            clean.set(en.index, {
+            clean.set(en.key, {
               ...en,
               pred: null,
               error: `clean classification failed: ${message(e)}`,
@@ -331,7 +371,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
         for (const part of chunks(its, perRequest)) {
           const rows: ResultRow[] = [];
           for (const it of part) {
-            const c = clean.get(it.index)!;
+            const c = clean.get(imageKey(it.set, it.index))!;
             const seed = cleanSeed(configSeed, model, it.index);
             if (c.error) {
               rows.push(errorRow(it, seed, c.ms, c.error));
@@ -349,7 +389,9 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
             };
             if (randomized) {
               try {
-                row.eot_success_rate = await eotRate(model, c.b64, seed, c.label);
+                const eot = await eotDraws(model, c.b64, seed, c.label);
+                row.eot_success_rate = eot.rate;
+                row.eot_vote_pred = eot.vote;
               } catch (e) {
                 if (e instanceof Interrupted) throw e;
                 rows.push(errorRow(it, seed, c.ms, `EOT draws failed: ${message(e)}`));
@@ -385,7 +427,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
             };
           });
           part.forEach((it, k) => {
-            const c = clean.get(it.index)!;
+            const c = clean.get(imageKey(it.set, it.index))!;
             if (c.error) rows[k] = errorRow(it, state[k].seed, c.ms, c.error);
             else if (c.pred !== c.label) rows[k] = skippedRow(it, state[k].seed, c);
           });
@@ -395,7 +437,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
               for (let k = 0; k < part.length && batch.length < batchSize; k++) {
                 const s = state[k];
                 if (rows[k] || s.found >= 0) continue;
-                const c = clean.get(s.it.index)!;
+                const c = clean.get(imageKey(s.it.set, s.it.index))!;
                 const x = bytesToFloat(c.bytes);
                 while (s.next < draws && batch.length < batchSize) {
                   batch.push({
@@ -427,7 +469,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
             for (let k = 0; k < part.length; k++) {
               if (rows[k]) continue;
               const s = state[k];
-              const c = clean.get(s.it.index)!;
+              const c = clean.get(imageKey(s.it.set, s.it.index))!;
               const adv = s.lastBytes!;
               const { l2, linf } = byteDistances(adv, c.bytes);
               const success = s.found >= 0;
@@ -463,7 +505,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
         const eot = randomized && resolved.config.eot > 1 ? resolved.config.eot : undefined;
         for (const it of its) {
           const seed = rowSeed(configSeed, model, attack.key, it.index);
-          const c = clean.get(it.index)!;
+          const c = clean.get(imageKey(it.set, it.index))!;
           if (c.error) {
             emit([errorRow(it, seed, c.ms, c.error)], model, attack.key);
             continue;

@@ -8,6 +8,15 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import {
+  type CustomModelEntry,
+  checkTestRun,
+  customWeightsId,
+  type OutputKind,
+  probabilitiesToLogits,
+  type TensorMeta,
+  validateCustomModel,
+} from '../../src/core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../../src/core/engine';
 
 export interface NodeEngineOptions {
@@ -34,10 +43,20 @@ export interface NodeEngine extends InferenceEngine {
   release(weights?: string): Promise<void>;
   /** Weight sets with a live session. */
   loaded(): string[];
+  /**
+   * Checks an ONNX classifier someone brought (metadata and a test run, as the page does) and serves
+   * it as weight set `custom/<id>`; rejects with a message naming the file and what was found.
+   */
+  addCustom(id: string, fileName: string, bytes: Uint8Array, outputs?: OutputKind): Promise<CustomModelEntry>;
 }
 
 interface Slot {
   session: ort.InferenceSession;
+  inputName: string;
+  outputName: string;
+  /** most images per run: 1 for a custom model whose file fixes the batch at 1 */
+  maxBatch: number;
+  probabilities: boolean;
   /** tail of this session's run queue */
   tail: Promise<unknown>;
 }
@@ -59,6 +78,25 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const threads = opts.threads ?? 2;
   const slots = new Map<string, Promise<Slot>>();
   const states = new Map<string, WeightState>();
+  const customs = new Map<string, { bytes: Uint8Array; entry: CustomModelEntry }>();
+
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  };
+
+  function customSlot(session: ort.InferenceSession, entry: CustomModelEntry): Slot {
+    return {
+      session,
+      tail: Promise.resolve(),
+      inputName: entry.spec.inputName,
+      outputName: entry.spec.outputName,
+      maxBatch: entry.spec.batch === 1 ? 1 : Number.POSITIVE_INFINITY,
+      probabilities: entry.spec.outputs === 'probabilities',
+    };
+  }
 
   async function readManifest(): Promise<ManifestWeights | null> {
     const path = join(modelsDir, 'manifest.json');
@@ -92,6 +130,14 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   }
 
   async function createSlot(weights: string): Promise<Slot> {
+    const custom = customs.get(weights);
+    if (custom) {
+      try {
+        return customSlot(await ort.InferenceSession.create(custom.bytes, sessionOptions), custom.entry);
+      } catch (e) {
+        throw new ModelUnavailableError(weights, `onnxruntime could not load it: ${(e as Error).message}`);
+      }
+    }
     // weight IDs become file names: refuse anything that could leave the folder
     if (!/^[A-Za-z0-9_-]+$/.test(weights))
       throw new ModelUnavailableError(weights, 'not a valid weight-set ID');
@@ -108,19 +154,21 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
     }
     if (verify) await verifyBytes(weights, bytes);
     try {
-      const session = await ort.InferenceSession.create(bytes, {
-        executionProviders: ['cpu'],
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        graphOptimizationLevel: 'all',
-      });
+      const session = await ort.InferenceSession.create(bytes, sessionOptions);
       if (!session.inputNames.includes(INPUT) || !session.outputNames.includes(OUTPUT)) {
         await session.release();
         throw new Error(
           `expected input "${INPUT}" and output "${OUTPUT}", found ${session.inputNames} → ${session.outputNames}`,
         );
       }
-      return { session, tail: Promise.resolve() };
+      return {
+        session,
+        tail: Promise.resolve(),
+        inputName: INPUT,
+        outputName: OUTPUT,
+        maxBatch: Number.POSITIVE_INFINITY,
+        probabilities: false,
+      };
     } catch (e) {
       throw new ModelUnavailableError(weights, `onnxruntime could not load ${path}: ${(e as Error).message}`);
     }
@@ -170,16 +218,26 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         );
       }
       const slot = await slotFor(weights);
-      const run = async () => {
-        const feeds = { [INPUT]: new ort.Tensor('float32', inputs, [n, 1, 28, 28]) };
+      const runPart = async (part: Float32Array, m: number) => {
+        const feeds = { [slot.inputName]: new ort.Tensor('float32', part, [m, 1, 28, 28]) };
         const out = await slot.session.run(feeds);
-        const logits = out[OUTPUT];
-        if (logits.type !== 'float32' || logits.data.length !== n * CLASSES) {
+        const logits = out[slot.outputName];
+        if (logits.type !== 'float32' || logits.data.length !== m * CLASSES) {
           throw new Error(
-            `"${weights}" returned ${logits.type} ${JSON.stringify(logits.dims)}, expected float32 [${n},10]`,
+            `"${weights}" returned ${logits.type} ${JSON.stringify(logits.dims)}, expected float32 [${m},10]`,
           );
         }
-        return Float32Array.from(logits.data as Float32Array);
+        const data = Float32Array.from(logits.data as Float32Array);
+        return slot.probabilities ? probabilitiesToLogits(data) : data;
+      };
+      const run = async () => {
+        if (n <= slot.maxBatch) return runPart(inputs, n);
+        // a model whose file fixes the batch size: one run per image
+        const all = new Float32Array(n * CLASSES);
+        for (let i = 0; i < n; i++) {
+          all.set(await runPart(inputs.subarray(i * PIXELS, (i + 1) * PIXELS), 1), i * CLASSES);
+        }
+        return all;
       };
       const result = slot.tail.then(run);
       slot.tail = result.catch(() => undefined);
@@ -207,6 +265,65 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
 
     loaded(): string[] {
       return [...slots.keys()];
+    },
+
+    async addCustom(id, fileName, bytes, outputs = 'logits') {
+      const weights = customWeightsId(id);
+      let session: ort.InferenceSession;
+      try {
+        session = await ort.InferenceSession.create(bytes, sessionOptions);
+      } catch (e) {
+        throw new Error(
+          `"${fileName}" was refused: onnxruntime cannot read it as an ONNX model (${(e as Error).message.slice(0, 300)}).`,
+        );
+      }
+      const meta = (list: readonly ort.InferenceSession.ValueMetadata[]): TensorMeta[] =>
+        list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : m));
+      const checked = validateCustomModel(
+        fileName,
+        meta(session.inputMetadata),
+        meta(session.outputMetadata),
+        outputs,
+      );
+      if (!checked.ok) {
+        await session.release();
+        throw new Error(checked.error);
+      }
+      const spec = checked.value;
+      for (const n of spec.batch === 1 ? [1] : [1, 2]) {
+        const input = new Float32Array(n * PIXELS);
+        if (n === 2) input.fill(0.5, PIXELS);
+        let problem: string | null;
+        try {
+          const out = (
+            await session.run({ [spec.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) })
+          )[spec.outputName];
+          problem = checkTestRun(fileName, spec, out.data as Float32Array, out.dims, n);
+        } catch (e) {
+          problem = `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${(e as Error).message.slice(0, 300)}).`;
+        }
+        if (problem) {
+          await session.release();
+          throw new Error(problem);
+        }
+      }
+      const entry: CustomModelEntry = {
+        id,
+        fileName,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        bytes: bytes.byteLength,
+        spec,
+      };
+      const previous = slots.get(weights);
+      if (previous) {
+        // the same ID registered again: the old session is freed once its queued runs are done
+        void previous.then((old) => old.tail.then(() => old.session.release())).catch(() => {});
+      }
+      customs.set(weights, { bytes, entry });
+      const slot = Promise.resolve(customSlot(session, entry));
+      slots.set(weights, slot);
+      states.set(weights, { state: 'ready', ms: 0 });
+      return entry;
     },
   };
 }

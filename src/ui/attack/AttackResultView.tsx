@@ -4,9 +4,10 @@
  */
 import { type ReactNode, useMemo, useState } from 'react';
 import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../../core/labels';
-import { getModel, isRandomized } from '../../core/models';
+import { isRandomized } from '../../core/models';
 import type { AttackResponse } from '../../engine/worker';
 import { type RunMeta, useAttackStore, type Verdict } from '../../stores/attack';
+import { findModel } from '../customModels';
 import { AttackCanvas } from './AttackCanvas';
 import { downloadJson, downloadNpy, downloadPng } from './download';
 import { downloadStem } from './export';
@@ -188,7 +189,7 @@ export function AttackResultView({
   }, [meta, result]);
 
   if (!meta || !result || !images) return null;
-  const model = getModel(meta.model);
+  const model = findModel(meta.model);
   const randomized = model ? isRandomized(model) : false;
   const { p } = images;
   const goal =

@@ -3,8 +3,10 @@
 import { useEffect, useId, useState } from 'react';
 import { ATTACK_NAMES, ATTACKS, type AttackName, type Norm } from '../../attacks';
 import { CLASS_NAMES_EN } from '../../core/labels';
-import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, getModel, isRandomized, MODELS } from '../../core/models';
+import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, isRandomized, MODELS } from '../../core/models';
 import { hasEps, isBusy, useAttackStore } from '../../stores/attack';
+import { useCustomModelStore } from '../../stores/customModelStore';
+import { customModelInfoList, findModel } from '../customModels';
 import { EndpointPicker } from '../EndpointPicker';
 import { LabelField, Options, Select } from '../fields';
 import { attackParams } from './runner';
@@ -201,7 +203,8 @@ export function AttackSetup() {
   const setNorm = useAttackStore((s) => s.setNorm);
   const id = useId();
   const info = ATTACKS[config.attack];
-  const model = getModel(config.model);
+  const model = findModel(config.model);
+  const uploaded = useCustomModelStore((s) => s.models);
   const randomized = model ? isRandomized(model) : false;
   const withEps = hasEps(config.attack, config.norm);
 
@@ -227,6 +230,16 @@ export function AttackSetup() {
                 ))}
               </optgroup>
             ))}
+            {uploaded.length > 0 && (
+              <optgroup label="Your models">
+                {customModelInfoList(uploaded).map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.id} · {DEFENSE_LABEL[m.defense]}
+                    {isRandomized(m) ? ' (random)' : ''}
+                  </option>
+                ))}
+              </optgroup>
+            )}
           </Select>
         </LabelField>
 

@@ -1,7 +1,9 @@
 /** Transferability: the adversarial image classified by all fifteen models, one compact card each. */
 import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../../core/labels';
-import { getModel, isRandomized, MODELS } from '../../core/models';
+import { isRandomized, MODELS } from '../../core/models';
 import { type TransferEntry, useAttackStore } from '../../stores/attack';
+import { useCustomModelStore } from '../../stores/customModelStore';
+import { customModelInfoList, findModel } from '../customModels';
 import { modelShort, pct } from './format';
 import { classifyWithAll } from './runner';
 
@@ -14,7 +16,7 @@ function TransferCard({
   label: number;
   target: number | null;
 }) {
-  const model = getModel(entry.model);
+  const model = findModel(entry.model);
   const randomized = model ? isRandomized(model) : false;
   const adv = entry.adversarial;
   const clean = entry.clean;
@@ -72,8 +74,10 @@ export function TransferGrid() {
   const transfer = useAttackStore((s) => s.transfer);
   const running = useAttackStore((s) => s.transferRunning);
   const meta = useAttackStore((s) => s.meta);
+  const uploaded = useCustomModelStore((s) => s.models);
   if (!meta) return null;
-  const entries = transfer ? MODELS.map((m) => transfer[m.id]).filter(Boolean) : [];
+  const all = [...MODELS, ...customModelInfoList(uploaded)];
+  const entries = transfer ? all.map((m) => transfer[m.id]).filter(Boolean) : [];
   const ready = entries.filter((e) => e.status === 'ready');
   const fooledCount = ready.filter(
     (e) => e.adversarial && (e.adversarial.fooled ?? 0) / e.adversarial.draws > 0.5,
@@ -88,9 +92,7 @@ export function TransferGrid() {
           disabled={running}
           data-testid="attack-transfer-run"
         >
-          {running
-            ? `Classifying… ${ready.length}/${MODELS.length}`
-            : `Classify with all ${MODELS.length} models`}
+          {running ? `Classifying… ${ready.length}/${all.length}` : `Classify with all ${all.length} models`}
         </button>
         {transfer && !running && (
           <span className="muted small" data-testid="attack-transfer-summary" data-fooled={fooledCount}>

@@ -1,15 +1,17 @@
 /** Display helpers of the attack lab. */
-import { ARCH_LABEL, DEFENSE_LABEL, getModel } from '../../core/models';
+import { ARCH_LABEL, DEFENSE_LABEL } from '../../core/models';
+import { findModel } from '../customModels';
 
 /** "0_3 — CNN, random resize & padding" */
 export function modelTitle(id: string): string {
-  const m = getModel(id);
+  const m = findModel(id);
+  if (m?.custom) return `${id} — your model ${m.custom.fileName}, ${DEFENSE_LABEL[m.defense]}`;
   return m ? `${id} — ${ARCH_LABEL[m.arch]}, ${DEFENSE_LABEL[m.defense]}` : id;
 }
 
 /** "CNN · vanilla" */
 export function modelShort(id: string): string {
-  const m = getModel(id);
+  const m = findModel(id);
   return m ? `${ARCH_LABEL[m.arch]} · ${DEFENSE_LABEL[m.defense]}` : id;
 }
 

@@ -7,10 +7,11 @@
 import { engine } from '../../app/runtime';
 import { ATTACKS, type AttackName, createHttpOracle } from '../../attacks';
 import { argmax } from '../../attacks/vec';
-import { getModel, isRandomized, MODELS } from '../../core/models';
+import { isRandomized, MODELS } from '../../core/models';
 import { nearestOfOtherClasses } from '../../data/start-candidates';
 import { type AttackConfig, hasEps, isBusy, useAttackStore, type Verdict } from '../../stores/attack';
 import { useEndpointStore } from '../../stores/endpointStore';
+import { customModelInfoList, findModel } from '../customModels';
 import { ensureTestSet } from '../testSet';
 
 /** Draws per verdict for a randomized defense (the worker's own EOT success rate uses 100). */
@@ -52,7 +53,7 @@ async function classifyOnTarget(model: string, inputs: Float32Array[], seed: num
   if (endpoint === null) return engine.classify({ model, inputs, seed });
   const oracle = createHttpOracle({
     baseUrl: endpoint,
-    modelId: model.split('_').join('/'),
+    modelId: model.startsWith('custom/') ? model : model.split('_').join('/'),
     batch: true,
     seed,
   });
@@ -90,7 +91,7 @@ export function attackParams(config: AttackConfig): Record<string, unknown> {
 /** What is wrong with the settings, or null. */
 export function configProblem(config: AttackConfig): string | null {
   const info = ATTACKS[config.attack];
-  if (!getModel(config.model)) return `Unknown model ${config.model}.`;
+  if (!findModel(config.model)) return `Unknown model ${config.model}.`;
   if (!(info.norms as readonly string[]).includes(config.norm))
     return `${info.title} does not support ${config.norm}.`;
   if (!Number.isInteger(config.maxQueries) || config.maxQueries < 1)
@@ -136,7 +137,7 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
     live().fail(runId, problem);
     return;
   }
-  const model = getModel(config.model)!;
+  const model = findModel(config.model)!;
   const randomized = isRandomized(model);
   const x = Float32Array.from(image);
   const name: AttackName = config.attack;
@@ -232,16 +233,17 @@ export function stopAttack(): void {
   if (wasRunning) engine.abortAttack().catch(() => {});
 }
 
-/** Classifies the original and the adversarial image with all fifteen models, one after another. */
+/** Classifies the original and the adversarial image with all fifteen models and the uploaded ones (and their variants), one after another. */
 export async function classifyWithAll(): Promise<void> {
   const st = useAttackStore.getState();
   const { meta, result, runId } = st;
   if (!meta || !result || st.transferRunning) return;
-  st.startTransfer(MODELS.map((m) => m.id));
+  const all = [...MODELS, ...customModelInfoList()];
+  st.startTransfer(all.map((m) => m.id));
   const clean = Float32Array.from(meta.original, (v) => Math.round(Math.max(0, Math.min(1, v)) * 255) / 255);
   const target = meta.target;
   const fooled = (p: number) => (target === null ? p !== meta.label : p === target);
-  for (const m of MODELS) {
+  for (const m of all) {
     if (useAttackStore.getState().runId !== runId) return;
     const draws = isRandomized(m) ? TRANSFER_DRAWS : 1;
     try {

@@ -1,0 +1,322 @@
+/**
+ * "Bring your own model" (issue 24), the pure part shared by the worker, the page, the HTTP server
+ * and the experiment runner: what an uploaded ONNX classifier must look like, the check of its
+ * metadata and of its first test run, the ID rules, and the model entries it is served under.
+ *
+ * An uploaded model takes exactly one float32 input of shape [N,1,28,28] (N dynamic or 1) holding
+ * pixel values in [0,1] (no mean/std normalisation, as the fifteen) and gives one float32 output
+ * [N,10]: logits (the default; the API applies softmax) or probabilities (the user says so; the API
+ * then passes them on, renormalised).
+ *
+ * Routes (the fifteen's contract, under a `custom/` prefix): `/custom/<id>/decision|score` is the
+ * model itself; `/custom/<id>/3/…` wraps it in random resize & padding and `/custom/<id>/4/…` in
+ * Gaussian noise σ 0.1 (the `_3`/`_4` defenses of SPEC §3, same parameters), `/custom/<id>/blur/…`
+ * in the thesis code's Gaussian blur. The model IDs are the route without the action:
+ * `custom/<id>`, `custom/<id>/3`, `custom/<id>/4`, `custom/<id>/blur`; the weight-set ID is `custom/<id>`.
+ */
+import {
+  BLUR_DEFAULT,
+  type Defense,
+  type ModelInfo,
+  NOISE_DEFAULT,
+  type PreprocessorSpec,
+  RESIZE_PAD_DEFAULT,
+} from './models';
+
+/** The first segment of every custom model's routes and IDs. */
+export const CUSTOM_PREFIX = 'custom';
+/** Longest ID (the URL-safe file stem) before a clash suffix. */
+export const MAX_ID_LENGTH = 48;
+/** Largest file the page accepts (bytes); the issue asks for "up to, say, 100 MB". */
+export const MAX_CUSTOM_MODEL_BYTES = 100 * 1024 * 1024;
+/** Classes the output must have (Fashion-MNIST). */
+export const CUSTOM_CLASSES = 10;
+
+/** How to read the model's output: raw scores (softmax applied) or probabilities already. */
+export type OutputKind = 'logits' | 'probabilities';
+
+/** One input or output as onnxruntime's `inputMetadata` / `outputMetadata` describe it. */
+export interface TensorMeta {
+  name: string;
+  isTensor: boolean;
+  /** element type, e.g. 'float32' (tensors only) */
+  type?: string;
+  /** dimensions: numbers, or strings for symbolic ones ('batch'); [] when unknown (tensors only) */
+  shape?: readonly (number | string)[];
+}
+
+/** What the checks found usable: the tensor names and how the batch dimension may be used. */
+export interface CustomModelSpec {
+  inputName: string;
+  outputName: string;
+  /** the input's shape as the file declares it, e.g. ['batch', 1, 28, 28] */
+  inputShape: (number | string)[];
+  outputShape: (number | string)[];
+  /** 'dynamic': any N per run; 1: the file fixes N at 1 (the engine then runs one image at a time) */
+  batch: 'dynamic' | 1;
+  outputs: OutputKind;
+}
+
+/** An accepted model, as the page lists it, the worker serves it and `GET /` describes it. */
+export interface CustomModelEntry {
+  /** URL-safe ID, e.g. `student-mlp` (routes `/custom/student-mlp/…`) */
+  id: string;
+  /** the uploaded (or given) file name, e.g. `student-mlp.onnx` */
+  fileName: string;
+  /** lowercase hex SHA-256 of the file */
+  sha256: string;
+  /** file size in bytes */
+  bytes: number;
+  spec: CustomModelSpec;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/** The short statement of what an upload must be, shown in the page and used in refusals. */
+export const EXPECTED_MODEL =
+  'one float32 input [N,1,28,28] (N dynamic or 1) of pixel values in [0,1], one float32 output [N,10] (logits, or probabilities if ticked)';
+
+/**
+ * The URL-safe stem of a file name: the extension (`.onnx`) and any folders dropped, accents folded,
+ * lowercased, every run of characters other than a–z and 0–9 turned into one `-`, trimmed of `-`,
+ * at most MAX_ID_LENGTH characters; `model` when nothing is left. `Student MLP (v2).onnx` →
+ * `student-mlp-v2`; `student_mlp.onnx` → `student-mlp` (no `_`: the fifteen's IDs use it).
+ */
+export function slugFromFileName(fileName: string): string {
+  const base = String(fileName).split(/[\\/]/).pop() ?? '';
+  const dot = base.lastIndexOf('.');
+  const stem = dot > 0 ? base.slice(0, dot) : base;
+  const slug = stem
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, MAX_ID_LENGTH)
+    .replace(/-+$/, '');
+  return slug || 'model';
+}
+
+/**
+ * The ID a new model gets: its file's slug, or on a clash with `taken` the slug with the first free
+ * suffix `-2`, `-3`, …  (`student-mlp.onnx` twice → `student-mlp`, then `student-mlp-2`).
+ */
+export function customModelId(fileName: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  const slug = slugFromFileName(fileName);
+  if (!used.has(slug)) return slug;
+  for (let k = 2; ; k++) {
+    const candidate = `${slug}-${k}`;
+    if (!used.has(candidate)) return candidate;
+  }
+}
+
+/** True for a string that can be a custom model's ID (what slugFromFileName and its suffixes give). */
+export function isCustomId(id: string): boolean {
+  return /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(id) && id.length <= MAX_ID_LENGTH + 8;
+}
+
+function dimText(d: number | string): string {
+  return typeof d === 'number' ? (d < 0 ? '?' : String(d)) : d === '' ? '?' : d;
+}
+
+/** `"pixels" float32 [batch,1,28,28]`, or `"seq" (not a tensor)`. */
+export function describeTensor(t: TensorMeta): string {
+  if (!t.isTensor) return `"${t.name}" (not a tensor)`;
+  const shape = t.shape && t.shape.length > 0 ? `[${t.shape.map(dimText).join(',')}]` : '[unknown shape]';
+  return `"${t.name}" ${t.type ?? 'unknown type'} ${shape}`;
+}
+
+function describeList(what: 'input' | 'output', list: readonly TensorMeta[]): string {
+  if (list.length === 0) return `no ${what}s`;
+  const noun = list.length === 1 ? what : `${what}s`;
+  return `${list.length} ${noun}: ${list.map(describeTensor).join(', ')}`;
+}
+
+/** A dimension that is symbolic (a name) or unknown (−1 / 0 / ''): any size at run time. */
+function isDynamic(d: number | string | undefined): boolean {
+  return typeof d === 'string' || (typeof d === 'number' && d <= 0);
+}
+
+/** A fixed dimension equal to `n`, or a dynamic one. */
+function fits(d: number | string | undefined, n: number): boolean {
+  return d === n || isDynamic(d);
+}
+
+/**
+ * Checks a model's declared inputs and outputs (onnxruntime's metadata) against EXPECTED_MODEL.
+ * `fileName` is only used in the message. A refusal names the file, what was expected and what was
+ * found: every input and output with its name, element type and shape, and their counts. Symbolic
+ * or unknown dimensions are accepted where a fixed one is expected (the test run checks them); a
+ * batch dimension fixed at 1 is accepted (the engine then runs one image at a time), any other
+ * fixed batch size is refused.
+ */
+export function validateCustomModel(
+  fileName: string,
+  inputs: readonly TensorMeta[],
+  outputs: readonly TensorMeta[],
+  outputKind: OutputKind = 'logits',
+): Checked<CustomModelSpec> {
+  const problems: string[] = [];
+  if (inputs.length !== 1) problems.push(`it has ${inputs.length} inputs, not exactly one`);
+  if (outputs.length !== 1) problems.push(`it has ${outputs.length} outputs, not exactly one`);
+  const input = inputs.length === 1 ? inputs[0] : null;
+  const output = outputs.length === 1 ? outputs[0] : null;
+  if (input) {
+    if (!input.isTensor) problems.push(`input "${input.name}" is not a tensor`);
+    else {
+      if (input.type !== 'float32') problems.push(`input "${input.name}" is ${input.type}, not float32`);
+      const s = input.shape ?? [];
+      if (s.length === 0) {
+        // a model without declared shapes is tried as [N,1,28,28] in the test run
+      } else if (s.length !== 4 || !fits(s[1], 1) || !fits(s[2], 28) || !fits(s[3], 28)) {
+        problems.push(`input "${input.name}" has shape [${s.map(dimText).join(',')}], not [N,1,28,28]`);
+      } else if (!isDynamic(s[0]) && s[0] !== 1) {
+        problems.push(`input "${input.name}" fixes the batch size at ${s[0]}; it must be dynamic or 1`);
+      }
+    }
+  }
+  if (output) {
+    if (!output.isTensor) problems.push(`output "${output.name}" is not a tensor`);
+    else {
+      if (output.type !== 'float32') problems.push(`output "${output.name}" is ${output.type}, not float32`);
+      const s = output.shape ?? [];
+      if (s.length !== 0 && (s.length !== 2 || !fits(s[1], CUSTOM_CLASSES))) {
+        const classes = s.length === 2 && typeof s[1] === 'number' ? ` (${s[1]} classes, not 10)` : '';
+        problems.push(
+          `output "${output.name}" has shape [${s.map(dimText).join(',')}], not [N,10]${classes}`,
+        );
+      }
+    }
+  }
+  if (problems.length > 0 || !input || !output) {
+    return {
+      ok: false,
+      error:
+        `"${fileName}" was refused: ${problems.join('; ')}. ` +
+        `Expected ${EXPECTED_MODEL}. Found ${describeList('input', inputs)}; ${describeList('output', outputs)}.`,
+    };
+  }
+  const inputShape = [...(input.shape ?? [])];
+  return {
+    ok: true,
+    value: {
+      inputName: input.name,
+      outputName: output.name,
+      inputShape,
+      outputShape: [...(output.shape ?? [])],
+      batch: inputShape.length === 4 && inputShape[0] === 1 ? 1 : 'dynamic',
+      outputs: outputKind,
+    },
+  };
+}
+
+/**
+ * Checks the output of a test run on `n` images (the engine feeds blank and mid-gray images):
+ * N×10 finite values, and for `probabilities` values in [0,1] whose rows sum to 1 within 1e-3.
+ * `dims` is the output tensor's shape as returned. Returns null when fine, else a refusal naming
+ * the file and what came out.
+ */
+export function checkTestRun(
+  fileName: string,
+  spec: CustomModelSpec,
+  data: ArrayLike<number>,
+  dims: readonly number[],
+  n: number,
+): string | null {
+  const head = `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28]`;
+  if (data.length !== n * CUSTOM_CLASSES) {
+    return `${head} returned output "${spec.outputName}" of shape [${dims.join(',')}] (${data.length} values), not [${n},10]. Expected ${EXPECTED_MODEL}.`;
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) return `${head} returned a non-finite value (${data[i]}) at index ${i}.`;
+  }
+  if (spec.outputs === 'probabilities') {
+    for (let r = 0; r < n; r++) {
+      let sum = 0;
+      for (let c = 0; c < CUSTOM_CLASSES; c++) {
+        const v = data[r * CUSTOM_CLASSES + c];
+        if (v < 0 || v > 1) {
+          return `${head} returned ${v} in row ${r}, which is not a probability; untick "outputs are already probabilities" if the model gives logits.`;
+        }
+        sum += v;
+      }
+      if (Math.abs(sum - 1) > 1e-3) {
+        return `${head} returned a row summing to ${sum.toFixed(4)}, not 1; untick "outputs are already probabilities" if the model gives logits.`;
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * Turns probabilities into log-probabilities in place (floored at 1e-30 so that a 0 stays finite):
+ * the softmax of the result is the input renormalised, so the router's softmax /score passes a
+ * probability model's output on unchanged, and its argmax is the same.
+ */
+export function probabilitiesToLogits(data: Float32Array): Float32Array {
+  for (let i = 0; i < data.length; i++) data[i] = Math.log(Math.max(data[i], 1e-30));
+  return data;
+}
+
+/** The weight-set ID of a custom model: `custom/<id>`. */
+export function customWeightsId(id: string): string {
+  return `${CUSTOM_PREFIX}/${id}`;
+}
+
+/** `custom/<id>` (or a variant `custom/<id>/3`) → `<id>`; null for any other model ID. */
+export function customIdOf(modelId: string): string | null {
+  const parts = String(modelId).split('/');
+  return parts[0] === CUSTOM_PREFIX && (parts.length === 2 || parts.length === 3) && parts[1] !== ''
+    ? parts[1]
+    : null;
+}
+
+/** The defended variants every custom model is served with: route segment, defense, preprocessor. */
+export const CUSTOM_VARIANTS: readonly {
+  suffix: string;
+  defense: Defense;
+  preprocessor: PreprocessorSpec;
+}[] = [
+  { suffix: '3', defense: 'resize_pad', preprocessor: RESIZE_PAD_DEFAULT },
+  { suffix: '4', defense: 'noise', preprocessor: NOISE_DEFAULT },
+  { suffix: 'blur', defense: 'blur', preprocessor: BLUR_DEFAULT },
+];
+
+/**
+ * The model entries a custom model is served under: itself (`custom/<id>`) and its defended
+ * variants (`custom/<id>/3`, `/4`, `/blur`), all on the weight set `custom/<id>`.
+ */
+export function customModelInfos(entry: CustomModelEntry): ModelInfo[] {
+  const weights = customWeightsId(entry.id);
+  const base: ModelInfo = {
+    id: weights,
+    arch: 'custom',
+    defense: 'none',
+    weights,
+    preprocessor: null,
+    custom: entry,
+  };
+  return [
+    base,
+    ...CUSTOM_VARIANTS.map((v) => ({
+      ...base,
+      id: `${weights}/${v.suffix}`,
+      defense: v.defense,
+      preprocessor: v.preprocessor,
+    })),
+  ];
+}
+
+/** What `GET /` says about a custom model: file, checksum, size and the input/output spec. */
+export function describeCustomModel(entry: CustomModelEntry) {
+  return {
+    file: entry.fileName,
+    sha256: entry.sha256,
+    bytes: entry.bytes,
+    input: { name: entry.spec.inputName, dtype: 'float32', shape: entry.spec.inputShape, range: [0, 1] },
+    output: { name: entry.spec.outputName, dtype: 'float32', shape: entry.spec.outputShape },
+    outputs: entry.spec.outputs,
+    batch: entry.spec.batch,
+  };
+}
