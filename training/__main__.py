@@ -1,4 +1,4 @@
-"""Command line: python -m training {train,robust,probe,weights-from-onnx,adversarial-set,golden-preprocess,smoke} ..."""
+"""Command line: python -m training {train,robust,probe,weights-from-onnx,adversarial-set,im2col,golden-preprocess,smoke} ..."""
 import argparse
 import sys
 
@@ -63,6 +63,10 @@ def main(argv=None):
     v.add_argument("--data-dir", default=data.DEFAULT_DIR)
     v.add_argument("--threads", type=int)
 
+    c = sub.add_parser("im2col", help="rewrite a shipped ResNet18 file's convs on small maps as batched MatMul "
+                                      "(exact; faster in onnxruntime-web)")
+    c.add_argument("--id", nargs="+", required=True)
+
     sub.add_parser("golden-preprocess", help="write PIL/PyTorch preprocessing golden vectors")
 
     s = sub.add_parser("smoke", help="train a few batches of each architecture, export, write references")
@@ -89,6 +93,9 @@ def main(argv=None):
         from . import adversarial_set, paths
         adversarial_set.main(a.source, a.eps, a.steps, a.n, a.seed, a.out or adversarial_set.OUT_DIR,
                              a.models_dir or paths.MODELS_DIR, a.data_dir, a.threads)
+    elif a.cmd == "im2col":
+        from .onnx_im2col import rewrite_shipped
+        rewrite_shipped(a.id)
     elif a.cmd == "golden-preprocess":
         from .golden import write_preprocess_golden
         write_preprocess_golden()

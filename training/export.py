@@ -24,10 +24,19 @@ def export(model: torch.nn.Module, arch: str, path: str) -> dict:
     torch.onnx.export(net, dummy, tmp, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}}, opset_version=OPSET,
                       do_constant_folding=True)
+    extra = {}
+    if arch == "resnet18":
+        import onnx
+
+        from .onnx_im2col import MAX_OUTPUT_PIXELS, im2col_convs
+
+        rewritten, convs = im2col_convs(onnx.load(tmp), MAX_OUTPUT_PIXELS)
+        onnx.save(rewritten, tmp)
+        extra = dict(im2col=dict(convs=convs, max_output_pixels=MAX_OUTPUT_PIXELS, by="training/onnx_im2col.py"))
     os.replace(tmp, path)
     return dict(file=os.path.basename(path), bytes=os.path.getsize(path), sha256=sha256_file(path),
                 opset=OPSET, param_count_exported=models.param_count(net),
-                specialised_to_28x28=arch == "resnet18")
+                specialised_to_28x28=arch == "resnet18", **extra)
 
 
 def sha256_file(path: str) -> str:

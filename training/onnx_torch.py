@@ -1,6 +1,6 @@
 """A shipped ONNX file as a differentiable PyTorch module, so that white-box attacks (PGD) run on
 exactly the function the API serves: the file's own graph and initialisers, not a retrained or
-re-exported copy. Works for any file built from the ops below (the fifteen models use 24 of them);
+re-exported copy. Works for any file built from the ops below (the fifteen models use 26 of them);
 an op outside the table is refused by name.
 
 Why our own interpreter: onnx2torch and friends are not installable here (no PyPI), and the graphs
@@ -17,10 +17,15 @@ import torch.nn.functional as F
 _DTYPES = {1: torch.float32, 6: torch.int32, 7: torch.int64, 9: torch.bool, 10: torch.float16, 11: torch.float64}
 
 
+class UnsupportedModel(ValueError):
+    """The file uses an op (or an attribute form) this interpreter does not implement."""
+
+
 def _attrs(node):
     import onnx
 
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    out = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return {k: v.decode() if isinstance(v, bytes) else v for k, v in out.items()}
 
 
 def _tensor(proto) -> torch.Tensor:
@@ -99,6 +104,33 @@ def _constant_of_shape(shape, *, value=None):
     return torch.full([int(d) for d in shape], fill.reshape(-1)[0].item(), dtype=fill.dtype)
 
 
+def _pad(x, pads, value=None, axes=None, *, mode="constant"):
+    if mode != "constant" or axes is not None:
+        raise UnsupportedModel(f"Pad with mode {mode!r} / axes is not supported")
+    p = [int(v) for v in pads]
+    n = x.dim()
+    torch_pads = []
+    for d in reversed(range(n)):  # F.pad wants (last_begin, last_end, ..., first_begin, first_end)
+        torch_pads += [p[d], p[d + n]]
+    fill = 0.0 if value is None or value.numel() == 0 else float(value.reshape(-1)[0])
+    return F.pad(x, torch_pads, value=fill)
+
+
+def _slice(x, starts, ends, axes=None, steps=None):
+    axes = [int(a) % x.dim() for a in axes] if axes is not None else list(range(len(starts)))
+    steps = [int(s) for s in steps] if steps is not None else [1] * len(axes)
+    idx = [slice(None)] * x.dim()
+    for a, b, e, st in zip(axes, starts, ends, steps):
+        if st <= 0:
+            raise UnsupportedModel("Slice with a non-positive step is not supported")
+        size = x.shape[a]
+        b, e = int(b), int(e)
+        b = max(0, min(size, b + size if b < 0 else b))
+        e = max(0, min(size, e + size if e < 0 else e))
+        idx[a] = slice(b, e, st)
+    return x[tuple(idx)]
+
+
 def _expand(x, shape):
     target = [int(d) for d in shape]
     # ONNX Expand broadcasts both ways (a 1 in `shape` keeps x's size)
@@ -133,13 +165,11 @@ OPS = {
     "Erf": lambda x: torch.erf(x),
     "Cast": lambda x, to: x.to(_DTYPES[to]),
     "Identity": lambda x: x,
+    "Pad": _pad,
+    "Slice": _slice,
     "Sigmoid": lambda x: torch.sigmoid(x),
     "Tanh": lambda x: torch.tanh(x),
 }
-
-
-class UnsupportedModel(ValueError):
-    """The file uses an op (or an attribute form) this interpreter does not implement."""
 
 
 class OnnxModule(torch.nn.Module):
