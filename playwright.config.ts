@@ -1,18 +1,5 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
-
-// Chromium lookup: CHROMIUM_PATH, then Debian's /usr/bin/chromium, then Playwright's own build.
-export const CHROMIUM_EXECUTABLE = [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find(
-  (p) => p && existsSync(p),
-);
-
-export const CHROMIUM_ARGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { CHROMIUM_ARGS, findChromium } from './tools/lib/browser';
 
 const PORT = Number(process.env.E2E_PORT ?? 4173);
 
@@ -29,7 +16,7 @@ export default defineConfig({
     baseURL: `http://127.0.0.1:${PORT}`,
     headless: true,
     viewport: { width: 1440, height: 1000 },
-    launchOptions: { executablePath: CHROMIUM_EXECUTABLE, args: CHROMIUM_ARGS },
+    launchOptions: { executablePath: findChromium(), args: CHROMIUM_ARGS },
     trace: 'retain-on-failure',
   },
   webServer: {

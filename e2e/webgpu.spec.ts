@@ -3,12 +3,12 @@
  * with ?backend=webgpu must give the same logits as WASM. Correctness only: it is ~100× slower.
  */
 import { expect, test } from '@playwright/test';
-import { CHROMIUM_ARGS, CHROMIUM_EXECUTABLE } from '../playwright.config';
 import { imageAt } from '../src/data/idx';
+import { CHROMIUM_ARGS, findChromium } from '../tools/lib/browser';
 import { openApp, testSet } from './helpers';
 
 test.use({
-  launchOptions: { executablePath: CHROMIUM_EXECUTABLE, args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] },
+  launchOptions: { executablePath: findChromium(), args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'] },
 });
 
 test.describe('WebGPU (SwiftShader, forced) matches WASM', () => {

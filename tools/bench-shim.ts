@@ -11,9 +11,9 @@ import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
-import { CHROMIUM_ARGS } from '../playwright.config';
 import { encodeBase64 } from '../src/core/base64';
 import { imageAt } from '../src/data/idx';
+import { CHROMIUM_ARGS } from './lib/browser';
 import { loadTestSetNode } from './lib/test-set-node';
 
 const opts = new Command()

@@ -7,11 +7,8 @@
  *   answered    — every selected comparison card shows a decision for the current image.
  * Needs `npm run build`.
  */
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { chromium } from 'playwright-core';
-import { preview } from 'vite';
-import { CHROMIUM_ARGS, CHROMIUM_EXECUTABLE } from '../playwright.config';
+import { launchChromium, startPreview } from './lib/browser';
 
 const opts = new Command()
   .option('--runs <n>', 'page loads to measure', '5')
@@ -26,10 +23,6 @@ if (!Number.isInteger(runs) || runs < 1) {
   console.error(`--runs must be a positive integer, got ${opts.runs}`);
   process.exit(1);
 }
-if (!existsSync('dist/index.html')) {
-  console.error('no production build in dist/: run `npm run build` first');
-  process.exit(1);
-}
 
 interface Sample {
   firstReady: number;
@@ -39,14 +32,17 @@ interface Sample {
 }
 
 const port = Number(opts.port);
-const server = await preview({ preview: { port, strictPort: true, host: '127.0.0.1' }, logLevel: 'error' });
+const server = await startPreview({ port }).catch((e: Error) => {
+  console.error(e.message);
+  process.exit(1);
+});
 const url =
   `http://127.0.0.1:${port}/?backend=${encodeURIComponent(opts.backend)}` +
   (opts.models ? `&models=${encodeURIComponent(opts.models)}` : '');
 const samples: Sample[] = [];
 try {
   for (let i = 0; i < runs; i++) {
-    const browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
       // polls in the page; times are performance.now(), i.e. ms since navigation start
@@ -104,7 +100,7 @@ try {
     }
   }
 } finally {
-  await new Promise<void>((resolve) => server.httpServer.close(() => resolve()));
+  await server.close();
 }
 
 function fmt(ms: number): string {

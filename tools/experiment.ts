@@ -4,8 +4,10 @@
  * against any HTTP service with the same contract (--endpoint). Resumable, shardable; writes
  * config.json, results.jsonl, summary.csv, summary.md and report.html into <dir>.
  */
+
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -20,6 +22,7 @@ import {
 import { modelLabel } from '../src/experiment/summary';
 import {
   BrowserBackend,
+  type CustomModelFile,
   type ExperimentBackend,
   HttpBackend,
   NativeBackend,
@@ -255,6 +258,33 @@ async function main(): Promise<void> {
     if (e instanceof UsageError) fail(e.message);
     fail(`could not start: ${(e as Error).message}`, 1);
   }
+  // the config's own ONNX files (`custom:<path>`): read here, checked and loaded by the backend
+  const customFiles: CustomModelFile[] = [];
+  for (const c of resolved.custom) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(readFileSync(c.path));
+    } catch (e) {
+      await backend.close();
+      fail(`${c.ref}: cannot read ${c.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    const file = {
+      id: c.id,
+      path: c.path,
+      fileName: basename(c.path),
+      bytes,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    };
+    try {
+      if (!backend.addCustomModel) throw new UsageError(`this backend cannot run ${c.ref}`);
+      await backend.addCustomModel(file);
+    } catch (e) {
+      await backend.close();
+      fail(e instanceof UsageError ? e.message : `${c.ref}: ${(e as Error).message}`);
+    }
+    customFiles.push(file);
+    log(`${c.ref}: runs as ${c.model} (sha256 ${file.sha256.slice(0, 12)}…)`);
+  }
   if (controller.signal.aborted) {
     await backend.close();
     log(`interrupted before any work. Resume with:\n  ${resumeCommand(opts, shard)}`);
@@ -270,7 +300,15 @@ async function main(): Promise<void> {
       ...(await backend.environment()),
       git: gitInfo(ROOT),
       machine: machineInfo(),
-      models: modelFiles(modelsDir, resolved.models),
+      models: {
+        ...modelFiles(modelsDir, resolved.models),
+        ...Object.fromEntries(
+          customFiles.map((f) => [
+            `custom/${f.id}`,
+            { weights: `custom/${f.id}`, file: f.path, manifest_sha256: null, file_sha256: f.sha256 },
+          ]),
+        ),
+      },
       ...(opts.endpoint
         ? { models_note: 'sha256 of the local public/models files; the endpoint cannot be verified' }
         : {}),

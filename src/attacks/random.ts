@@ -4,6 +4,7 @@
  * ‖δ‖₂ = ε. Candidates are clipped to [0, 1] (which only shrinks them) and kept in the ball.
  * A robustness floor: any attack worth its queries should beat it.
  */
+import type { Rng } from '../core/prng';
 import { projectToBall } from './ball';
 import type { DecisionOracle } from './oracle';
 import { AttackRun, baseParams, untilStopped } from './run';
@@ -40,6 +41,35 @@ export function resolveRandomNoiseParams(
   return { norm, eps, draws, drawsPerCall };
 }
 
+/**
+ * One random-noise candidate around x: δ i.i.d. uniform in [−ε, ε] (L∞) or a Gaussian direction
+ * scaled to ‖δ‖₂ = ε (L2), projected into the ball and [0, 1] (projectToBall; with `quantize`, on
+ * the 8-bit grid, x must then be on it). `delta` is scratch space of x's length.
+ * @returns a new float32 image of x's length
+ */
+export function drawNoise(
+  x: Float32Array,
+  eps: number,
+  norm: Norm,
+  rng: Rng,
+  quantize = false,
+  delta = new Float64Array(x.length),
+): Float32Array {
+  const d = x.length;
+  if (norm === 'linf') {
+    for (let i = 0; i < d; i++) delta[i] = rng.uniformIn(-eps, eps);
+  } else {
+    let n = 0;
+    for (let i = 0; i < d; i++) {
+      delta[i] = rng.normal();
+      n += delta[i] * delta[i];
+    }
+    n = Math.sqrt(n) || 1;
+    for (let i = 0; i < d; i++) delta[i] *= eps / n;
+  }
+  return projectToBall(x, delta, norm, eps, quantize);
+}
+
 export async function randomNoise(
   options: RandomNoiseOptions,
   oracle: DecisionOracle,
@@ -56,20 +86,7 @@ export async function randomNoise(
     while (drawn < p.draws && !found) {
       const m = Math.min(p.drawsPerCall, p.draws - drawn, Math.max(1, run.affordable()));
       const batch: Float32Array[] = [];
-      for (let b = 0; b < m; b++) {
-        if (p.norm === 'linf') {
-          for (let i = 0; i < d; i++) delta[i] = rng.uniformIn(-p.eps, p.eps);
-        } else {
-          let n = 0;
-          for (let i = 0; i < d; i++) {
-            delta[i] = rng.normal();
-            n += delta[i] * delta[i];
-          }
-          n = Math.sqrt(n) || 1;
-          for (let i = 0; i < d; i++) delta[i] *= p.eps / n;
-        }
-        batch.push(projectToBall(x, delta, p.norm, p.eps, run.quantize));
-      }
+      for (let b = 0; b < m; b++) batch.push(drawNoise(x, p.eps, p.norm, rng, run.quantize, delta));
       const labels = await run.decide(batch);
       drawn += m;
       for (let b = 0; b < m; b++) {

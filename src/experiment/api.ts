@@ -14,7 +14,8 @@ export interface ScoreItem {
 
 /** The canonical route: `/0/score`, `/0/4/score` for model `0_4`. */
 export function scoreRoute(model: string): string {
-  return `/${model.split('_').map(encodeURIComponent).join('/')}/score`;
+  // `0_4` → /0/4/score; an uploaded model `custom/<id>` → /custom/<id>/score
+  return `/${model.split(/[_/]/).map(encodeURIComponent).join('/')}/score`;
 }
 
 export function scoreBody(items: readonly ScoreItem[], batch: boolean): string {

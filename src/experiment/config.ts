@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { ATTACKS, attackKey as libraryAttackKey } from '../attacks/index';
+import { customModelId, customWeightsId } from '../core/custom-models';
 import { MODEL_IDS } from '../core/models';
 import { Rng } from '../core/prng';
 import { ADVERSARIAL_DIR, type AdversarialCard } from '../data/adversarial';
@@ -21,7 +22,11 @@ const budget = z.int().min(1).max(10_000_000);
 const eps = z.number().gt(0).max(100);
 const unit = z.number().gt(0).max(1);
 
-const none = z.strictObject({ type: z.literal('none') });
+/**
+ * Clean classification. Randomized models: `eot_draws` seeded defense draws per image (default
+ * EOT_DRAWS, 100) give `eot_success_rate` and the majority vote `eot_vote_pred`.
+ */
+const none = z.strictObject({ type: z.literal('none'), eot_draws: z.int().min(1).max(10_000).optional() });
 
 /** Random noise inside the eps ball (L∞: uniform per pixel; L2: a random direction of length eps). */
 const noise = z.strictObject({
@@ -86,8 +91,15 @@ export type AttackSpec = z.infer<typeof attackSchema>;
 export type AttackType = AttackSpec['type'];
 export const ATTACK_TYPES: AttackType[] = ['none', 'noise', 'square', 'hopskipjump', 'boundary', 'simba'];
 
-const modelId = z.string().refine((id) => MODEL_IDS.includes(id), {
-  error: (iss) => `unknown model ${JSON.stringify(iss.input)}; the models are ${MODEL_IDS.join(', ')}`,
+/**
+ * `custom:<path>.onnx`: an ONNX classifier of your own (src/core/custom-models.ts), read by the CLI
+ * from `<path>` (relative to the working directory) and run as model `custom/<file stem>`.
+ */
+export const CUSTOM_MODEL_REF = /^custom:(.+\.onnx)$/i;
+
+const modelId = z.string().refine((id) => MODEL_IDS.includes(id) || CUSTOM_MODEL_REF.test(id), {
+  error: (iss) =>
+    `unknown model ${JSON.stringify(iss.input)}; the models are ${MODEL_IDS.join(', ')}, or "custom:<path>.onnx" for a model of your own`,
 });
 
 const intSeed = z.int().min(0).max(MAX_EXPERIMENT_SEED);
@@ -170,9 +182,22 @@ export interface ResolvedSet {
   source_sha256: string;
 }
 
+/** A `custom:<path>.onnx` entry of `models`: the file and the model ID it runs as. */
+export interface ResolvedCustomModel {
+  /** as written in the config */
+  ref: string;
+  path: string;
+  /** `custom/<id>` (the rows' model) */
+  model: string;
+  id: string;
+}
+
 export interface ResolvedConfig {
   config: ExperimentConfig;
+  /** model IDs; a `custom:<path>` entry becomes `custom/<file stem>` (see `custom`) */
   models: string[];
+  /** the config's own ONNX files, which the runner must load before it runs (empty when none) */
+  custom: ResolvedCustomModel[];
   /** test-set indices of the images (for adversarial sets: of their clean twins) */
   indices: number[];
   attacks: ResolvedAttack[];
@@ -322,7 +347,17 @@ export function configSets(config: ExperimentConfig): string[] {
  */
 export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, AdversarialCard>): ResolvedConfig {
   const config = parseConfig(raw);
-  const models = config.models === 'all' ? [...MODEL_IDS] : [...config.models];
+  const custom: ResolvedCustomModel[] = [];
+  const models = (config.models === 'all' ? [...MODEL_IDS] : [...config.models]).map((ref) => {
+    const path = CUSTOM_MODEL_REF.exec(ref)?.[1];
+    if (path === undefined) return ref;
+    const id = customModelId(
+      path,
+      custom.map((c) => c.id),
+    );
+    custom.push({ ref, path, id, model: customWeightsId(id) });
+    return customWeightsId(id);
+  });
   const setNames = configSets(config);
   const sets: ResolvedSet[] = [];
   let indices: number[];
@@ -358,7 +393,7 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
     const library = libraryAttack(a);
     return { key: attackKey(a), type: a.type, params: attackParams(a), ...(library ? { library } : {}) };
   });
-  return { config, models, indices, attacks, sets };
+  return { config, models, custom, indices, attacks, sets };
 }
 
 // ---------------------------------------------------------------------------------------------

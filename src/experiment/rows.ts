@@ -1,8 +1,7 @@
 /**
  * One line of `results.jsonl` per (model, attack, image), and the pieces every runner shares to
- * build them: the random-noise baseline, trajectory thinning, the EOT draw count.
+ * build them: byte/float conversion, distances, trajectory thinning, the EOT draw count.
  */
-import type { Rng } from '../core/prng';
 
 /** Fresh defense draws behind `eot_success_rate` (randomized models only). */
 export const EOT_DRAWS = 100;
@@ -89,42 +88,6 @@ export function orderedRow(row: ResultRow): ResultRow {
 export function round(v: number): number {
   if (!Number.isFinite(v) || v === 0) return v;
   return Number(v.toPrecision(7));
-}
-
-/**
- * A random-noise image inside the eps ball around x, clipped to [0,1] and snapped to the 8-bit
- * grid (the API transmits bytes); the distribution of the attack library's random-noise baseline.
- * L∞: uniform in [−eps, eps] per pixel (then rounded, staying within eps of x). L2: a Gaussian
- * direction scaled to length eps (clipping only shrinks it; rounding moves it by at most half a
- * grey level per pixel).
- */
-export function noiseImage(x: ArrayLike<number>, eps: number, norm: 'l2' | 'linf', rng: Rng): Uint8Array {
-  const n = x.length;
-  const delta = new Float64Array(n);
-  if (norm === 'linf') {
-    for (let i = 0; i < n; i++) delta[i] = rng.uniformIn(-eps, eps);
-  } else {
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      delta[i] = rng.normal();
-      s += delta[i] * delta[i];
-    }
-    const scale = eps / Math.sqrt(s || 1);
-    for (let i = 0; i < n; i++) delta[i] *= scale;
-  }
-  const out = new Uint8Array(n);
-  // L∞: keep the rounded pixel within eps of x (x itself is on the grid for test images)
-  const levels = Math.floor(eps * 255 + 1e-9);
-  for (let i = 0; i < n; i++) {
-    const v = Math.min(1, Math.max(0, x[i] + delta[i]));
-    let b = Math.round(v * 255);
-    if (norm === 'linf') {
-      const c = Math.round(x[i] * 255);
-      b = Math.min(c + levels, Math.max(c - levels, b));
-    }
-    out[i] = b;
-  }
-  return out;
 }
 
 export function bytesToFloat(bytes: ArrayLike<number>): Float32Array {

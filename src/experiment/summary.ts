@@ -161,6 +161,8 @@ export interface TransferMatrix {
   accuracy: (number | null)[][];
   /** [set][model]: whether the cell is an EOT majority vote */
   eot: boolean[][];
+  /** seeded draws behind each majority vote (the `none` attack's eot_draws) */
+  eotDraws: number;
 }
 
 /**
@@ -188,6 +190,7 @@ export function transferMatrix(
       }),
     ),
     eot: sets.map((set) => resolved.models.map((m) => cell(set, m)?.eot_vote_accuracy != null)),
+    eotDraws: Number(none.params.eot_draws ?? EOT_DRAWS),
   };
 }
 
@@ -293,7 +296,7 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
       '',
       'Accuracy (%) of each target model (columns) on the adversarial set crafted white-box on each surrogate (rows); ' +
         'bold: the diagonal, where surrogate and target are the same file (white-box). Randomized targets: majority vote ' +
-        `over ${EOT_DRAWS} seeded draws (EOT).`,
+        `over ${ctx.matrix.eotDraws} seeded draws per image (EOT).`,
       '',
       transferMatrixMarkdown(ctx.matrix),
       '',

@@ -46,13 +46,18 @@ async function readWithProgress(file: File, onProgress: (loaded: number) => void
   const reader = file.stream().getReader();
   const out = new Uint8Array(file.size);
   let loaded = 0;
+  let reported = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
     if (loaded + value.byteLength > out.byteLength) throw new Error('the file grew while it was read');
     out.set(value, loaded);
     loaded += value.byteLength;
-    onProgress(loaded);
+    // about a hundred updates for a large file, not one per 64 KiB chunk
+    if (loaded - reported >= out.byteLength / 100 || loaded === out.byteLength) {
+      reported = loaded;
+      onProgress(loaded);
+    }
   }
   return loaded === out.byteLength ? out : out.subarray(0, loaded);
 }

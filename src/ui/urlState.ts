@@ -5,6 +5,7 @@
  */
 import { useEffect } from 'react';
 import { decodeBase64, encodeBase64 } from '../core/base64';
+import { customIdOf } from '../core/custom-models';
 import { MODEL_IDS } from '../core/models';
 import { type AdversarialSet, adversarialImageAt } from '../data/adversarial';
 import { imageAt } from '../data/idx';
@@ -14,6 +15,7 @@ import { reportError } from '../stores/errorStore';
 import { useImageStore } from '../stores/imageStore';
 import { useModelStore } from '../stores/modelStore';
 import { usePrefsStore } from '../stores/prefsStore';
+import { findModel, restoreCustomModels } from './customModels';
 import { ensureTestSet } from './testSet';
 
 /** URL-safe base64 without padding (decodeBase64 reads both alphabets). */
@@ -112,10 +114,26 @@ export function useUrlState(): void {
     const models = params.get('models');
     if (models !== null) {
       const ids = models.split(',').filter((id) => id !== '');
-      const unknown = ids.filter((id) => !MODEL_IDS.includes(id));
+      const uploaded = ids.filter((id) => customIdOf(id) !== null);
+      const unknown = ids.filter((id) => !MODEL_IDS.includes(id) && customIdOf(id) === null);
       if (unknown.length)
         reportError('Unknown models in the link', `Ignored: ${unknown.join(', ')}`, 'url-models', 'warning');
       useModelStore.getState().setSelected(ids.filter((id) => MODEL_IDS.includes(id)));
+      // uploaded models (custom/<id>…) exist once this browser's saved ones are restored
+      if (uploaded.length)
+        void restoreCustomModels().then(() => {
+          const have = uploaded.filter((id) => findModel(id) !== undefined);
+          const missing = uploaded.filter((id) => !have.includes(id));
+          if (missing.length)
+            reportError(
+              'Models in the link are not uploaded in this browser',
+              `Ignored: ${missing.join(', ')}. Upload the files under "Your models".`,
+              'url-custom-models',
+              'warning',
+            );
+          const sel = useModelStore.getState();
+          sel.setSelected([...sel.selected, ...have]);
+        });
     }
     void applyImageParam(params.get('img'));
     const endpoint = params.get('endpoint');

@@ -1,6 +1,7 @@
 /**
  * Training smoke test: PyTorch trains each architecture for a few batches (plain, augmented, PGD),
- * exports ONNX, and onnxruntime-node must reproduce PyTorch's logits within 1e-4.
+ * exports ONNX (ResNet18 with its small-map convs rewritten as batched MatMul), and onnxruntime-node
+ * must reproduce PyTorch's logits within 1e-4.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -33,5 +34,8 @@ describe('training pipeline smoke test', () => {
       expect(maxDiff, `${arch} max |onnx - torch|`).toBeLessThanOrEqual(1e-4);
       await session.release();
     }
+    // ResNet18's layer3/layer4 convs are exported as batched MatMul (training/onnx_im2col.py)
+    expect(ref.models.resnet18.export.im2col.convs).toHaveLength(10);
+    expect(ref.models.cnn.export.im2col).toBeUndefined();
   });
 });

@@ -13,7 +13,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../../playwright.config';
 import {
   type AnyOracle,
   createHttpOracle,
@@ -24,10 +23,13 @@ import {
   type ScoreOracle,
   withEOT,
 } from '../../src/attacks/index';
+import { type CustomModelEntry, customModelInfos } from '../../src/core/custom-models';
+import { MODELS, type ModelInfo } from '../../src/core/models';
 import { createRouter } from '../../src/core/router';
 import { ApiError, parseScoreAnswer, type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { LibraryAttack } from '../../src/experiment/config';
 import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
+import { CHROMIUM_ARGS } from '../lib/browser';
 import { createNodeEngine, type NodeEngine } from '../lib/node-engine';
 import { freePort } from '../lib/serve-process';
 
@@ -76,6 +78,12 @@ export interface ExperimentBackend {
   attack(call: AttackCall): Promise<AttackOutcome>;
   /** Loads a model and settles the inference backend before the environment is recorded. */
   warmUp?(model: string): Promise<void>;
+  /**
+   * Serves a config's own ONNX file (`custom:<path>`) as `custom/<id>`: checked and loaded in the
+   * page or in onnxruntime-node; an endpoint must already serve it (`npm run serve -- --model`)
+   * with the same sha256. Throws a UsageError naming the file and what is wrong.
+   */
+  addCustomModel?(c: CustomModelFile): Promise<void>;
   environment(): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
@@ -97,6 +105,15 @@ function newerThan(dir: string, time: number): string | null {
     } else if (statSync(p).mtimeMs > time) return p;
   }
   return null;
+}
+
+/** A config's own model file, read by the CLI. */
+export interface CustomModelFile {
+  id: string;
+  path: string;
+  fileName: string;
+  bytes: Uint8Array;
+  sha256: string;
 }
 
 type PlaygroundWindow = { __playground?: { experiment?: ExperimentPageApi; ready?: Promise<unknown> } };
@@ -280,6 +297,32 @@ export class BrowserBackend implements ExperimentBackend {
     return { ...res, adversarial: Float32Array.from(res.adversarial) };
   }
 
+  async addCustomModel(c: CustomModelFile): Promise<void> {
+    const b64 = Buffer.from(c.bytes).toString('base64');
+    const err = await this.onPage((page) =>
+      page.evaluate(
+        async ({ id, fileName, b64 }) => {
+          const bin = atob(b64);
+          const bytes = new Uint8Array(bin.length);
+          for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+          const engine = (
+            window as unknown as {
+              __playground: { engine: { addCustomModel(r: unknown): Promise<unknown> } };
+            }
+          ).__playground.engine;
+          try {
+            await engine.addCustomModel({ id, fileName, bytes, outputs: 'logits' });
+            return null;
+          } catch (e) {
+            return e instanceof Error ? e.message : String(e);
+          }
+        },
+        { id: c.id, fileName: c.fileName, b64 },
+      ),
+    );
+    if (err) throw new UsageError(`${c.path}: ${err}`);
+  }
+
   async warmUp(model: string): Promise<void> {
     const blank = { image: Buffer.alloc(784).toString('base64'), seed: 0 };
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -419,6 +462,28 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
     });
   }
 
+  async addCustomModel(c: CustomModelFile): Promise<void> {
+    for (const base of this.bases) {
+      let listed: { custom?: { sha256?: string } } | undefined;
+      try {
+        const json = (await (await fetch(`${base}/`)).json()) as {
+          models?: { id: string; custom?: { sha256?: string } }[];
+        };
+        listed = json.models?.find((m) => m.id === `custom/${c.id}`);
+      } catch (e) {
+        throw new UsageError(`${base}/ could not be read to check custom/${c.id}: ${(e as Error).message}`);
+      }
+      if (!listed)
+        throw new UsageError(
+          `${base} does not serve custom/${c.id}: start it with \`npm run serve -- --model ${c.path}\``,
+        );
+      if (listed.custom?.sha256 !== c.sha256)
+        throw new UsageError(
+          `${base} serves a different custom/${c.id} (sha256 ${String(listed.custom?.sha256).slice(0, 12)}…, ${c.path} has ${c.sha256.slice(0, 12)}…)`,
+        );
+    }
+  }
+
   async environment(): Promise<Record<string, unknown>> {
     const services = await Promise.all(
       this.bases.map(async (base) => {
@@ -466,7 +531,19 @@ export class NativeBackend extends NodeAttackBackend implements ExperimentBacken
   ) {
     super(batch);
     this.engine = createNodeEngine({ threads, modelsDir, verify: true });
-    this.router = createRouter(this.engine);
+    this.router = createRouter(this.engine, { models: () => this.served });
+  }
+
+  private served: readonly ModelInfo[] = MODELS;
+
+  async addCustomModel(c: CustomModelFile): Promise<void> {
+    let entry: CustomModelEntry;
+    try {
+      entry = await this.engine.addCustom(c.id, c.fileName, c.bytes);
+    } catch (e) {
+      throw new UsageError(`${c.path}: ${(e as Error).message}`);
+    }
+    this.served = [...this.served, ...customModelInfos(entry)];
   }
 
   private handle = async (req: { method: string; path: string; body: string }) => {

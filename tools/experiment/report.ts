@@ -608,7 +608,7 @@ export function renderReport(ctx: ReportContext): string {
       '<h2>Transfer matrix</h2>',
       '<p class="muted">Accuracy (%) of each target model (columns) on the images crafted white-box with PGD on each surrogate (rows), ' +
         'as the API sees them (8-bit). Outlined: the diagonal, where surrogate and target are the same file (white-box). ' +
-        'Randomized targets (EOT): the majority class over 100 seeded draws per image.</p>',
+        `Randomized targets (EOT): the majority class over ${matrix.eotDraws} seeded draws per image.</p>`,
       heatMap(matrix),
     );
   }

@@ -1,9 +1,11 @@
 /**
- * The experiment loop: the pending (model, attack, image) items of this shard, model by model;
- * clean predictions and the `none`/`noise` rows in batches (many images per request), the other
- * attacks one image at a time; every finished row appended (fsync) to results.jsonl at once.
+ * The experiment loop, in phases: plan the pending (model, [set,] attack, image) items of this
+ * shard; per model, the clean predictions its rows share; then per attack the row kind that runs it
+ * (ROW_KINDS: `none` and `noise` rows in batches of many images per request, the attack library one
+ * image at a time). Every finished row is appended (fsync) to results.jsonl at once.
  */
 import { ATTACKS, type AttackInfo } from '../../src/attacks/index';
+import { drawNoise } from '../../src/attacks/random';
 import { encodeBase64 } from '../../src/core/base64';
 import { getModel, isRandomized } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -31,7 +33,6 @@ import {
   bytesToFloat,
   EOT_DRAWS,
   floatToBytes,
-  noiseImage,
   orderedRow,
   type ResultRow,
   round,
@@ -161,10 +162,45 @@ export function unstarted(r: ResultRow): boolean {
   return r.success === false && r.l2 === 0 && r.clean_pred === r.label;
 }
 
-export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
-  const { resolved, backend, signal, testSet } = opts;
-  const batchSize = Math.max(1, Math.floor(opts.batchSize));
-  const configSeed = resolved.config.seed;
+/** What the row kinds share within one invocation: budgets, backend calls with retries, row builders. */
+interface Shared {
+  opts: RunnerOptions;
+  testSet: TestSet;
+  batchSize: number;
+  configSeed: number;
+  stats: RunStats;
+  emit(rows: ResultRow[], model: string, attack: string): void;
+  retrying<T>(what: string, call: () => Promise<T>): Promise<T>;
+  score(model: string, items: ScoreItem[]): Promise<number[][]>;
+  eotDraws(
+    model: string,
+    images: readonly { b64: string; seed: number; label: number }[],
+    draws?: number,
+  ): Promise<{ rate: number; vote: number }[]>;
+  eotRate(model: string, b64: string, seed: number, label: number): Promise<number>;
+  imageOf(set: string | undefined, index: number): Uint8Array;
+  imageKey(set: string | undefined, index: number): string;
+  base(
+    it: WorkItem,
+    seed: number,
+    ms: number,
+  ): Pick<ResultRow, 'model' | 'attack' | 'index' | 'set' | 'label' | 'ms' | 'seed'>;
+  errorRow(it: WorkItem, seed: number, ms: number, error: string): ResultRow;
+  skippedRow(it: WorkItem, seed: number, clean: Clean): ResultRow;
+}
+
+/** One model's part of a run: whether it is randomized, and the clean predictions its rows share. */
+interface ModelScope {
+  model: string;
+  randomized: boolean;
+  clean: Map<string, Clean>;
+}
+
+type RowKind = (sh: Shared, m: ModelScope, its: WorkItem[], attack: ResolvedAttack) => Promise<void>;
+
+/** The pending items of this shard, after moving the rows of retried items to superseded.jsonl. */
+function planPending(opts: RunnerOptions): { planned: WorkItem[]; pending: WorkItem[] } {
+  const { resolved } = opts;
   const planned = plannedWork(resolved, opts.shard);
   const existing = latestRows(readResults(opts.outDir).rows);
   const retryErrorKeys = new Set<string>();
@@ -196,83 +232,11 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
       'retried with --retry-unstarted (the attack found no adversarial starting point)',
     );
   }
-  const stats: RunStats = {
-    total: planned.length,
-    doneBefore: planned.length - pending.length,
-    rows: 0,
-    errors: 0,
-    images: 0,
-    elapsedMs: 0,
-    interrupted: false,
-  };
-  opts.onPlan?.({ total: planned.length, done: stats.doneBefore, pending: pending.length });
-  const t0 = performance.now();
-  const writer = new ResultsWriter(opts.outDir);
+  return { planned, pending };
+}
 
-  const emit = (rows: ResultRow[], model: string, attack: string) => {
-    if (signal.aborted) throw new Interrupted(); // rows of an interrupted call are not trustworthy
-    writer.append(rows.map(orderedRow));
-    stats.rows += rows.length;
-    stats.errors += rows.filter((r) => r.error !== undefined).length;
-    opts.onRows?.(rows, { model, attack });
-  };
-
-  /** A backend call, tried up to `retries` more times after transient failures (a restarted worker). */
-  const retrying = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await abortable(call(), signal);
-      } catch (e) {
-        if (e instanceof Interrupted || attempt >= RETRIES || !isTransient(e)) throw e;
-        opts.log?.(`\n${what}: ${message(e).split('\n')[0]}; retrying (${attempt + 1}/${RETRIES})`);
-        await pause(1000 * (attempt + 1), signal);
-      }
-    }
-  };
-
-  /** Probabilities for the items, in requests of at most batchSize images. */
-  const score = async (model: string, items: ScoreItem[]): Promise<number[][]> => {
-    const out: number[][] = [];
-    for (const part of chunks(items, batchSize)) {
-      out.push(...(await retrying(`model ${model}`, () => backend.score(model, part))));
-      stats.images += part.length;
-    }
-    return out;
-  };
-
-  /**
-   * EOT_DRAWS fresh seeded draws of a randomized model on one image: the share that does not
-   * classify it as `label`, and the majority class (ties: the lower class).
-   */
-  const eotDraws = async (
-    model: string,
-    b64: string,
-    seed: number,
-    label: number,
-  ): Promise<{ rate: number; vote: number }> => {
-    const probs = await score(
-      model,
-      eotDrawSeeds(seed, EOT_DRAWS).map((s) => ({ image: b64, seed: s })),
-    );
-    const votes = new Array<number>(10).fill(0);
-    for (const p of probs) votes[argmax(p)]++;
-    return {
-      rate: round(probs.filter((p) => argmax(p) !== label).length / probs.length),
-      vote: argmax(votes),
-    };
-  };
-  const eotRate = async (model: string, b64: string, seed: number, label: number): Promise<number> =>
-    (await eotDraws(model, b64, seed, label)).rate;
-
-  /** The image of an item: from its adversarial set, else the clean test set. */
-  const imageOf = (set: string | undefined, index: number): Uint8Array => {
-    if (set === undefined) return new Uint8Array(imageAt(testSet, index));
-    const s = opts.sets?.get(set);
-    if (!s) throw new Error(`adversarial set ${set} was not loaded`);
-    return new Uint8Array(adversarialImageAt(s, index));
-  };
-  const imageKey = (set: string | undefined, index: number) => `${set ?? ''}\u0000${index}`;
-
+/** The fields every row of an item has, and the rows of failed and skipped items. */
+function rowBuilders(testSet: TestSet): Pick<Shared, 'base' | 'errorRow' | 'skippedRow'> {
   const base = (
     it: WorkItem,
     seed: number,
@@ -308,268 +272,409 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
     linf: 0,
     skipped: 'misclassified',
   });
+  return { base, errorRow, skippedRow };
+}
 
+function sharedContext(opts: RunnerOptions, stats: RunStats, writer: ResultsWriter): Shared {
+  const { resolved, backend, signal, testSet } = opts;
+  const batchSize = Math.max(1, Math.floor(opts.batchSize));
+  const configSeed = resolved.config.seed;
+
+  const emit = (rows: ResultRow[], model: string, attack: string) => {
+    if (signal.aborted) throw new Interrupted(); // rows of an interrupted call are not trustworthy
+    writer.append(rows.map(orderedRow));
+    stats.rows += rows.length;
+    stats.errors += rows.filter((r) => r.error !== undefined).length;
+    opts.onRows?.(rows, { model, attack });
+  };
+
+  /** A backend call, tried up to `retries` more times after transient failures (a restarted worker). */
+  const retrying = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await abortable(call(), signal);
+      } catch (e) {
+        if (e instanceof Interrupted || attempt >= RETRIES || !isTransient(e)) throw e;
+        opts.log?.(`\n${what}: ${message(e).split('\n')[0]}; retrying (${attempt + 1}/${RETRIES})`);
+        await pause(1000 * (attempt + 1), signal);
+      }
+    }
+  };
+
+  /** Probabilities for the items, in requests of at most batchSize images. */
+  const score = async (model: string, items: ScoreItem[]): Promise<number[][]> => {
+    const out: number[][] = [];
+    for (const part of chunks(items, batchSize)) {
+      out.push(...(await retrying(`model ${model}`, () => backend.score(model, part))));
+      stats.images += part.length;
+    }
+    return out;
+  };
+
+  /**
+   * `draws` fresh seeded draws of a randomized model on each image (all in one score call, so the
+   * draws of several images share requests): per image the share that does not classify it as its
+   * label, and the majority class (ties: the lower class).
+   */
+  const eotDraws = async (
+    model: string,
+    images: readonly { b64: string; seed: number; label: number }[],
+    draws = EOT_DRAWS,
+  ): Promise<{ rate: number; vote: number }[]> => {
+    const probs = await score(
+      model,
+      images.flatMap((im) => eotDrawSeeds(im.seed, draws).map((s) => ({ image: im.b64, seed: s }))),
+    );
+    return images.map((im, k) => {
+      const preds = probs.slice(k * draws, (k + 1) * draws).map(argmax);
+      const votes = new Array<number>(10).fill(0);
+      for (const p of preds) votes[p]++;
+      return { rate: round(preds.filter((p) => p !== im.label).length / draws), vote: argmax(votes) };
+    });
+  };
+  const eotRate = async (model: string, b64: string, seed: number, label: number): Promise<number> =>
+    (await eotDraws(model, [{ b64, seed, label }]))[0].rate;
+
+  /** The image of an item: from its adversarial set, else the clean test set. */
+  const imageOf = (set: string | undefined, index: number): Uint8Array => {
+    if (set === undefined) return new Uint8Array(imageAt(testSet, index));
+    const s = opts.sets?.get(set);
+    if (!s) throw new Error(`adversarial set ${set} was not loaded`);
+    return new Uint8Array(adversarialImageAt(s, index));
+  };
+  const imageKey = (set: string | undefined, index: number) => `${set ?? ''}\u0000${index}`;
+
+  const { base, errorRow, skippedRow } = rowBuilders(testSet);
+  return {
+    opts,
+    testSet,
+    batchSize,
+    configSeed,
+    stats,
+    emit,
+    retrying,
+    score,
+    eotDraws,
+    eotRate,
+    imageOf,
+    imageKey,
+    base,
+    errorRow,
+    skippedRow,
+  };
+}
+
+/**
+ * Clean predictions of the images a model still needs (shared by all its attacks); with adversarial
+ * sets "clean" is the set's image as given, before any attack of this experiment.
+ */
+async function cleanPredictions(sh: Shared, model: string, items: WorkItem[]): Promise<ModelScope> {
+  const { batchSize, configSeed, testSet, score, imageOf, imageKey } = sh;
+  const info = getModel(model);
+  const randomized = info ? isRandomized(info) : false;
+  const clean = new Map<string, Clean>();
+  const images = [
+    ...new Map(items.map((it) => [imageKey(it.set, it.index), { set: it.set, index: it.index }])).values(),
+  ];
+  for (const part of chunks(images, batchSize)) {
+    const entries = part.map(({ set, index }) => {
+      const bytes = imageOf(set, index);
+      return {
+        key: imageKey(set, index),
+        index,
+        bytes,
+        b64: encodeBase64(bytes),
+        label: testSet.labels[index],
+      };
+    });
+    const tc = performance.now();
+    try {
+      const probs = await score(
+        model,
+        entries.map((e) => ({ image: e.b64, seed: cleanSeed(configSeed, model, e.index) })),
+      );
+      const ms = (performance.now() - tc) / part.length;
+      entries.forEach((e, i) => {
+        clean.set(e.key, { ...e, pred: argmax(probs[i]), ms });
+      });
+    } catch (e) {
+      if (e instanceof Interrupted) throw e;
+      const ms = (performance.now() - tc) / part.length;
+      for (const en of entries)
+        clean.set(en.key, {
+          ...en,
+          pred: null,
+          error: `clean classification failed: ${message(e)}`,
+          ms,
+        });
+    }
+  }
+  return { model, randomized, clean };
+}
+
+/** `none`: the clean prediction per image; randomized models add the EOT draws (rate and majority vote). */
+async function noneRows(sh: Shared, m: ModelScope, its: WorkItem[], attack: ResolvedAttack): Promise<void> {
+  const { base, batchSize, configSeed, emit, eotDraws, errorRow, imageKey } = sh;
+  const { model, randomized, clean } = m;
+  const draws = Number(attack.params.eot_draws ?? EOT_DRAWS);
+  // randomized models: the draws of several rows fill one batch
+  const perCall = randomized ? Math.max(1, Math.floor(batchSize / draws)) : batchSize;
+  for (const part of chunks(its, perCall)) {
+    const rows: ResultRow[] = [];
+    const pending: { k: number; c: Clean; seed: number }[] = [];
+    for (const it of part) {
+      const c = clean.get(imageKey(it.set, it.index))!;
+      const seed = cleanSeed(configSeed, model, it.index);
+      if (c.error) {
+        rows.push(errorRow(it, seed, c.ms, c.error));
+        continue;
+      }
+      rows.push({
+        ...base(it, seed, c.ms),
+        clean_pred: c.pred,
+        adv_pred: c.pred,
+        success: false,
+        queries: 1,
+        l2: 0,
+        linf: 0,
+      });
+      if (randomized) pending.push({ k: rows.length - 1, c, seed });
+    }
+    if (pending.length) {
+      const t = performance.now();
+      try {
+        const eot = await eotDraws(
+          model,
+          pending.map((q) => ({ b64: q.c.b64, seed: q.seed, label: q.c.label })),
+          draws,
+        );
+        const ms = (performance.now() - t) / pending.length;
+        pending.forEach((q, j) => {
+          rows[q.k].eot_success_rate = eot[j].rate;
+          rows[q.k].eot_vote_pred = eot[j].vote;
+          rows[q.k].ms = round(q.c.ms + ms);
+        });
+      } catch (e) {
+        if (e instanceof Interrupted) throw e;
+        const ms = (performance.now() - t) / pending.length;
+        for (const q of pending)
+          rows[q.k] = errorRow(part[q.k], q.seed, q.c.ms + ms, `EOT draws failed: ${message(e)}`);
+      }
+    }
+    emit(rows, model, attack.key);
+  }
+}
+
+/** `noise`: random-noise draws in the ε-ball (src/attacks/random.ts drawNoise), batched across images; the first misclassified draw counts. */
+async function noiseRows(sh: Shared, m: ModelScope, its: WorkItem[], attack: ResolvedAttack): Promise<void> {
+  const { base, batchSize, configSeed, testSet, emit, score, eotRate, errorRow, skippedRow, imageKey } = sh;
+  const { model, randomized, clean } = m;
+  const eps = Number(attack.params.eps);
+  const norm = attack.params.norm === 'l2' ? 'l2' : 'linf';
+  const draws = Number(attack.params.max_queries ?? 1);
+  const rowsPerChunk = randomized ? 1 : Math.max(1, Math.floor(batchSize / draws));
+  for (const part of chunks(its, rowsPerChunk)) {
+    const t = performance.now();
+    const rows: (ResultRow | null)[] = part.map(() => null);
+    // (row, draw) pairs still to classify; rows stop at their first misclassified draw
+    const state = part.map((it) => {
+      const seed = rowSeed(configSeed, model, attack.key, it.index);
+      return {
+        it,
+        seed,
+        rng: new Rng(seed),
+        next: 0,
+        found: -1,
+        lastBytes: null as Uint8Array | null,
+        lastPred: -1,
+      };
+    });
+    part.forEach((it, k) => {
+      const c = clean.get(imageKey(it.set, it.index))!;
+      if (c.error) rows[k] = errorRow(it, state[k].seed, c.ms, c.error);
+      else if (c.pred !== c.label) rows[k] = skippedRow(it, state[k].seed, c);
+    });
+    try {
+      for (;;) {
+        const batch: { k: number; bytes: Uint8Array; seed: number; t: number }[] = [];
+        for (let k = 0; k < part.length && batch.length < batchSize; k++) {
+          const s = state[k];
+          if (rows[k] || s.found >= 0) continue;
+          const c = clean.get(imageKey(s.it.set, s.it.index))!;
+          const x = bytesToFloat(c.bytes);
+          while (s.next < draws && batch.length < batchSize) {
+            batch.push({
+              k,
+              bytes: floatToBytes(drawNoise(x, eps, norm, s.rng, true)),
+              seed: hash32(`q|${s.seed}|${s.next}`) & MAX_EXPERIMENT_SEED,
+              t: s.next,
+            });
+            s.next++;
+          }
+        }
+        if (batch.length === 0) break;
+        const probs = await score(
+          model,
+          batch.map((b) => ({ image: encodeBase64(b.bytes), seed: b.seed })),
+        );
+        batch.forEach((b, i) => {
+          const s = state[b.k];
+          if (s.found >= 0) return;
+          const pred = argmax(probs[i]);
+          s.lastBytes = b.bytes;
+          s.lastPred = pred;
+          if (pred !== testSet.labels[s.it.index]) s.found = b.t;
+        });
+        // a row whose draw was found stops drawing: the rest of its sampled draws are ignored
+        for (const s of state) if (s.found >= 0) s.next = draws;
+      }
+      const ms = (performance.now() - t) / part.length;
+      for (let k = 0; k < part.length; k++) {
+        if (rows[k]) continue;
+        const s = state[k];
+        const c = clean.get(imageKey(s.it.set, s.it.index))!;
+        const adv = s.lastBytes!;
+        const { l2, linf } = byteDistances(adv, c.bytes);
+        const success = s.found >= 0;
+        const row: ResultRow = {
+          ...base(s.it, s.seed, ms),
+          clean_pred: c.pred,
+          adv_pred: s.lastPred,
+          success,
+          queries: success ? s.found + 1 : draws,
+          l2: round(l2),
+          linf: round(linf),
+        };
+        if (randomized) {
+          const te = performance.now();
+          row.eot_success_rate = await eotRate(model, encodeBase64(adv), s.seed, c.label);
+          row.ms = round(ms + performance.now() - te);
+        }
+        if (success) row.adv = encodeBase64(adv);
+        rows[k] = row;
+      }
+    } catch (e) {
+      if (e instanceof Interrupted) throw e;
+      const ms = (performance.now() - t) / part.length;
+      part.forEach((it, k) => {
+        if (!rows[k]) rows[k] = errorRow(it, state[k].seed, ms, message(e));
+      });
+    }
+    emit(rows as ResultRow[], model, attack.key);
+  }
+}
+
+/** The attack library (Square, HopSkipJump, Boundary, SimBA), one image at a time through the backend. */
+async function libraryRows(
+  sh: Shared,
+  m: ModelScope,
+  its: WorkItem[],
+  attack: ResolvedAttack,
+): Promise<void> {
+  const { base, configSeed, emit, retrying, eotRate, errorRow, skippedRow, imageKey, opts, stats } = sh;
+  const { resolved, backend } = sh.opts;
+  const { model, randomized, clean } = m;
+  const eot = randomized && resolved.config.eot > 1 ? resolved.config.eot : undefined;
+  for (const it of its) {
+    const seed = rowSeed(configSeed, model, attack.key, it.index);
+    const c = clean.get(imageKey(it.set, it.index))!;
+    if (c.error) {
+      emit([errorRow(it, seed, c.ms, c.error)], model, attack.key);
+      continue;
+    }
+    if (c.pred !== c.label) {
+      emit([skippedRow(it, seed, c)], model, attack.key);
+      continue;
+    }
+    const t = performance.now();
+    let row: ResultRow;
+    try {
+      const res = await retrying(`${attack.type} on model ${model}, image ${it.index}`, () =>
+        backend.attack({
+          type: attack.type as LibraryAttack,
+          options: needsStart(attack.type)
+            ? { ...attack.library!.options, initCandidates: startCandidates(opts.testSet, it.index) }
+            : attack.library!.options,
+          model,
+          x: bytesToFloat(c.bytes),
+          label: c.label,
+          seed,
+          eot,
+          onProgress: (queries) =>
+            opts.onAttackProgress?.({
+              model,
+              attack: attack.key,
+              index: it.index,
+              queries,
+              budget: Number(attack.params.max_queries),
+            }),
+        }),
+      );
+      stats.images += res.queries;
+      const adv = floatToBytes(res.adversarial);
+      const { l2, linf } = byteDistances(adv, c.bytes);
+      row = {
+        ...base(it, seed, 0),
+        clean_pred: c.pred,
+        adv_pred: res.adversarialLabel,
+        success: res.success,
+        queries: res.queries,
+        l2: round(l2),
+        linf: round(linf),
+      };
+      const start = res.params?.start;
+      if (start === 'noise' || start === 'data' || start === 'given' || start === 'none') row.start = start;
+      const traj = thinTrajectory(res.trajectory);
+      if (traj.length) row.traj = traj;
+      if (randomized) {
+        // the worker's own measurement when it made one (same definition: EOT_DRAWS fresh draws)
+        row.eot_success_rate =
+          typeof res.eotSuccessRate === 'number' && res.eotDraws === EOT_DRAWS
+            ? round(res.eotSuccessRate)
+            : await eotRate(model, encodeBase64(adv), seed, c.label);
+      }
+      if (res.success) row.adv = encodeBase64(adv);
+      row.ms = round(performance.now() - t);
+    } catch (e) {
+      if (e instanceof Interrupted) throw e;
+      row = errorRow(it, seed, performance.now() - t, message(e));
+    }
+    emit([row], model, attack.key);
+  }
+}
+
+/** The row kind that runs each attack type. */
+const ROW_KINDS: Record<'none' | 'noise' | 'library', RowKind> = {
+  none: noneRows,
+  noise: noiseRows,
+  library: libraryRows,
+};
+
+export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
+  const { planned, pending } = planPending(opts);
+  const stats: RunStats = {
+    total: planned.length,
+    doneBefore: planned.length - pending.length,
+    rows: 0,
+    errors: 0,
+    images: 0,
+    elapsedMs: 0,
+    interrupted: false,
+  };
+  opts.onPlan?.({ total: planned.length, done: stats.doneBefore, pending: pending.length });
+  const t0 = performance.now();
+  const writer = new ResultsWriter(opts.outDir);
+  const sh = sharedContext(opts, stats, writer);
   try {
-    for (const model of resolved.models) {
+    for (const model of opts.resolved.models) {
       const items = pending.filter((it) => it.model === model);
       if (items.length === 0) continue;
-      const info = getModel(model);
-      const randomized = info ? isRandomized(info) : false;
-
-      // clean predictions of the images this model still needs (shared by all its attacks); with
-      // adversarial sets "clean" is the set's image as given, before any attack of this experiment
-      const clean = new Map<string, Clean>();
-      const images = [
-        ...new Map(
-          items.map((it) => [imageKey(it.set, it.index), { set: it.set, index: it.index }]),
-        ).values(),
-      ];
-      for (const part of chunks(images, batchSize)) {
-        const entries = part.map(({ set, index }) => {
-          const bytes = imageOf(set, index);
-          return {
-            key: imageKey(set, index),
-            index,
-            bytes,
-            b64: encodeBase64(bytes),
-            label: testSet.labels[index],
-          };
-        });
-        const tc = performance.now();
-        try {
-          const probs = await score(
-            model,
-            entries.map((e) => ({ image: e.b64, seed: cleanSeed(configSeed, model, e.index) })),
-          );
-          const ms = (performance.now() - tc) / part.length;
-          entries.forEach((e, i) => {
-            clean.set(e.key, { ...e, pred: argmax(probs[i]), ms });
-          });
-        } catch (e) {
-          if (e instanceof Interrupted) throw e;
-          const ms = (performance.now() - tc) / part.length;
-          for (const en of entries)
-            clean.set(en.key, {
-              ...en,
-              pred: null,
-              error: `clean classification failed: ${message(e)}`,
-              ms,
-            });
-        }
-      }
-
-      for (const attack of resolved.attacks) {
+      const scope = await cleanPredictions(sh, model, items);
+      for (const attack of opts.resolved.attacks) {
         const its = items.filter((it) => it.attack.key === attack.key);
         if (its.length === 0) continue;
-        if (attack.type === 'none') await runNone(its, attack);
-        else if (attack.type === 'noise') await runNoise(its, attack);
-        else await runLibrary(its, attack);
-      }
-
-      async function runNone(its: WorkItem[], attack: ResolvedAttack) {
-        const perRequest = randomized ? 1 : batchSize;
-        for (const part of chunks(its, perRequest)) {
-          const rows: ResultRow[] = [];
-          for (const it of part) {
-            const c = clean.get(imageKey(it.set, it.index))!;
-            const seed = cleanSeed(configSeed, model, it.index);
-            if (c.error) {
-              rows.push(errorRow(it, seed, c.ms, c.error));
-              continue;
-            }
-            const t = performance.now();
-            const row: ResultRow = {
-              ...base(it, seed, c.ms),
-              clean_pred: c.pred,
-              adv_pred: c.pred,
-              success: false,
-              queries: 1,
-              l2: 0,
-              linf: 0,
-            };
-            if (randomized) {
-              try {
-                const eot = await eotDraws(model, c.b64, seed, c.label);
-                row.eot_success_rate = eot.rate;
-                row.eot_vote_pred = eot.vote;
-              } catch (e) {
-                if (e instanceof Interrupted) throw e;
-                rows.push(errorRow(it, seed, c.ms, `EOT draws failed: ${message(e)}`));
-                continue;
-              }
-              row.ms = round(c.ms + performance.now() - t);
-            }
-            rows.push(row);
-          }
-          emit(rows, model, attack.key);
-        }
-      }
-
-      async function runNoise(its: WorkItem[], attack: ResolvedAttack) {
-        const eps = Number(attack.params.eps);
-        const norm = attack.params.norm === 'l2' ? 'l2' : 'linf';
-        const draws = Number(attack.params.max_queries ?? 1);
-        const rowsPerChunk = randomized ? 1 : Math.max(1, Math.floor(batchSize / draws));
-        for (const part of chunks(its, rowsPerChunk)) {
-          const t = performance.now();
-          const rows: (ResultRow | null)[] = part.map(() => null);
-          // (row, draw) pairs still to classify; rows stop at their first misclassified draw
-          const state = part.map((it) => {
-            const seed = rowSeed(configSeed, model, attack.key, it.index);
-            return {
-              it,
-              seed,
-              rng: new Rng(seed),
-              next: 0,
-              found: -1,
-              lastBytes: null as Uint8Array | null,
-              lastPred: -1,
-            };
-          });
-          part.forEach((it, k) => {
-            const c = clean.get(imageKey(it.set, it.index))!;
-            if (c.error) rows[k] = errorRow(it, state[k].seed, c.ms, c.error);
-            else if (c.pred !== c.label) rows[k] = skippedRow(it, state[k].seed, c);
-          });
-          try {
-            for (;;) {
-              const batch: { k: number; bytes: Uint8Array; seed: number; t: number }[] = [];
-              for (let k = 0; k < part.length && batch.length < batchSize; k++) {
-                const s = state[k];
-                if (rows[k] || s.found >= 0) continue;
-                const c = clean.get(imageKey(s.it.set, s.it.index))!;
-                const x = bytesToFloat(c.bytes);
-                while (s.next < draws && batch.length < batchSize) {
-                  batch.push({
-                    k,
-                    bytes: noiseImage(x, eps, norm, s.rng),
-                    seed: hash32(`q|${s.seed}|${s.next}`) & MAX_EXPERIMENT_SEED,
-                    t: s.next,
-                  });
-                  s.next++;
-                }
-              }
-              if (batch.length === 0) break;
-              const probs = await score(
-                model,
-                batch.map((b) => ({ image: encodeBase64(b.bytes), seed: b.seed })),
-              );
-              batch.forEach((b, i) => {
-                const s = state[b.k];
-                if (s.found >= 0) return;
-                const pred = argmax(probs[i]);
-                s.lastBytes = b.bytes;
-                s.lastPred = pred;
-                if (pred !== testSet.labels[s.it.index]) s.found = b.t;
-              });
-              // a row whose draw was found stops drawing: the rest of its sampled draws are ignored
-              for (const s of state) if (s.found >= 0) s.next = draws;
-            }
-            const ms = (performance.now() - t) / part.length;
-            for (let k = 0; k < part.length; k++) {
-              if (rows[k]) continue;
-              const s = state[k];
-              const c = clean.get(imageKey(s.it.set, s.it.index))!;
-              const adv = s.lastBytes!;
-              const { l2, linf } = byteDistances(adv, c.bytes);
-              const success = s.found >= 0;
-              const row: ResultRow = {
-                ...base(s.it, s.seed, ms),
-                clean_pred: c.pred,
-                adv_pred: s.lastPred,
-                success,
-                queries: success ? s.found + 1 : draws,
-                l2: round(l2),
-                linf: round(linf),
-              };
-              if (randomized) {
-                const te = performance.now();
-                row.eot_success_rate = await eotRate(model, encodeBase64(adv), s.seed, c.label);
-                row.ms = round(ms + performance.now() - te);
-              }
-              if (success) row.adv = encodeBase64(adv);
-              rows[k] = row;
-            }
-          } catch (e) {
-            if (e instanceof Interrupted) throw e;
-            const ms = (performance.now() - t) / part.length;
-            part.forEach((it, k) => {
-              if (!rows[k]) rows[k] = errorRow(it, state[k].seed, ms, message(e));
-            });
-          }
-          emit(rows as ResultRow[], model, attack.key);
-        }
-      }
-
-      async function runLibrary(its: WorkItem[], attack: ResolvedAttack) {
-        const eot = randomized && resolved.config.eot > 1 ? resolved.config.eot : undefined;
-        for (const it of its) {
-          const seed = rowSeed(configSeed, model, attack.key, it.index);
-          const c = clean.get(imageKey(it.set, it.index))!;
-          if (c.error) {
-            emit([errorRow(it, seed, c.ms, c.error)], model, attack.key);
-            continue;
-          }
-          if (c.pred !== c.label) {
-            emit([skippedRow(it, seed, c)], model, attack.key);
-            continue;
-          }
-          const t = performance.now();
-          let row: ResultRow;
-          try {
-            const res = await retrying(`${attack.type} on model ${model}, image ${it.index}`, () =>
-              backend.attack({
-                type: attack.type as LibraryAttack,
-                options: needsStart(attack.type)
-                  ? { ...attack.library!.options, initCandidates: startCandidates(opts.testSet, it.index) }
-                  : attack.library!.options,
-                model,
-                x: bytesToFloat(c.bytes),
-                label: c.label,
-                seed,
-                eot,
-                onProgress: (queries) =>
-                  opts.onAttackProgress?.({
-                    model,
-                    attack: attack.key,
-                    index: it.index,
-                    queries,
-                    budget: Number(attack.params.max_queries),
-                  }),
-              }),
-            );
-            stats.images += res.queries;
-            const adv = floatToBytes(res.adversarial);
-            const { l2, linf } = byteDistances(adv, c.bytes);
-            row = {
-              ...base(it, seed, 0),
-              clean_pred: c.pred,
-              adv_pred: res.adversarialLabel,
-              success: res.success,
-              queries: res.queries,
-              l2: round(l2),
-              linf: round(linf),
-            };
-            const start = res.params?.start;
-            if (start === 'noise' || start === 'data' || start === 'given' || start === 'none')
-              row.start = start;
-            const traj = thinTrajectory(res.trajectory);
-            if (traj.length) row.traj = traj;
-            if (randomized) {
-              // the worker's own measurement when it made one (same definition: EOT_DRAWS fresh draws)
-              row.eot_success_rate =
-                typeof res.eotSuccessRate === 'number' && res.eotDraws === EOT_DRAWS
-                  ? round(res.eotSuccessRate)
-                  : await eotRate(model, encodeBase64(adv), seed, c.label);
-            }
-            if (res.success) row.adv = encodeBase64(adv);
-            row.ms = round(performance.now() - t);
-          } catch (e) {
-            if (e instanceof Interrupted) throw e;
-            row = errorRow(it, seed, performance.now() - t, message(e));
-          }
-          emit([row], model, attack.key);
-        }
+        const kind = attack.type === 'none' || attack.type === 'noise' ? attack.type : 'library';
+        await ROW_KINDS[kind](sh, scope, its, attack);
       }
     }
   } catch (e) {

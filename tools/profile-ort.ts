@@ -1,0 +1,176 @@
+/**
+ * `npm run profile:ort [-- --models 0,2,5 --batches 1,64 --runs 8]`: per-operator profile of the
+ * shipped files in onnxruntime-web's WASM backend (the same .wasm the page's worker runs, here in
+ * Node, one thread), beside the wall time of onnxruntime-node on the same file and batch. Prints
+ * Markdown: per model and batch, the time per run, the share of each op type, and the slowest
+ * nodes with their shapes (docs/profile-ort-web.md holds a reading).
+ *
+ * The profile is onnxruntime's own (session option `enableProfiling`): the WASM build writes the
+ * trace to stdout at `endProfiling()`, so each profile runs in a child process whose output this
+ * parses.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import * as ortNode from 'onnxruntime-node';
+import * as ortWeb from 'onnxruntime-web';
+import { getModel } from '../src/core/models';
+import { median } from '../src/experiment/summary';
+import { MODELS_DIR } from './lib/manifest';
+
+interface TraceEvent {
+  cat: string;
+  name: string;
+  dur: number;
+  args: {
+    op_name?: string;
+    input_type_shape?: Record<string, number[]>[];
+    output_type_shape?: Record<string, number[]>[];
+  };
+}
+
+const program = new Command()
+  .name('npm run profile:ort --')
+  .description(
+    'Per-operator profile of the shipped models in onnxruntime-web (WASM, Node), beside onnxruntime-node',
+  )
+  .option('--models <ids>', 'comma-separated model (weight set) IDs', '0,2,5')
+  .option('--batches <sizes>', 'comma-separated batch sizes', '1,64')
+  .option('--runs <n>', 'timed runs per model and batch (after 3 warm-up runs)', '8')
+  .option('--top <n>', 'slowest nodes listed per profile', '6')
+  .option('--child <file:batch>', '(internal) profile one file and batch, trace to stdout')
+  .parse();
+const opts = program.opts<{ models: string; batches: string; runs: string; top: string; child?: string }>();
+const runs = Number(opts.runs);
+const top = Number(opts.top);
+
+function input(batch: number): Float32Array {
+  const x = new Float32Array(batch * 784);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 7919) % 256) / 255;
+  return x;
+}
+
+/** Child: times `runs` runs of one file and batch in onnxruntime-web, then writes the profile to stdout. */
+async function child(file: string, batch: number): Promise<void> {
+  ortWeb.env.wasm.numThreads = 1;
+  const web = await ortWeb.InferenceSession.create(readFileSync(file), { enableProfiling: true });
+  const x = input(batch);
+  const ms = await timeRuns(() => web.run({ input: new ortWeb.Tensor('float32', x, [batch, 1, 28, 28]) }));
+  process.stderr.write(`WEB_MS ${ms}\n`);
+  web.endProfiling();
+  await web.release();
+}
+
+/** onnxruntime-web's trace and median run time for one file and batch (a child process). */
+function profileWeb(file: string, batch: number): { ms: number; events: TraceEvent[] } {
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      new URL(import.meta.url).pathname,
+      '--child',
+      `${file}:${batch}`,
+      '--runs',
+      String(runs),
+    ],
+    { encoding: 'utf8', maxBuffer: 1 << 28 },
+  );
+  const ms = /WEB_MS ([\d.]+)/.exec(r.stderr ?? '');
+  const start = r.stdout.indexOf('[');
+  if (r.status !== 0 || !ms || start < 0)
+    throw new Error(`profiling ${file} at batch ${batch} failed (exit ${r.status}): ${r.stderr}`);
+  return { ms: Number(ms[1]), events: JSON.parse(r.stdout.slice(start, r.stdout.lastIndexOf(']') + 1)) };
+}
+
+async function timeRuns(run: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 3; i++) await run();
+  const ms: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    await run();
+    ms.push(performance.now() - t);
+  }
+  return median(ms)!;
+}
+
+const shape = (s: Record<string, number[]>[] | undefined) =>
+  (s ?? []).map((t) => `[${Object.values(t)[0]?.join(',')}]`).join(' ');
+
+async function main() {
+  if (opts.child) {
+    const k = opts.child.lastIndexOf(':');
+    return child(opts.child.slice(0, k), Number(opts.child.slice(k + 1)));
+  }
+  const out: string[] = [
+    `onnxruntime-web ${ortWeb.env.versions.web} (WASM, 1 thread, in Node ${process.version}) vs onnxruntime-node (1 thread); ${runs} timed runs, median.`,
+    '',
+  ];
+  for (const id of opts.models.split(',')) {
+    const weights = getModel(id)?.weights ?? id;
+    const file = join(MODELS_DIR, `${weights}.onnx`);
+    for (const batch of opts.batches.split(',').map(Number)) {
+      const { ms: webMs, events: trace } = profileWeb(file, batch);
+      const native = await ortNode.InferenceSession.create(file, { intraOpNumThreads: 1 });
+      const x = input(batch);
+      const nativeMs = await timeRuns(() =>
+        native.run({ input: new ortNode.Tensor('float32', x, [batch, 1, 28, 28]) }),
+      );
+      const events = trace.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
+      await native.release();
+      const perNode = new Map<string, { us: number; ev: TraceEvent; n: number }>();
+      for (const e of events) {
+        const p = perNode.get(e.name) ?? { us: 0, ev: e, n: 0 };
+        p.us += e.dur;
+        p.n++;
+        perNode.set(e.name, p);
+      }
+      const nRuns = Math.max(...[...perNode.values()].map((p) => p.n));
+      const total = [...perNode.values()].reduce((a, p) => a + p.us, 0);
+      const byOp = new Map<string, number>();
+      for (const p of perNode.values()) {
+        const op = p.ev.args.op_name ?? '?';
+        byOp.set(op, (byOp.get(op) ?? 0) + p.us);
+      }
+      out.push(
+        `### ${weights} (${getModel(weights)?.arch ?? 'file'}), batch ${batch}`,
+        '',
+        `onnxruntime-web ${webMs.toFixed(2)} ms/run (${((batch * 1000) / webMs).toFixed(0)} images/s); ` +
+          `onnxruntime-node ${nativeMs.toFixed(2)} ms/run (${((batch * 1000) / nativeMs).toFixed(0)} images/s); ` +
+          `ratio ${(webMs / nativeMs).toFixed(1)}×. Kernel time in the profile: ${(total / nRuns / 1000).toFixed(2)} ms/run.`,
+        '',
+        '| op | ms/run | share |',
+        '|---|---:|---:|',
+        ...[...byOp.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(
+            ([op, us]) =>
+              `| ${op} | ${(us / nRuns / 1000).toFixed(2)} | ${((100 * us) / total).toFixed(1)} % |`,
+          ),
+        '',
+        '| slowest nodes | kernel | ms/run | share | input → output |',
+        '|---|---|---:|---:|---|',
+        ...[...perNode.entries()]
+          .sort((a, b) => b[1].us - a[1].us)
+          .slice(0, top)
+          .map(
+            ([name, p]) =>
+              `| \`${name.replace(/_kernel_time$/, '')}\` | ${p.ev.args.op_name} | ${(p.us / p.n / 1000).toFixed(2)} | ` +
+              `${((100 * p.us) / total).toFixed(1)} % | ${shape(p.ev.args.input_type_shape?.slice(0, 2))} → ${shape(p.ev.args.output_type_shape)} |`,
+          ),
+        '',
+      );
+      process.stderr.write(
+        `${weights} batch ${batch}: web ${webMs.toFixed(1)} ms, native ${nativeMs.toFixed(1)} ms\n`,
+      );
+    }
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+main().catch((e) => {
+  process.stderr.write(`profile-ort: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
