@@ -7,16 +7,10 @@ import { join } from 'node:path';
 import type { TestSet } from '../../src/data/idx';
 import type { ExperimentConfig, ResolvedConfig, ResolvedSet, Shard } from '../../src/experiment/config';
 import type { ResultRow } from '../../src/experiment/rows';
-import {
-  latestRows,
-  summarize,
-  summaryCsv,
-  summaryMarkdown,
-  transferMatrix,
-} from '../../src/experiment/summary';
+import { latestRows, summarize } from '../../src/experiment/summary';
 import { UsageError } from './backends';
 import { FILES, readJson, repairResults, supersedeRows, writeAtomic } from './files';
-import { renderReport } from './report';
+import { REPORTERS, type ReportInput } from './reporters';
 
 export interface ConfigFile {
   format: 1;
@@ -369,7 +363,7 @@ export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
   return { resumed: false };
 }
 
-/** Writes summary.csv, summary.md and report.html from the rows; returns the rows used. */
+/** Runs every reporter (summary.csv, summary.md, report.html) over the latest rows; returns them. */
 export function writeOutputs(
   outDir: string,
   file: ConfigFile,
@@ -379,31 +373,16 @@ export function writeOutputs(
   notes: string[] = [],
 ): ResultRow[] {
   const latest = [...latestRows(rows).values()];
-  const summary = summarize(resolved, latest);
-  const expected = file.resolved.planned_items;
-  writeAtomic(join(outDir, FILES.summaryCsv), summaryCsv(summary));
-  writeAtomic(
-    join(outDir, FILES.summaryMd),
-    summaryMarkdown(summary, {
-      name: resolved.config.name,
-      expected,
-      present: latest.length,
-      notes,
-      matrix: transferMatrix(resolved, summary),
-    }),
-  );
-  writeAtomic(
-    join(outDir, FILES.report),
-    renderReport({
-      name: resolved.config.name,
-      resolved,
-      rows: latest,
-      summary,
-      expected,
-      environment: file.environment,
-      notes,
-      testSet,
-    }),
-  );
+  const input: ReportInput = {
+    name: resolved.config.name,
+    resolved,
+    rows: latest,
+    summary: summarize(resolved, latest),
+    expected: file.resolved.planned_items,
+    environment: file.environment,
+    notes,
+    testSet,
+  };
+  for (const r of REPORTERS) writeAtomic(join(outDir, r.file), r.render(input));
   return latest;
 }

@@ -7,8 +7,8 @@
 import { decodeBase64 } from '../../src/core/base64';
 import { CLASS_NAMES_EN } from '../../src/core/labels';
 import { ARCH_LABEL, type Arch, DEFENSE_LABEL, type Defense, getModel } from '../../src/core/models';
-import { imageAt, type TestSet } from '../../src/data/idx';
-import type { ResolvedAttack, ResolvedConfig } from '../../src/experiment/config';
+import { imageAt } from '../../src/data/idx';
+import type { ResolvedAttack } from '../../src/experiment/config';
 import type { ResultRow } from '../../src/experiment/rows';
 import {
   median,
@@ -19,18 +19,7 @@ import {
   transferMatrix,
 } from '../../src/experiment/summary';
 import { pngDataUrl } from './png';
-
-export interface ReportContext {
-  name: string;
-  resolved: ResolvedConfig;
-  rows: readonly ResultRow[];
-  summary: readonly SummaryRow[];
-  expected: number;
-  environment: Record<string, unknown> | null;
-  /** extra lines (merged shards, timings) */
-  notes: string[];
-  testSet: TestSet | null;
-}
+import type { ReportInput } from './reporters';
 
 function esc(s: unknown): string {
   return String(s).replace(
@@ -507,7 +496,7 @@ function distributionChart(
 // ---------------------------------------------------------------------------------------------
 // examples
 
-function examples(ctx: ReportContext, model: string): string {
+function examples(ctx: ReportInput, model: string): string {
   if (!ctx.testSet) return '';
   const attacks = ctx.resolved.attacks.filter((a) => a.type !== 'none');
   const per = attacks.map((a) =>
@@ -581,7 +570,7 @@ code{font-size:12px;background:#f3f4f8;padding:1px 4px;border-radius:3px}
 figure img{image-rendering:pixelated;margin-right:4px;border:1px solid #ccd}figcaption{font-size:12px;margin-top:4px}
 `;
 
-export function renderReport(ctx: ReportContext): string {
+export function renderReport(ctx: ReportInput): string {
   const { resolved, summary } = ctx;
   const present = new Set(ctx.rows.map((r) => `${r.model}|${r.attack}|${r.index}|${r.set ?? ''}`)).size;
   const matrix = transferMatrix(resolved, summary);
