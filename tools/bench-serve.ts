@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
-import { encodeBase64 } from '../src/core/base64';
+import { imageRequestBody } from '../src/core/api';
 import { imageAt } from '../src/data/idx';
 import { createNodeEngine } from './lib/node-engine';
 import { rssMiB, startServeProcess } from './lib/serve-process';
@@ -49,7 +49,7 @@ const duration = Number(o.duration);
 const threadsList = o.threads.split(',').map(Number);
 
 const testSet = loadTestSetNode();
-const body = JSON.stringify({ image: encodeBase64(imageAt(testSet, 0)), image_size: [28, 28], channel: 1 });
+const body = JSON.stringify(imageRequestBody(imageAt(testSet, 0)));
 
 /** CPU seconds (user + system) a process has used so far (Linux /proc). */
 function cpuSeconds(pid: number): number {

@@ -11,7 +11,7 @@ import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { chromium } from 'playwright-core';
 import { preview } from 'vite';
-import { encodeBase64 } from '../src/core/base64';
+import { batchRequestBody, imageRequestBody } from '../src/core/api';
 import { imageAt } from '../src/data/idx';
 import { CHROMIUM_ARGS } from './lib/browser';
 import { loadTestSetNode } from './lib/test-set-node';
@@ -58,14 +58,10 @@ const ua = await browser.version();
 const rows: string[] = [];
 const breakdown: string[] = [];
 for (const id of opts.models.split(',')) {
-  const body = JSON.stringify({ image: encodeBase64(imageAt(set, 0)), image_size: [28, 28], channel: 1 });
-  const batchBody = JSON.stringify({
-    batch: Array.from({ length: 64 }, (_, i) => ({
-      image: encodeBase64(imageAt(set, i)),
-      image_size: [28, 28],
-      channel: 1,
-    })),
-  });
+  const body = JSON.stringify(imageRequestBody(imageAt(set, 0)));
+  const batchBody = JSON.stringify(
+    batchRequestBody(Array.from({ length: 64 }, (_, i) => imageRequestBody(imageAt(set, i)))),
+  );
   const web = await page.evaluate(
     async ({ id, body, batchBody, n, batches }) => {
       const inferenceMs: number[] = [];

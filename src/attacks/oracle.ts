@@ -6,10 +6,11 @@
  * the model several times per image (EOT) says so in `queryCost`, and `CountingOracle` charges that
  * many queries per image, so budgets stay honest through any stack of wrappers.
  */
-import { encodeBase64 } from '../core/base64';
+import { type ApiRequest, type ApiRequestBody, type ApiResponse, imageRequestBody } from '../core/api';
 import { CLASS_NAMES_DE } from '../core/labels';
+import { argmax } from '../core/math';
 import { Rng } from '../core/prng';
-import { argmax, toBytes } from './vec';
+import { toBytes } from './vec';
 
 export { quantize } from './vec';
 
@@ -209,13 +210,6 @@ export class OracleHttpError extends Error {
   }
 }
 
-export interface ApiRequestBody {
-  image: string;
-  image_size: [number, number];
-  channel: 1;
-  seed?: number;
-}
-
 export interface ApiOracleOptions {
   /** Model id as in SPEC §2, e.g. "0" or "0_1" (the underscore alias route is used). */
   modelId: string;
@@ -249,9 +243,7 @@ export function encodeApiRequest(
   const [h, w] = shape;
   if (x.length !== h * w)
     throw new RangeError(`image has ${x.length} pixels, shape [${h}, ${w}] needs ${h * w}`);
-  const body: ApiRequestBody = { image: encodeBase64(toBytes(x)), image_size: [w, h], channel: 1 };
-  if (seed !== undefined) body.seed = seed;
-  return body;
+  return imageRequestBody(toBytes(x), [w, h], 1, seed);
 }
 
 type Transport = (path: string, body: string) => Promise<{ status: number; json: unknown }>;
@@ -363,22 +355,12 @@ export async function postApi(
   }
 }
 
-export interface RouterRequest {
-  method: string;
-  path: string;
-  /** The JSON request body, as a string (exactly what fetch would send). */
-  body: string;
-}
-
-export interface RouterResponse {
-  status: number;
-  /** JSON text or an already parsed value. */
-  body: unknown;
-}
+/** What createRouterOracle needs of the router's answer: the status and the body (JSON text or value). */
+export type RouterResponse = Pick<ApiResponse, 'status' | 'body'>;
 
 /** The same oracle over the in-page router (fetch shim) instead of the network. */
 export function createRouterOracle(
-  handle: (req: RouterRequest) => Promise<RouterResponse>,
+  handle: (req: Required<ApiRequest>) => Promise<RouterResponse>,
   options: ApiOracleOptions,
 ): DecisionOracle & ScoreOracle {
   const transport: Transport = async (path, body) => {

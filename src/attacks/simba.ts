@@ -8,11 +8,13 @@
  * (targeted), try x' + εq; keep whichever improves. Each direction is used at most once, so the
  * perturbation after T accepted steps has L2 norm ε√T (before clipping).
  */
+
+import { argmax } from '../core/math';
 import { DctBasis } from './dct';
 import type { ScoreOracle } from './oracle';
 import { AttackRun, baseParams, untilStopped } from './run';
 import type { AttackOptions, AttackResult } from './types';
-import { argmax, l2Distance, resolveShape, shuffleInPlace } from './vec';
+import { l2Distance, resolveShape, shuffleInPlace } from './vec';
 
 export type SimbaBasis = 'dct' | 'pixel';
 export type SimbaOrder = 'strided' | 'rand';

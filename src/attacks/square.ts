@@ -14,11 +14,13 @@
  * Every candidate is projected into the ball (exactly, in float32) before it is queried, and the
  * returned image is checked again: the result is never outside the ε-ball, even when it fails.
  */
+
+import { argmax } from '../core/math';
 import { linfPixel, projectToBall, withinBall } from './ball';
 import type { ScoreOracle } from './oracle';
 import { AttackRun, baseParams, untilStopped } from './run';
 import type { AttackOptions, AttackResult, Norm } from './types';
-import { argmax, resolveShape } from './vec';
+import { resolveShape } from './vec';
 
 export type SquareLoss = 'margin' | 'ce';
 

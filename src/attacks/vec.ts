@@ -31,13 +31,6 @@ export function l2Norm(a: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
-/** Index of the largest entry; ties go to the lowest index (the same rule as the API's argmax). */
-export function argmax(v: ArrayLike<number>): number {
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
-}
-
 /** One pixel as the HTTP API transmits it: round(x * 255) clamped to 0..255. */
 export function quantizeByte(v: number): number {
   return Math.round(clip01(v) * 255);

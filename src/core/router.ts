@@ -3,6 +3,8 @@
  * The worker puts it behind the page's fetch shim; Node tools and tests call it directly. It never
  * throws: every failure is a JSON error with the status the SPEC names.
  */
+
+import type { ApiRequest, ApiResponse } from './api';
 import { CUSTOM_PREFIX, describeCustomModel } from './custom-models';
 import { applyPreprocessor, type PreprocessDraw } from './defenses';
 import { type InferenceEngine, ModelUnavailableError } from './engine';
@@ -13,18 +15,7 @@ import { ARCH_LABEL, DEFENSE_LABEL, MODELS, type ModelInfo, type PreprocessorSpe
 import { freshSeed, Rng } from './prng';
 import { MAX_BATCH, MAX_BODY_BYTES, MAX_SEED, MAX_SIDE, parseRequestBody } from './request';
 
-export interface ApiRequest {
-  method: string;
-  path: string;
-  body?: string;
-}
-
-export interface ApiResponse {
-  status: number;
-  headers: Record<string, string>;
-  /** the JSON value of the body */
-  body: unknown;
-}
+export type { ApiRequest, ApiResponse };
 
 export type Action = 'decision' | 'score';
 

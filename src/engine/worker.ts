@@ -35,11 +35,9 @@ export interface WorkerInit {
   threads?: number;
 }
 
-export interface ApiRequest {
-  method: string;
-  path: string;
-  body?: string;
-}
+import type { ApiRequest } from '../core/api';
+
+export type { ApiRequest };
 
 export interface ClassifyRequest {
   model: string | { weights: string; preprocessor: PreprocessorSpec | null };

@@ -4,7 +4,7 @@
  * real fetch untouched. Responses are real `Response` objects with the status, JSON body and
  * headers a Flask client would see.
  */
-import type { ApiResponse } from '../core/router';
+import type { ApiRequest, ApiResponse } from '../core/api';
 
 export interface ShimLogEntry {
   time: number;
@@ -17,7 +17,7 @@ export interface ShimLogEntry {
   ms: number;
 }
 
-type Handler = (req: { method: string; path: string; body?: string }) => Promise<ApiResponse>;
+type Handler = (req: ApiRequest) => Promise<ApiResponse>;
 
 /**
  * `/`, any one- or two-segment path ending in /decision or /score (unknown models get a JSON 404),

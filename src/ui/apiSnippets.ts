@@ -1,12 +1,5 @@
 /** Request bodies for the API console and the equivalent fetch / curl snippets. */
-import { encodeBase64 } from '../core/base64';
-
-export interface ConsoleBody {
-  image: string;
-  image_size: [number, number];
-  channel: 1 | 3;
-  seed?: number;
-}
+import { imageRequestBody } from '../core/api';
 
 export function makeBody(
   bytes: Uint8Array,
@@ -15,9 +8,7 @@ export function makeBody(
   channel: 1 | 3,
   seed?: number,
 ): string {
-  const body: ConsoleBody = { image: encodeBase64(bytes), image_size: [width, height], channel };
-  if (seed !== undefined) body.seed = seed;
-  return JSON.stringify(body);
+  return JSON.stringify(imageRequestBody(bytes, [width, height], channel, seed));
 }
 
 /** The JSON with long base64 strings cut down to something readable. */

@@ -23,10 +23,11 @@ import {
   type ScoreOracle,
   withEOT,
 } from '../../src/attacks/index';
+import { ApiError, parseScoreAnswer } from '../../src/core/api';
 import { type CustomModelEntry, customModelInfos } from '../../src/core/custom-models';
 import { MODELS, type ModelInfo } from '../../src/core/models';
 import { createRouter } from '../../src/core/router';
-import { ApiError, parseScoreAnswer, type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
+import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { LibraryAttack } from '../../src/experiment/config';
 import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
 import { CHROMIUM_ARGS } from '../lib/browser';

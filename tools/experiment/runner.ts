@@ -7,12 +7,13 @@
 import { ATTACKS, type AttackInfo } from '../../src/attacks/index';
 import { drawNoise } from '../../src/attacks/random';
 import { encodeBase64 } from '../../src/core/base64';
+import { argmax } from '../../src/core/math';
 import { getModel, isRandomized } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
 import { type AdversarialSet, adversarialImageAt } from '../../src/data/adversarial';
 import { imageAt, type TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
-import { argmax, type ScoreItem } from '../../src/experiment/api';
+import type { ScoreItem } from '../../src/experiment/api';
 import {
   cleanSeed,
   enumerateWork,

@@ -3,7 +3,7 @@
  * service's JSON format) and NumPy's `.npy` v1.0 format for float32 arrays, plus a parser for the
  * latter so that tests (and users) can check a file round-trips.
  */
-import { encodeBase64 } from '../../core/base64';
+import { type ApiRequestBody, imageRequestBody } from '../../core/api';
 
 export const IMAGE_SIDE = 28;
 export const IMAGE_PIXELS = IMAGE_SIDE * IMAGE_SIDE;
@@ -19,15 +19,9 @@ export function toGrayBytes(x: ArrayLike<number>): Uint8Array {
 }
 
 /** The body of a `POST /<model>/decision` (or `/score`) request for a 28×28 gray image. */
-export interface ApiRequestBody {
-  image: string;
-  image_size: [number, number];
-  channel: 1;
-}
-
 export function apiRequestBody(x: ArrayLike<number>): ApiRequestBody {
   if (x.length !== IMAGE_PIXELS) throw new RangeError(`expected ${IMAGE_PIXELS} values, got ${x.length}`);
-  return { image: encodeBase64(toGrayBytes(x)), image_size: [IMAGE_SIDE, IMAGE_SIDE], channel: 1 };
+  return imageRequestBody(toGrayBytes(x), [IMAGE_SIDE, IMAGE_SIDE], 1);
 }
 
 /** The request body as pretty-printed JSON text (what the JSON download contains). */

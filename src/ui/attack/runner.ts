@@ -6,7 +6,7 @@
 
 import { engine } from '../../app/runtime';
 import { ATTACKS, type AttackName, createHttpOracle } from '../../attacks';
-import { argmax } from '../../attacks/vec';
+import { argmax } from '../../core/math';
 import { isRandomized, MODELS } from '../../core/models';
 import { nearestOfOtherClasses } from '../../data/start-candidates';
 import { type AttackConfig, hasEps, isBusy, useAttackStore, type Verdict } from '../../stores/attack';
