@@ -2,9 +2,10 @@
  * Bring your own model (issue 24) in Chromium against the production build: a small MLP with its
  * own tensor names (test/fixtures/custom-models/tiny-mlp.onnx: "pixels" → "class_scores") is
  * uploaded; /custom/tiny-mlp/score matches onnxruntime-node's softmax on the same file within 1e-4;
- * GET / lists it with sha256, size and spec; it survives a reload, is evaluated on the test set and
- * attacked with Square in the lab; then removed. A 5-class model and a non-ONNX file are refused
- * with messages naming the file, and nothing else changes.
+ * GET / lists it with sha256, size and spec; it survives a reload, is evaluated on the test set,
+ * attacked with Square in the lab, paired with a preprocessor, used as a transfer target and served
+ * again by a restarted worker; then removed. A 16 MB file shows its load progress. A 5-class model
+ * and a non-ONNX file (dropped) are refused with messages naming the file, and nothing else changes.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -157,8 +158,8 @@ test.describe('bring your own model', () => {
     await expect(page.getByTestId('custom-model-tiny-mlp')).toBeVisible();
     await expect(page.getByTestId('custom-model-tiny-mlp-2')).toHaveCount(0);
     // the link kept it selected, and it is selected again once restored (no "unknown model" warning)
-    expect(new URL(page.url()).searchParams.get('models')).toBe('0,custom/tiny-mlp');
     await expect(page.getByTestId('model-cell-custom/tiny-mlp')).toHaveAttribute('aria-pressed', 'true');
+    expect(new URL(page.url()).searchParams.get('models')).toBe('0,custom/tiny-mlp');
     await expect(page.getByText('Unknown models in the link')).toHaveCount(0);
 
     // accuracy on the 10,000 test images, as onnxruntime-node counts it
@@ -264,6 +265,37 @@ test.describe('bring your own model', () => {
     await scoresMatch(page, reference);
   });
 
+  test('a 16 MB file shows its load progress; the shipped ResNet18 uploaded answers as /2 does', async ({
+    page,
+  }) => {
+    test.setTimeout(180_000);
+    await page.evaluate(() => {
+      const w = window as unknown as { __progress: string[] };
+      w.__progress = [];
+      new MutationObserver(() => {
+        const el = document.querySelector('[data-testid="custom-upload-progress"]');
+        if (el?.textContent) w.__progress.push(el.textContent);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await upload(page, join('public', 'models', '2.onnx'));
+    await expect(page.getByTestId('custom-model-2')).toBeVisible({ timeout: 120_000 });
+    const seen = [
+      ...new Set(await page.evaluate(() => (window as unknown as { __progress: string[] }).__progress)),
+    ];
+    const reading = seen.filter((t) => /^Reading 2\.onnx: [\d.]+ (KiB|MiB) of 16\.\d MiB$/.test(t));
+    expect(reading.length, seen.join(' | ')).toBeGreaterThanOrEqual(3);
+    expect(seen).toContain('Checking 2.onnx in onnxruntime…');
+    await expect(page.getByTestId('custom-upload-progress')).toHaveCount(0);
+
+    const body = { batch: [0, 1, 2].map((i) => grayRequest(i)) };
+    const mine = await apiFetch(page, '/custom/2/score', body);
+    const shipped = await apiFetch(page, '/2/score', body);
+    expect(mine.status).toBe(200);
+    const a = (mine.body as { data: number[][] }).data.flat();
+    const b = (shipped.body as { data: number[][] }).data.flat();
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);
+  });
+
   test('a 5-class model and a non-ONNX file are refused, naming the file; nothing else changes', async ({
     page,
   }) => {
@@ -277,11 +309,13 @@ test.describe('bring your own model', () => {
     await expect(refusals.first()).toContainText('output "y" has shape [batch,5], not [N,10]');
     await expect(refusals.first()).toContainText('1 input: "x" float32 [batch,1,28,28]');
 
-    await upload(page, {
-      name: 'my-notes.onnx',
-      mimeType: 'application/octet-stream',
-      buffer: Buffer.from('These are my notes, not a model.\n'),
+    // dropped on the drop zone this time
+    const dropped = await page.evaluateHandle(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['These are my notes, not a model.\n'], 'my-notes.onnx'));
+      return dt;
     });
+    await page.getByTestId('custom-dropzone').dispatchEvent('drop', { dataTransfer: dropped });
     await expect(refusals).toHaveCount(2);
     await expect(refusals.nth(1)).toContainText('"my-notes.onnx" was refused');
     await expect(refusals.nth(1)).toContainText('cannot read it as an ONNX model');

@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { enumerateWork, rowKey, type Shard } from '../src/experiment/config';
+import { AdversarialSetError } from '../src/data/adversarial';
+import { ConfigError, enumerateWork, rowKey, type Shard } from '../src/experiment/config';
 import type { ResultRow } from '../src/experiment/rows';
 import { latestRows } from '../src/experiment/summary';
 import { FILES, lockOutDir, OutDirBusy, readResults, writeAtomic } from './experiment/files';
@@ -67,11 +68,15 @@ function main(): void {
   }
   const base = inputs[0];
   const problems: string[] = [];
+  const configProblems: string[] = [];
   for (const other of inputs.slice(1)) {
+    const where = relative(process.cwd(), other.dir);
+    // config-level differences (config, models, images, sets, attacks) are never mergeable
+    const config = incompatibilities(base.file, other.file, { sameShard: false, environment: false });
+    for (const p of config) configProblems.push(`${where}: ${p}`);
     for (const p of incompatibilities(base.file, other.file, { sameShard: false }))
-      problems.push(`${relative(process.cwd(), other.dir)}: ${p}`);
+      if (!config.includes(p)) problems.push(`${where}: ${p}`);
   }
-  const configProblems = problems.filter((p) => /config|model list|image sample|attacks differ/.test(p));
   if (configProblems.length)
     fail(`these folders are not shards of one experiment:\n  ${configProblems.join('\n  ')}`);
   if (problems.length) {
@@ -86,7 +91,17 @@ function main(): void {
       process.stderr.write(`warning: ${i.dir}/results.jsonl ends in a partial line (ignored)\n`);
   }
 
-  const resolved = resolveConfigNode(base.file.config, join(ROOT, 'public', 'data'));
+  let resolved: ReturnType<typeof resolveConfigNode>;
+  try {
+    resolved = resolveConfigNode(base.file.config, join(ROOT, 'public', 'data'));
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof AdversarialSetError) fail(e.message);
+    throw e;
+  }
+  if (JSON.stringify(resolved.sets) !== JSON.stringify(base.file.resolved.sets ?? []))
+    fail(
+      'the adversarial sets in public/data/adversarial are not the ones these folders were run on (a set was regenerated): rerun, or restore the cards',
+    );
   const work = enumerateWork(resolved);
   const ordinal = new Map(work.map((w) => [rowKey(w.model, w.attack.key, w.index, w.set), w.ordinal]));
   const merged = new Map<string, ResultRow>();

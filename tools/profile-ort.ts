@@ -12,6 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
@@ -44,6 +45,10 @@ const program = new Command()
 const opts = program.opts<{ models: string; batches: string; runs: string; top: string; child?: string }>();
 const runs = Number(opts.runs);
 const top = Number(opts.top);
+if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(top) || top < 1) {
+  process.stderr.write('profile-ort: --runs and --top must be positive integers\n');
+  process.exit(2);
+}
 
 function input(batch: number): Float32Array {
   const x = new Float32Array(batch * 784);
@@ -51,13 +56,21 @@ function input(batch: number): Float32Array {
   return x;
 }
 
-/** Child: times `runs` runs of one file and batch in onnxruntime-web, then writes the profile to stdout. */
+/**
+ * Child: times `runs` runs of one file and batch in onnxruntime-web (a session without profiling),
+ * then runs a profiling session the same way and writes its trace to stdout.
+ */
 async function child(file: string, batch: number): Promise<void> {
   ortWeb.env.wasm.numThreads = 1;
-  const web = await ortWeb.InferenceSession.create(readFileSync(file), { enableProfiling: true });
+  const bytes = readFileSync(file);
   const x = input(batch);
-  const ms = await timeRuns(() => web.run({ input: new ortWeb.Tensor('float32', x, [batch, 1, 28, 28]) }));
+  const tensor = () => new ortWeb.Tensor('float32', x, [batch, 1, 28, 28]);
+  const plain = await ortWeb.InferenceSession.create(bytes);
+  const ms = await timeRuns(() => plain.run({ input: tensor() }));
+  await plain.release();
   process.stderr.write(`WEB_MS ${ms}\n`);
+  const web = await ortWeb.InferenceSession.create(bytes, { enableProfiling: true });
+  await timeRuns(() => web.run({ input: tensor() }));
   web.endProfiling();
   await web.release();
 }
@@ -69,7 +82,7 @@ function profileWeb(file: string, batch: number): { ms: number; events: TraceEve
     [
       '--import',
       'tsx',
-      new URL(import.meta.url).pathname,
+      fileURLToPath(import.meta.url),
       '--child',
       `${file}:${batch}`,
       '--runs',
@@ -84,8 +97,10 @@ function profileWeb(file: string, batch: number): { ms: number; events: TraceEve
   return { ms: Number(ms[1]), events: JSON.parse(r.stdout.slice(start, r.stdout.lastIndexOf(']') + 1)) };
 }
 
+const WARMUP = 3;
+
 async function timeRuns(run: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 3; i++) await run();
+  for (let i = 0; i < WARMUP; i++) await run();
   const ms: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -119,11 +134,14 @@ async function main() {
       );
       const events = trace.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
       await native.release();
-      const perNode = new Map<string, { us: number; ev: TraceEvent; n: number }>();
+      // per node, without its warm-up runs (the first run prepacks weights)
+      const perNode = new Map<string, { us: number; ev: TraceEvent; n: number; seen: number }>();
       for (const e of events) {
-        const p = perNode.get(e.name) ?? { us: 0, ev: e, n: 0 };
-        p.us += e.dur;
-        p.n++;
+        const p = perNode.get(e.name) ?? { us: 0, ev: e, n: 0, seen: 0 };
+        if (++p.seen > WARMUP) {
+          p.us += e.dur;
+          p.n++;
+        }
         perNode.set(e.name, p);
       }
       const nRuns = Math.max(...[...perNode.values()].map((p) => p.n));

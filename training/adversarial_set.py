@@ -33,7 +33,8 @@ FORMAT = 1
 
 
 def subset_indices(n: int, seed: int, population: int = 10_000) -> list[int]:
-    """n distinct test-set indices, sorted: numpy's PCG64 `choice` without replacement under `seed`."""
+    """n distinct test-set indices, sorted: numpy's PCG64 `choice` without replacement under `seed`
+    (sorted, so an experiment's `images.count` takes the lowest-index part of the sample)."""
     if not 1 <= n <= population:
         raise SystemExit(f"--n must be between 1 and {population}, got {n}")
     return sorted(int(i) for i in np.random.default_rng(seed).choice(population, n, replace=False))
@@ -58,8 +59,14 @@ def write_idx_gz(path: str, images_u8: np.ndarray) -> None:
     os.replace(tmp, path)
 
 
-def set_name(source: str, eps: float) -> str:
-    return f"pgd-eps{eps:g}-from-{source}"
+DEFAULTS = dict(steps=20, n=1000, seed=0)
+
+
+def set_name(source: str, eps: float, steps: int = 20, n: int = 1000, seed: int = 0) -> str:
+    """`pgd-eps0.1-from-0` for the default recipe; other steps/n/seed are part of the name
+    (`pgd-eps0.1-from-0-steps2-n16`), so a trial run never overwrites a committed set."""
+    extra = "".join(f"-{k}{v}" for k, v in dict(steps=steps, n=n, seed=seed).items() if v != DEFAULTS[k])
+    return f"pgd-eps{eps:g}-from-{source}{extra}"
 
 
 def _accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 500) -> float:
@@ -111,7 +118,7 @@ def make_set(source: str, eps: float = 0.1, steps: int = 20, n: int = 1000, seed
     )
 
     os.makedirs(out_dir, exist_ok=True)
-    name = set_name(source, eps)
+    name = set_name(source, eps, steps, n, seed)
     images_file = f"{name}.idx.gz"
     write_idx_gz(os.path.join(out_dir, images_file), q.numpy())
     with open(os.path.join(out_dir, images_file), "rb") as f:

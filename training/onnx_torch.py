@@ -42,18 +42,26 @@ def _pads(pads, ndim=2):
     return tuple(begin) if list(begin) == list(end) else None
 
 
-def _conv(x, w, b=None, *, strides=(1, 1), pads=(), dilations=(1, 1), group=1, **_):
+def _conv(x, w, b=None, *, strides=(1, 1), pads=(), dilations=(1, 1), group=1, auto_pad="NOTSET", kernel_shape=None):
+    _no_auto_pad(auto_pad)
     p = _pads(pads)
     if p is None:
         x, p = F.pad(x, (pads[1], pads[3], pads[0], pads[2])), (0, 0)
     return F.conv2d(x, w, b, stride=tuple(strides), padding=p, dilation=tuple(dilations), groups=group)
 
 
-def _maxpool(x, *, kernel_shape, strides=None, pads=(), ceil_mode=0, dilations=(1, 1), **_):
+def _no_auto_pad(auto_pad):
+    if auto_pad not in ("NOTSET", ""):
+        raise UnsupportedModel(f"auto_pad {auto_pad!r} is not supported (explicit pads only)")
+
+
+def _maxpool(x, *, kernel_shape, strides=None, pads=(), ceil_mode=0, dilations=(1, 1), auto_pad="NOTSET",
+             storage_order=0):
+    _no_auto_pad(auto_pad)
     p = _pads(pads)
     if p is None:
         x, p = F.pad(x, (pads[1], pads[3], pads[0], pads[2]), value=float("-inf")), (0, 0)
-    return F.max_pool2d(x, tuple(kernel_shape), tuple(strides or kernel_shape), p, tuple(dilations),
+    return F.max_pool2d(x, tuple(kernel_shape), tuple(strides or [1] * len(kernel_shape)), p, tuple(dilations),
                         ceil_mode=bool(ceil_mode))
 
 
@@ -147,7 +155,7 @@ OPS = {
     "Add": lambda a, b: a + b,
     "Sub": lambda a, b: a - b,
     "Mul": lambda a, b: a * b,
-    "Div": lambda a, b: a / b,
+    "Div": lambda a, b: a / b if a.is_floating_point() else torch.div(a, b, rounding_mode="trunc"),
     "MatMul": lambda a, b: torch.matmul(a, b),
     "GlobalAveragePool": lambda x: x.mean(dim=(2, 3), keepdim=True),
     "Shape": lambda x: torch.tensor(list(x.shape), dtype=torch.int64),
@@ -182,6 +190,9 @@ class OnnxModule(torch.nn.Module):
         import onnx
 
         model = onnx.load(path)
+        opset = max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=0)
+        if opset < 13:
+            raise UnsupportedModel(f"{path}: opset {opset}; this interpreter follows opset 13 and later")
         g = model.graph
         self.path = path
         self.consts = {i.name: _tensor(i) for i in g.initializer}
@@ -198,6 +209,8 @@ class OnnxModule(torch.nn.Module):
         for n in g.node:
             a = _attrs(n)
             if n.op_type == "Constant":
+                if [x.name for x in n.attribute] != ["value"]:
+                    raise UnsupportedModel(f"{path}: Constant {n.name!r} uses {[x.name for x in n.attribute]}, not 'value'")
                 self.consts[n.output[0]] = _tensor(n.attribute[0].t)
                 continue
             self.nodes.append((n.op_type, list(n.input), list(n.output), a))

@@ -52,7 +52,7 @@ export function loadAdversarialSet(name: string, base = dataBase()): Promise<Adv
   if (!p) {
     p = (async () => {
       const stem = setFileStem(name);
-      const card = parseCard(await fetchJson(`${base}${ADVERSARIAL_DIR}/${stem}.json`), `${name} card`);
+      const card = parseCard(await fetchJson(`${base}${ADVERSARIAL_DIR}/${stem}.json`), `${name} card`, stem);
       const [idx, manifest] = await Promise.all([
         fetchMaybeGzipped(`${base}${ADVERSARIAL_DIR}/${card.images_file}`),
         fetchJson(new URL('models/manifest.json', document.baseURI).href) as Promise<{

@@ -77,14 +77,21 @@ export function setFileStem(name: string): string {
   return m[1];
 }
 
-/** Validates a parsed card; throws AdversarialSetError naming the file and the bad fields. */
-export function parseCard(raw: unknown, where: string): AdversarialCard {
+/**
+ * Validates a parsed card; throws AdversarialSetError naming the file and the bad fields.
+ * @param stem the file stem the card was read from (`<stem>.json`): its `name` must be the same
+ */
+export function parseCard(raw: unknown, where: string, stem?: string): AdversarialCard {
   const r = adversarialCardSchema.safeParse(raw);
   if (!r.success)
     throw new AdversarialSetError(
       `${where} is not an adversarial-set card: ${r.error.issues.map((i) => `${i.path.join('.') || '(card)'}: ${i.message}`).join('; ')}`,
     );
   const c = r.data;
+  if (stem !== undefined && c.name !== stem)
+    throw new AdversarialSetError(
+      `${where} names the set ${JSON.stringify(c.name)}, but its file is ${stem}.json`,
+    );
   if (c.subset.indices.length !== c.count)
     throw new AdversarialSetError(`${where}: count ${c.count} but ${c.subset.indices.length} indices`);
   if (new Set(c.subset.indices).size !== c.count)

@@ -180,6 +180,8 @@ export interface ResolvedSet {
   images_sha256: string;
   source: string;
   source_sha256: string;
+  /** from the card: how the set was crafted, and the source's own accuracy on it */
+  card: Pick<AdversarialCard, 'attack' | 'seed' | 'count' | 'source_accuracy' | 'torch_version'>;
 }
 
 /** A `custom:<path>.onnx` entry of `models`: the file and the model ID it runs as. */
@@ -373,6 +375,13 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
         images_sha256: card.images_sha256,
         source: card.source.model,
         source_sha256: card.source.sha256,
+        card: {
+          attack: card.attack,
+          seed: card.seed,
+          count: card.count,
+          source_accuracy: card.source_accuracy,
+          torch_version: card.torch_version,
+        },
       });
       return card.subset.indices.slice(0, count ?? card.count);
     });
@@ -383,6 +392,11 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
           `images.set: ${setNames[k]} covers other test images than ${setNames[0]}; put them in separate experiments`,
         ]);
     });
+    const other = config.attacks.findIndex((a) => a.type !== 'none');
+    if (other >= 0)
+      throw new ConfigError([
+        `attacks[${other}]: with images.set only { "type": "none" } is supported (the reports compare attacks against clean test images)`,
+      ]);
   } else {
     indices =
       'indices' in config.images

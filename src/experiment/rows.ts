@@ -34,7 +34,8 @@ export interface ResultRow {
   /** randomized models: share of EOT_DRAWS fresh seeded draws that misclassify the final image */
   eot_success_rate?: number;
   /**
-   * randomized models, `none` rows: the majority class of the same EOT_DRAWS draws (ties: the lower
+   * randomized models, `none` rows: the plurality class of the same draws (the `none` attack's
+   * `eot_draws`, default EOT_DRAWS; ties: the larger summed probability, then the lower
    * class), the prediction of an attacker or user who averages the defense's randomness away
    */
   eot_vote_pred?: number;

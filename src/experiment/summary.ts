@@ -9,7 +9,7 @@
  * Rows with an `error` are left out of these and counted in `errors`.
  */
 import { CUSTOM_VARIANTS, customIdOf } from '../core/custom-models';
-import { getModel, type ModelInfo } from '../core/models';
+import { getModel, isRandomized, type ModelInfo } from '../core/models';
 import type { ResolvedConfig } from './config';
 import { rowKey } from './config';
 import { EOT_DRAWS, type ResultRow } from './rows';
@@ -30,7 +30,7 @@ export interface SummaryRow {
   /** randomized models: mean eot_success_rate over the correctly classified images that have one */
   eot_success_rate: number | null;
   /**
-   * randomized models, `none` rows: share of all images whose majority class over the EOT draws
+   * randomized models, `none` rows: share of all images whose plurality class over the EOT draws
    * (eot_vote_pred) is the true class: the accuracy an attacker who averages the randomness sees
    */
   eot_vote_accuracy: number | null;
@@ -156,12 +156,22 @@ export interface TransferMatrix {
   models: string[];
   /**
    * accuracy of each target on each set: [set][model], in [0, 1], null without rows. Randomized
-   * targets: the EOT majority vote (eot_vote_accuracy) when measured, else the single seeded draw.
+   * targets: the EOT plurality vote (eot_vote_accuracy) when measured, else the single seeded draw.
    */
   accuracy: (number | null)[][];
-  /** [set][model]: whether the cell is an EOT majority vote */
+  /** [set][model]: the single seeded draw's accuracy (what one API request answers) */
+  singleDraw: (number | null)[][];
+  /** [set][model]: whether the cell is an EOT plurality vote */
   eot: boolean[][];
-  /** seeded draws behind each majority vote (the `none` attack's eot_draws) */
+  /** [set][model]: a randomized target whose cell is a single draw (no vote measured) */
+  randomizedSingle: boolean[][];
+  /**
+   * [set][model]: how the target relates to the set's source. `same`: the same model (white-box);
+   * `weights`: the same weight file behind a randomized preprocessor the attack did not model
+   * (white-box on the weights, not a transfer); `transfer`: other weights.
+   */
+  relation: ('same' | 'weights' | 'transfer')[][];
+  /** seeded draws behind each vote (the `none` attack's eot_draws) */
   eotDraws: number;
 }
 
@@ -189,24 +199,56 @@ export function transferMatrix(
         return r ? (r.eot_vote_accuracy ?? r.clean_accuracy) : null;
       }),
     ),
+    singleDraw: sets.map((set) => resolved.models.map((m) => cell(set, m)?.clean_accuracy ?? null)),
     eot: sets.map((set) => resolved.models.map((m) => cell(set, m)?.eot_vote_accuracy != null)),
+    randomizedSingle: sets.map((set) =>
+      resolved.models.map((m) => {
+        const info = getModel(m);
+        return info !== undefined && isRandomized(info) && cell(set, m)?.eot_vote_accuracy == null;
+      }),
+    ),
+    relation: resolved.sets.map((s) =>
+      resolved.models.map((m) =>
+        m === s.source
+          ? 'same'
+          : getModel(m)?.weights === getModel(s.source)?.weights
+            ? 'weights'
+            : 'transfer',
+      ),
+    ),
     eotDraws: Number(none.params.eot_draws ?? EOT_DRAWS),
   };
 }
 
-/** The transfer matrix as a Markdown table: one row per surrogate, one column per target, in %. */
+/**
+ * The transfer matrix as a Markdown table: one row per surrogate, one column per target, accuracy
+ * in %. Bold: the same model (white-box); italic: the same weights behind a randomized
+ * preprocessor; †: a randomized target measured with one draw only.
+ */
 export function transferMatrixMarkdown(m: TransferMatrix): string {
   const head = `| surrogate ↓ / target → | ${m.models.join(' | ')} |`;
   const rule = `|---|${m.models.map(() => '---:').join('|')}|`;
   const lines = m.sets.map((_, i) => {
-    const cells = m.models.map((model, j) => {
+    const cells = m.models.map((_model, j) => {
       const v = m.accuracy[i][j];
-      const text = v === null ? '–' : (100 * v).toFixed(1);
-      return model === m.sources[i] ? `**${text}**` : text;
+      const text = `${v === null ? '–' : (100 * v).toFixed(1)}${m.randomizedSingle[i][j] ? '†' : ''}`;
+      const rel = m.relation[i][j];
+      return rel === 'same' ? `**${text}**` : rel === 'weights' ? `*${text}*` : text;
     });
     return `| ${m.sources[i]} | ${cells.join(' | ')} |`;
   });
   return [head, rule, ...lines].join('\n');
+}
+
+/** How to read the transfer matrix (summary.md, the report, the README). */
+export function transferMatrixLegend(m: TransferMatrix): string {
+  return (
+    'Accuracy (%) of each target model (columns) on the images crafted white-box with PGD on each surrogate (rows), ' +
+    'as the API receives them (8-bit). **Bold**: the same model (white-box). *Italic*: the same weights behind a ' +
+    'randomized preprocessor (`_3`/`_4`) the attack did not model: a white-box attack on the weights, not a transfer. ' +
+    `Randomized targets: the plurality vote over ${m.eotDraws} seeded draws per image (EOT; ties to the larger summed ` +
+    'probability), † where only one draw was measured.'
+  );
 }
 
 function fixed(v: number | null, digits: number): string {
@@ -294,9 +336,7 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
     out.push(
       '## Transfer matrix',
       '',
-      'Accuracy (%) of each target model (columns) on the adversarial set crafted white-box on each surrogate (rows); ' +
-        'bold: the diagonal, where surrogate and target are the same file (white-box). Randomized targets: majority vote ' +
-        `over ${ctx.matrix.eotDraws} seeded draws per image (EOT).`,
+      transferMatrixLegend(ctx.matrix),
       '',
       transferMatrixMarkdown(ctx.matrix),
       '',
@@ -319,9 +359,10 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
     '',
     'robust accuracy: share of all images still classified correctly after the attack (already misclassified images count as not robust); ' +
       'success rate: share of the correctly classified images the attack flipped; medians over the flipped images; ' +
-      'distances in [0,1] pixel units on the 8-bit grid. EOT success rate (randomized defenses): share of 100 fresh defense draws ' +
-      'that misclassify the final image, averaged over the correctly classified images; EOT vote accuracy (randomized defenses, `none` rows): ' +
-      'share of all images whose majority class over those draws is the true class. With adversarial sets, "clean" is the set\'s image as given.',
+      'distances in [0,1] pixel units on the 8-bit grid. EOT success rate (randomized defenses): share of fresh seeded defense draws ' +
+      `(${EOT_DRAWS} per image; \`none\` rows: its \`eot_draws\`) that misclassify the final image, averaged over the correctly classified images; ` +
+      'EOT vote accuracy (randomized defenses, `none` rows): share of all images whose plurality class over those draws is the true class. ' +
+      'With adversarial sets, "clean" is the set\'s image as given.',
   );
   for (const n of ctx.notes ?? []) out.push('', n);
   return `${out.join('\n')}\n`;

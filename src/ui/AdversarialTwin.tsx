@@ -3,9 +3,10 @@
  * and the perturbation (amplified on a diverging scale), with the way back to the twin and on to
  * the attack lab (which attacks the current image).
  */
-import { useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { CLASS_NAMES_EN } from '../core/labels';
-import { adversarialImageAt } from '../data/adversarial';
+import { type AdversarialSet, adversarialImageAt } from '../data/adversarial';
+import { loadAdversarialSet } from '../data/adversarial-browser';
 import { imageAt } from '../data/idx';
 import { useGalleryStore } from '../stores/galleryStore';
 import { useImageStore } from '../stores/imageStore';
@@ -19,7 +20,21 @@ const SIZE = 84;
 export function AdversarialTwin() {
   const source = useImageStore((s) => (s.source?.kind === 'adversarial' ? s.source : null));
   const testSet = useGalleryStore((s) => s.testSet);
-  const set = useGalleryStore((s) => s.adversarial);
+  // the set the current image came from (cached by the loader), whatever the gallery shows now
+  const [set, setSet] = useState<AdversarialSet | null>(null);
+  const setName = source?.set ?? null;
+  useEffect(() => {
+    let live = true;
+    setSet(null);
+    if (setName)
+      loadAdversarialSet(setName).then(
+        (s) => live && setSet(s),
+        () => {},
+      );
+    return () => {
+      live = false;
+    };
+  }, [setName]);
   const view = useMemo(() => {
     if (!source || !testSet || !set || set.name !== source.set) return null;
     const clean = Float32Array.from(imageAt(testSet, source.index), (v) => v / 255);
@@ -29,6 +44,7 @@ export function AdversarialTwin() {
   }, [source, testSet, set]);
   if (!source || !view) return null;
   const levels = Math.round(view.p.absMax * 255);
+  const gain = view.p.absMax > 0 ? `×${(1 / view.p.absMax).toFixed(1)}` : '(none)';
   return (
     <section
       className="adv-twin"
@@ -57,13 +73,13 @@ export function AdversarialTwin() {
         <figure>
           <AttackCanvas
             rgba={view.delta}
-            label={`Perturbation, amplified ×${(1 / Math.max(view.p.absMax, 1e-9)).toFixed(1)}`}
+            label={`Perturbation, amplified ${gain}`}
             testId="twin-perturbation"
             size={SIZE}
             data={{ levels }}
           />
           <figcaption className="eyebrow">
-            Perturbation ×{(1 / Math.max(view.p.absMax, 1e-9)).toFixed(1)}
+            Perturbation {gain}
             <span className="adv-twin__scale" style={{ background: DIVERGING_GRADIENT }} aria-hidden="true" />
           </figcaption>
         </figure>

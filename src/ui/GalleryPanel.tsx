@@ -184,7 +184,8 @@ export function GalleryPanel() {
         <p className="small muted" data-testid="gallery-source-note">
           White-box L∞ PGD-{shown.card.attack.steps} images crafted on{' '}
           {describeWeights(shown.card.source.model)}, sent to every selected model as they are: a transfer
-          attack, except on the model they were crafted on.
+          attack on other weights; on model {shown.card.source.model} itself white-box, and on its weights
+          behind a random preprocessor (_3, _4) a white-box attack that ignores the preprocessor.
         </p>
       )}
       <AdversarialTwin />
@@ -241,6 +242,12 @@ export function GalleryPanel() {
           </button>
         </form>
       </div>
+      {shown && jump !== '' && !jumpValid && (
+        <p className="small muted" data-testid="gallery-jump-hint">
+          #{jump} is not in this set: it holds {shown.card.count.toLocaleString('en')} of the 10,000 test
+          images.
+        </p>
+      )}
 
       <ul className="gallery__grid" aria-label="Test images">
         {visible.map((idx) => {

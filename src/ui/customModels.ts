@@ -160,9 +160,14 @@ async function restore(): Promise<void> {
       });
       useCustomModelStore.getState().add(entry, true);
     } catch (err) {
+      const why = errorText(err);
+      // a file the checks now refuse would stay in storage unseen and unremovable: drop it, and say
+      // so; any other failure (a worker that died meanwhile) keeps it for the next visit
+      const refused = why.startsWith(`"${s.fileName}" was refused`);
+      if (refused) await deleteCustomModel(s.id).catch(() => {});
       reportError(
         'A saved model could not be restored',
-        `${s.fileName}: ${errorText(err)}`,
+        `${s.fileName}: ${why}${refused ? ' It was removed from this browser’s storage.' : ''}`,
         `restore:${s.id}`,
       );
     }

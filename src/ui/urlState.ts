@@ -37,11 +37,22 @@ export function imageParamFor(): string | null {
   return `px:${encodePixels(pixels)}`;
 }
 
+/**
+ * Uploaded models (`custom/<id>…`) a link selected that are still being restored from this
+ * browser's storage: kept in the link meanwhile, so that a reload in that moment does not lose them.
+ */
+let pendingUploaded: string[] = [];
+
+function modelsParam(): string {
+  const selected = useModelStore.getState().selected;
+  return [...selected, ...pendingUploaded.filter((id) => !selected.includes(id))].join(',');
+}
+
 export function shareUrl(): string {
   const url = new URL(location.href);
   const img = imageParamFor();
   if (img) url.searchParams.set('img', img);
-  url.searchParams.set('models', useModelStore.getState().selected.join(','));
+  url.searchParams.set('models', modelsParam());
   return url.href;
 }
 
@@ -120,8 +131,10 @@ export function useUrlState(): void {
         reportError('Unknown models in the link', `Ignored: ${unknown.join(', ')}`, 'url-models', 'warning');
       useModelStore.getState().setSelected(ids.filter((id) => MODEL_IDS.includes(id)));
       // uploaded models (custom/<id>…) exist once this browser's saved ones are restored
+      pendingUploaded = uploaded;
       if (uploaded.length)
         void restoreCustomModels().then(() => {
+          pendingUploaded = [];
           const have = uploaded.filter((id) => findModel(id) !== undefined);
           const missing = uploaded.filter((id) => !have.includes(id));
           if (missing.length)
@@ -151,7 +164,7 @@ export function useUrlState(): void {
         const url = new URL(location.href);
         const img = imageParamFor();
         if (img) url.searchParams.set('img', img);
-        url.searchParams.set('models', useModelStore.getState().selected.join(','));
+        url.searchParams.set('models', modelsParam());
         const endpoint = useEndpointStore.getState().endpoint;
         if (endpoint) url.searchParams.set('endpoint', endpoint);
         else url.searchParams.delete('endpoint');

@@ -21,6 +21,8 @@ import {
 import { imageAt } from '../../src/data/idx';
 import { ConfigError, enumerateWork, resolveConfig } from '../../src/experiment/config';
 import type { ResultRow } from '../../src/experiment/rows';
+import { summarize, transferMatrix, transferMatrixMarkdown } from '../../src/experiment/summary';
+import { pluralityVote } from '../../tools/experiment/runner';
 import { loadAdversarialSetNode, loadCardNode, resolveConfigNode } from '../../tools/lib/adversarial-node';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 
@@ -94,6 +96,12 @@ describe('refusing sets that do not belong to the shipped files', () => {
     );
   });
 
+  it('refuses a card whose name is not its file name', () => {
+    expect(() => parseCard({ ...card, name: 'other' }, 'x.json', 'pgd-eps0.1-from-0')).toThrow(
+      /x\.json names the set "other", but its file is pgd-eps0\.1-from-0\.json/,
+    );
+  });
+
   it('names the file and the field of a malformed card', () => {
     expect(() => parseCard({ ...card, count: 'many' }, 'x.json')).toThrow(
       /^x\.json is not an adversarial-set card: count:/,
@@ -138,6 +146,19 @@ describe('images.set in an experiment config', () => {
     ).toThrow(ConfigError);
   });
 
+  it('takes only the none attack with images.set (reports compare attacks with clean images)', () => {
+    expect(() =>
+      resolveConfigNode(
+        {
+          ...base,
+          images: { set: 'adversarial/pgd-eps0.1-from-0' },
+          attacks: [{ type: 'none' }, { type: 'square', norm: 'linf', eps: 0.1, max_queries: 10 }],
+        },
+        DATA,
+      ),
+    ).toThrow(/attacks\[1\]: with images.set only \{ "type": "none" \} is supported/);
+  });
+
   it('refuses sets that cover different test images', () => {
     const a = loadCardNode(DATA, 'adversarial/pgd-eps0.1-from-0');
     const b = { ...a, name: 'other', subset: { ...a.subset, indices: [...a.subset.indices].reverse() } };
@@ -161,6 +182,127 @@ describe('images.set in an experiment config', () => {
     expect(r.models).toEqual(MODEL_IDS);
     expect(r.sets.map((s) => s.source)).toEqual(SOURCES);
     expect(r.indices).toHaveLength(1000);
+  });
+});
+
+describe('the EOT plurality vote and the transfer matrix', () => {
+  const p = (c: number, v = 0.9) => Array.from({ length: 10 }, (_, i) => (i === c ? v : (1 - v) / 9));
+  it('takes the class most draws predict; a tie goes to the larger summed probability, not the lower class', () => {
+    expect(pluralityVote([p(3), p(3), p(7)])).toBe(3);
+    // 2 draws each for 2 and 8; class 8's draws are more confident
+    expect(pluralityVote([p(2, 0.5), p(2, 0.5), p(8, 0.95), p(8, 0.95)])).toBe(8);
+    expect(pluralityVote([p(8, 0.5), p(8, 0.5), p(2, 0.95), p(2, 0.95)])).toBe(2);
+  });
+
+  it('marks white-box cells, same-weights cells and single-draw randomized cells', () => {
+    const resolved = resolveConfigNode(
+      {
+        name: 't',
+        models: ['0', '0_4', '2'],
+        images: { set: ['adversarial/pgd-eps0.1-from-0'], count: 2 },
+        attacks: [{ type: 'none', eot_draws: 5 }],
+      },
+      DATA,
+    );
+    const ix = resolved.indices;
+    const set = 'adversarial/pgd-eps0.1-from-0';
+    const row = (model: string, index: number, pred: number, vote?: number): ResultRow => ({
+      model,
+      attack: 'none:eot_draws=5',
+      index,
+      set,
+      label: 1,
+      clean_pred: pred,
+      adv_pred: pred,
+      success: false,
+      queries: 1,
+      l2: 0,
+      linf: 0,
+      ms: 1,
+      seed: 0,
+      ...(vote === undefined ? {} : { eot_vote_pred: vote }),
+    });
+    const rows = [
+      row('0', ix[0], 2),
+      row('0', ix[1], 1),
+      row('0_4', ix[0], 2, 1),
+      row('0_4', ix[1], 1, 1),
+      row('2', ix[0], 1),
+      row('2', ix[1], 1),
+    ];
+    const m = transferMatrix(resolved, summarize(resolved, rows))!;
+    expect(m.relation[0]).toEqual(['same', 'weights', 'transfer']);
+    expect(m.accuracy[0]).toEqual([0.5, 1, 1]); // 0_4: the vote (both right), not the single draw (one right)
+    expect(m.singleDraw[0][1]).toBe(0.5);
+    expect(m.eotDraws).toBe(5);
+    const md = transferMatrixMarkdown(m);
+    expect(md).toContain('| 0 | **50.0** | *100.0* | 100.0 |');
+    // without the vote a randomized cell is the single draw, marked †
+    const single = transferMatrix(
+      resolved,
+      summarize(
+        resolved,
+        rows.map(({ eot_vote_pred: _, ...r }) => r),
+      ),
+    )!;
+    expect(transferMatrixMarkdown(single)).toContain('| 0 | **50.0** | *50.0†* | 100.0 |');
+  });
+});
+
+function run(script: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', script), ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}
+
+describe('shards over adversarial sets', () => {
+  it('merge, and refuse to merge shards of a regenerated set', { timeout: 120_000 }, async () => {
+    const config = join(TMP, 'shards.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'shards',
+        models: ['0'],
+        images: { set: ['adversarial/pgd-eps0.1-from-0', 'adversarial/pgd-eps0.1-from-2'], count: 3 },
+        attacks: [{ type: 'none' }],
+      }),
+    );
+    const dirs = [1, 2].map((k) => join(TMP, `shard${k}`));
+    for (const [k, dir] of dirs.entries()) {
+      const r = await run('experiment.ts', [
+        '--config',
+        config,
+        '--out',
+        dir,
+        '--native',
+        '--shard',
+        `${k + 1}/2`,
+        '--no-progress',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const ok = await run('experiment-merge.ts', [...dirs, '--out', join(TMP, 'merged')]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const merged = readFileSync(join(TMP, 'merged', 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(merged).toHaveLength(6);
+    // shard 2 says its set had other images: never mergeable, not even with --force
+    const cfgPath = join(dirs[1], 'config.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    cfg.resolved.sets[1].images_sha256 = '0'.repeat(64);
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+    const bad = await run('experiment-merge.ts', [...dirs, '--out', join(TMP, 'merged2'), '--force']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/not shards of one experiment:[\s\S]*the adversarial image sets differ/);
   });
 });
 
@@ -220,7 +362,7 @@ describe('a native run over an adversarial set', () => {
     expect(cfg.resolved.sets[0]).toMatchObject({ source: '0', source_sha256: card.source.sha256 });
     const md = readFileSync(join(out, 'summary.md'), 'utf8');
     expect(md).toMatch(/## Transfer matrix/);
-    expect(md).toMatch(/\| 0 \| \*\*\d+\.\d\*\* \| \d+\.\d \|/);
+    expect(md).toMatch(/\| 0 \| \*\*\d+\.\d\*\* \| \*\d+\.\d\* \|/); // 0_4: same weights (italic)
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/aria-label="transfer matrix heat map"/);
   });
 });

@@ -41,7 +41,10 @@ describe('python -m training adversarial-set', () => {
       { encoding: 'utf8' },
     );
     expect(r.status, r.stderr).toBe(0);
-    const card = parseCard(JSON.parse(readFileSync(join(out, 'pgd-eps0.1-from-0.json'), 'utf8')), 'card');
+    const card = parseCard(
+      JSON.parse(readFileSync(join(out, 'pgd-eps0.1-from-0-steps2-n16.json'), 'utf8')),
+      'card',
+    );
     expect(card.count).toBe(16);
     expect(card.quantisation).toMatchObject({ max_gray_levels: 25 });
     expect(card.source_accuracy.adversarial).toBeLessThan(card.source_accuracy.clean);
@@ -65,7 +68,9 @@ describe('python -m training adversarial-set', () => {
     try {
       const res = await classifyInputs(engine, getModel('0')!, inputs);
       const acc = res.preds.filter((p, k) => p === clean.labels[card.subset.indices[k]]).length / 16;
-      expect(acc).toBeCloseTo(card.source_accuracy.adversarial, 5);
+      // onnxruntime-node vs the PyTorch interpretation of the same file: at most one image may sit
+      // close enough to the boundary for float differences to flip it
+      expect(Math.abs(acc - card.source_accuracy.adversarial)).toBeLessThanOrEqual(1 / 16);
     } finally {
       await engine.release();
     }

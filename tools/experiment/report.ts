@@ -17,6 +17,7 @@ import {
   type SummaryRow,
   type TransferMatrix,
   transferMatrix,
+  transferMatrixLegend,
 } from '../../src/experiment/summary';
 import { pngDataUrl } from './png';
 import type { ReportInput } from './reporters';
@@ -234,10 +235,10 @@ function lineChart(
   return `<svg width="${left + w + 12}" height="${top + h + 40}" role="img">${parts.join('')}</svg>`;
 }
 
-/** The norm an attack's perturbation is measured in. */
 /**
  * The transfer matrix as an SVG heat map: surrogates (rows) × targets (columns), accuracy in % in
- * each cell, colour from red (0 %) through yellow to green (100 %); the white-box diagonal outlined.
+ * each cell, colour from red (0 %) through yellow to green (100 %); the same model (white-box)
+ * outlined solid, the same weights behind a randomized preprocessor dashed; † a single draw.
  */
 export function heatMap(m: TransferMatrix): string {
   const cw = 46;
@@ -265,11 +266,28 @@ export function heatMap(m: TransferMatrix): string {
       const x = left + cw * j;
       const y0 = top + ch * i;
       const fill = v === null ? '#eee' : `hsl(${Math.round(120 * v)},70%,${v < 0.25 ? 58 : 72}%)`;
-      const diag = model === m.sources[i];
+      const rel = m.relation[i][j];
+      const outline =
+        rel === 'same'
+          ? ' stroke="#222" stroke-width="2"'
+          : rel === 'weights'
+            ? ' stroke="#222" stroke-width="1.5" stroke-dasharray="3 2"'
+            : '';
+      const note =
+        (m.eot[i][j]
+          ? ` (EOT plurality vote over ${m.eotDraws} draws)`
+          : m.randomizedSingle[i][j]
+            ? ' (one draw)'
+            : '') +
+        (rel === 'same'
+          ? '; white-box'
+          : rel === 'weights'
+            ? '; same weights, preprocessor not attacked'
+            : '');
       out.push(
-        `<rect x="${x}" y="${y0}" width="${cw - 2}" height="${ch - 2}" fill="${fill}"${diag ? ' stroke="#222" stroke-width="2"' : ''}>` +
-          `<title>${esc(`${m.sets[i]} → ${model}: ${v === null ? 'no rows' : `${(100 * v).toFixed(1)} %`}${m.eot[i][j] ? ' (EOT majority vote)' : ''}`)}</title></rect>`,
-        `<text class="val" x="${x + (cw - 2) / 2}" y="${y0 + ch / 2 + 2}" text-anchor="middle">${v === null ? '–' : (100 * v).toFixed(0)}</text>`,
+        `<rect x="${x}" y="${y0}" width="${cw - 2}" height="${ch - 2}" fill="${fill}"${outline}>` +
+          `<title>${esc(`${m.sets[i]} → ${model}: ${v === null ? 'no rows' : `${(100 * v).toFixed(1)} %`}${note}`)}</title></rect>`,
+        `<text class="val" x="${x + (cw - 2) / 2}" y="${y0 + ch / 2 + 2}" text-anchor="middle">${v === null ? '–' : (100 * v).toFixed(0)}${m.randomizedSingle[i][j] ? '†' : ''}</text>`,
       );
     });
   });
@@ -280,6 +298,7 @@ export function heatMap(m: TransferMatrix): string {
   return out.join('');
 }
 
+/** The norm an attack's perturbation is measured in. */
 function normOf(attack: ResolvedAttack): 'l2' | 'linf' {
   const n = attack.params.norm;
   if (n === 'l2' || n === 'linf') return n;
@@ -595,9 +614,12 @@ export function renderReport(ctx: ReportInput): string {
   if (matrix) {
     out.push(
       '<h2>Transfer matrix</h2>',
-      '<p class="muted">Accuracy (%) of each target model (columns) on the images crafted white-box with PGD on each surrogate (rows), ' +
-        'as the API sees them (8-bit). Outlined: the diagonal, where surrogate and target are the same file (white-box). ' +
-        `Randomized targets (EOT): the majority class over ${matrix.eotDraws} seeded draws per image.</p>`,
+      `<p class="muted">${esc(
+        transferMatrixLegend(matrix)
+          .replace(/\*\*(.+?)\*\*/g, '$1')
+          .replace(/\*(.+?)\*/g, '$1')
+          .replace(/`/g, ''),
+      )} In the heat map: solid outline = same model, dashed = same weights.</p>`,
       heatMap(matrix),
     );
   }

@@ -120,6 +120,24 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/**
+ * The plurality vote of EOT draws: the class most draws predict; a tie goes to the tied class with
+ * the larger summed probability (then the lower class), so no class is favoured by its index.
+ * @param probs one probability vector per draw
+ */
+export function pluralityVote(probs: readonly (readonly number[])[]): number {
+  const votes = new Array<number>(10).fill(0);
+  const mass = new Array<number>(10).fill(0);
+  for (const p of probs) {
+    votes[argmax(p)]++;
+    for (let c = 0; c < 10; c++) mass[c] += p[c];
+  }
+  let best = 0;
+  for (let c = 1; c < 10; c++)
+    if (votes[c] > votes[best] || (votes[c] === votes[best] && mass[c] > mass[best])) best = c;
+  return best;
+}
+
 /** Failures worth another try: the inference worker or the page died, the connection dropped. */
 export function isTransient(e: unknown): boolean {
   return /WorkerDiedError|worker stopped responding|Target (page, context or browser )?(has been )?closed|crash|fetch failed|ECONNRESET|ECONNREFUSED|socket hang up/i.test(
@@ -327,10 +345,9 @@ function sharedContext(opts: RunnerOptions, stats: RunStats, writer: ResultsWrit
       images.flatMap((im) => eotDrawSeeds(im.seed, draws).map((s) => ({ image: im.b64, seed: s }))),
     );
     return images.map((im, k) => {
-      const preds = probs.slice(k * draws, (k + 1) * draws).map(argmax);
-      const votes = new Array<number>(10).fill(0);
-      for (const p of preds) votes[p]++;
-      return { rate: round(preds.filter((p) => p !== im.label).length / draws), vote: argmax(votes) };
+      const mine = probs.slice(k * draws, (k + 1) * draws);
+      const preds = mine.map((p) => argmax(p));
+      return { rate: round(preds.filter((p) => p !== im.label).length / draws), vote: pluralityVote(mine) };
     });
   };
   const eotRate = async (model: string, b64: string, seed: number, label: number): Promise<number> =>
@@ -418,8 +435,8 @@ async function noneRows(sh: Shared, m: ModelScope, its: WorkItem[], attack: Reso
   const { base, batchSize, configSeed, emit, eotDraws, errorRow, imageKey } = sh;
   const { model, randomized, clean } = m;
   const draws = Number(attack.params.eot_draws ?? EOT_DRAWS);
-  // randomized models: the draws of several rows fill one batch
-  const perCall = randomized ? Math.max(1, Math.floor(batchSize / draws)) : batchSize;
+  // randomized models: 16 batches' worth of rows per call (score() splits them into requests)
+  const perCall = randomized ? Math.max(1, Math.floor((16 * batchSize) / draws)) : batchSize;
   for (const part of chunks(its, perCall)) {
     const rows: ResultRow[] = [];
     const pending: { k: number; c: Clean; seed: number }[] = [];

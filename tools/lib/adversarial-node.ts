@@ -26,7 +26,7 @@ export function loadCardNode(dataDir: string, name: string): AdversarialCard {
   } catch (e) {
     throw new AdversarialSetError(`${path} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseCard(raw, path);
+  return parseCard(raw, path, setFileStem(name));
 }
 
 /** sha256 of each shipped weight set's file, from `manifest.json` in modelsDir. */

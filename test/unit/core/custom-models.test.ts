@@ -316,23 +316,23 @@ describe('real files in onnxruntime-node', () => {
   it.each([
     [
       'five-class.onnx',
-      fixture('five-class.onnx'),
       'logits',
+      fixture('five-class.onnx'),
       /"five-class\.onnx" was refused: output "y" has shape \[batch,5\], not \[N,10\]/,
     ],
     [
       'notes.onnx',
-      new TextEncoder().encode('these are my notes, not a model'),
       'logits',
+      new TextEncoder().encode('these are my notes, not a model'),
       /"notes\.onnx" was refused: onnxruntime cannot read it as an ONNX model/,
     ],
     [
       'tiny-mlp.onnx',
-      fixture('tiny-mlp.onnx'),
       'probabilities',
+      fixture('tiny-mlp.onnx'),
       /"tiny-mlp\.onnx" was refused: its first test run .*(not a probability|not 1)/,
     ],
-  ] as const)('refuses %s (%s) with a message naming it', async (name, bytes, outputs, pattern) => {
+  ] as const)('refuses %s read as %s, with a message naming it', async (name, outputs, bytes, pattern) => {
     const engine = createNodeEngine();
     const err = await engine.addCustom('m', name, bytes, outputs).then(
       () => null,
