@@ -6,6 +6,7 @@ import { EngineClient } from '../engine/client';
 import type { BackendChoice } from '../engine/types';
 import { installExperimentApi } from '../experiment/page-api';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
+import { type BenchPageApi, createBenchApi } from './bench-api';
 import { customModelsSettled } from './custom-model-gate';
 
 function initialBackend(): BackendChoice {
@@ -63,7 +64,13 @@ export function setBackend(choice: BackendChoice): void {
 
 declare global {
   interface Window {
-    __playground: { engine: EngineClient; shimLog: ShimLogEntry[]; ready: Promise<unknown> };
+    __playground: {
+      engine: EngineClient;
+      shimLog: ShimLogEntry[];
+      ready: Promise<unknown>;
+      /** what `npm run bench:shim` drives */
+      bench: BenchPageApi;
+    };
   }
 }
 
@@ -75,6 +82,7 @@ window.__playground = {
   get ready() {
     return engine.backendStatus();
   },
+  bench: createBenchApi(engine),
 };
 
 // what `npm run experiment` drives through Playwright

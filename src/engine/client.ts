@@ -299,6 +299,16 @@ export class EngineClient {
     this.recover();
   }
 
+  /** Stops the worker for good (a benchmark's extra engines); later calls never resolve. */
+  dispose(): void {
+    this.generation++;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    this.worker.terminate();
+    for (const reject of this.inFlight) reject(new Error('the engine was disposed'));
+    this.inFlight.clear();
+  }
+
   /** Test hook: kill the worker as a crash would. */
   async crashForTest(): Promise<void> {
     await this.call((r) => r.crashForTest());

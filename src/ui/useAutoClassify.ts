@@ -1,6 +1,7 @@
 /**
  * Keeps the comparison results current: whenever the image, the selection, the seed or the sampling
- * settings change, classify (debounced ~150 ms, coalescing changes that arrive during a run).
+ * settings change, classify (drawing and settings debounced ~150 ms, a new image at once; changes
+ * that arrive during a run are coalesced into one more run).
  */
 import { useEffect } from 'react';
 import { engine } from '../app/runtime';
@@ -173,7 +174,9 @@ export function useAutoClassify(): void {
 
     const unsubs = [
       useImageStore.subscribe((s, p) => {
-        if (s.version !== p.version) schedule();
+        // a drawing stroke changes the image many times a second: debounce those; a new image from
+        // the gallery, an upload or a link is one change, classified at once
+        if (s.version !== p.version) schedule(s.source?.kind === 'draw' ? DEBOUNCE_MS : 0);
       }),
       useModelStore.subscribe((s, p) => {
         if (s.selected !== p.selected || s.customPairs !== p.customPairs) schedule(0);
