@@ -212,6 +212,39 @@ export function validateCustomModel(
 }
 
 /**
+ * A file the checks refuse (not ONNX, wrong inputs or outputs, a failing test run, too large). Its
+ * name crosses the worker boundary (comlink keeps it), so callers tell a refusal from a passing
+ * failure (a worker that died) by \`name === 'ModelRefusedError'\`, never by the message text.
+ */
+export class ModelRefusedError extends Error {
+  override name = 'ModelRefusedError';
+}
+
+/**
+ * The first image's output must not depend on what else is in the batch (a model exported in
+ * training mode normalises with batch statistics; the server batches requests of different clients).
+ * @param single the output of the run on one image; @param pair the output of the run on two
+ * @returns the refusal, or null
+ */
+export function checkBatchIndependence(
+  fileName: string,
+  single: ArrayLike<number>,
+  pair: ArrayLike<number>,
+): string | null {
+  for (let c = 0; c < CUSTOM_CLASSES; c++) {
+    const a = single[c];
+    const b = pair[c];
+    if (Math.abs(a - b) > 1e-4 * Math.max(1, Math.abs(a))) {
+      return (
+        `"${fileName}" was refused: the first image's output changes when a second image is in the batch ` +
+        `(${a} alone, ${b} beside another): the model mixes the images of a batch (e.g. BatchNorm exported in training mode).`
+      );
+    }
+  }
+  return null;
+}
+
+/**
  * Checks the output of a test run on `n` images (the engine feeds blank and mid-gray images):
  * N×10 finite values, and for `probabilities` values in [0,1] whose rows sum to 1 within 1e-3.
  * `dims` is the output tensor's shape as returned. Returns null when fine, else a refusal naming
@@ -225,7 +258,12 @@ export function checkTestRun(
   n: number,
 ): string | null {
   const head = `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28]`;
-  if (data.length !== n * CUSTOM_CLASSES) {
+  if (
+    data.length !== n * CUSTOM_CLASSES ||
+    dims.length !== 2 ||
+    dims[0] !== n ||
+    dims[1] !== CUSTOM_CLASSES
+  ) {
     return `${head} returned output "${spec.outputName}" of shape [${dims.join(',')}] (${data.length} values), not [${n},10]. Expected ${EXPECTED_MODEL}.`;
   }
   for (let i = 0; i < data.length; i++) {

@@ -147,7 +147,8 @@ export function parseModelPath(path: string): ParsedPath | null {
   } catch {
     return null; // malformed %-escape
   }
-  if (segments.some((s) => s === '')) return null;
+  // an escaped slash inside a segment would reach a model under another path shape
+  if (segments.some((s) => s === '' || s.includes('/'))) return null;
   const action = segments[segments.length - 1];
   if (action !== 'decision' && action !== 'score') return null;
   if (segments[0] === CUSTOM_PREFIX && (segments.length === 3 || segments.length === 4)) {

@@ -52,6 +52,9 @@ export class EngineClient {
   private pingOutstanding = false;
   /** Tail of the retries after a worker restart (they run one at a time). */
   private retryTail: Promise<unknown> = Promise.resolve();
+  /** Resolves when the current worker is replaced (then a new one is made). */
+  private restarted!: Promise<void>;
+  private signalRestart: () => void = () => {};
   generation = 0;
   backendChoice: BackendChoice;
   lastBackendStatus: BackendStatus | null = null;
@@ -63,6 +66,9 @@ export class EngineClient {
 
   private start(): void {
     this.generation++;
+    this.restarted = new Promise<void>((resolve) => {
+      this.signalRestart = resolve;
+    });
     this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'inference' });
     this.worker.addEventListener('error', (e) => {
       this.emit({ type: 'error', message: `inference worker error: ${e.message || 'unknown'}` });
@@ -165,6 +171,7 @@ export class EngineClient {
     for (const reject of this.inFlight) reject(new WorkerDiedError());
     this.inFlight.clear();
     this.pingOutstanding = false;
+    this.signalRestart();
     this.start();
     this.emit({ type: 'restart', generation: this.generation });
   }
@@ -179,9 +186,21 @@ export class EngineClient {
     return () => this.listeners.delete(l);
   }
 
+  /**
+   * Waits for the current worker's initialisation. A worker replaced while we wait (it hung or died
+   * during start-up) is not waited on forever: the wait moves on to its replacement.
+   */
+  private async currentReady(): Promise<void> {
+    for (;;) {
+      const ready = this.ready;
+      const replaced = await Promise.race([ready.then(() => false), this.restarted.then(() => true)]);
+      if (!replaced && ready === this.ready) return;
+    }
+  }
+
   /** Runs a worker call; rejects with WorkerDiedError if the worker dies meanwhile. */
   private async call<T>(fn: (r: Comlink.Remote<WorkerApi>) => Promise<T>): Promise<T> {
-    await this.ready;
+    await this.currentReady();
     return new Promise<T>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.inFlight.add(fail);

@@ -7,7 +7,9 @@ import * as ort from 'onnxruntime-web';
 import {
   type CustomModelEntry,
   type CustomModelSpec,
+  checkBatchIndependence,
   checkTestRun,
+  ModelRefusedError,
   type OutputKind,
   probabilitiesToLogits,
   type TensorMeta,
@@ -382,7 +384,7 @@ export class OrtBackend implements InferenceEngine {
         backend: 'wasm' as ActiveBackend,
       }));
     } catch (err) {
-      throw new Error(
+      throw new ModelRefusedError(
         `"${fileName}" was refused: onnxruntime cannot read it as an ONNX model (${errorText(err).slice(0, 300)}).`,
       );
     }
@@ -398,9 +400,10 @@ export class OrtBackend implements InferenceEngine {
     const drop = () => this.exclusive(() => session.release()).catch(() => {});
     if (!checked.ok) {
       await drop();
-      throw new Error(checked.error);
+      throw new ModelRefusedError(checked.error);
     }
     const spec = checked.value;
+    let single: Float32Array | null = null;
     for (const n of spec.batch === 1 ? [1] : [1, 2]) {
       const input = new Float32Array(n * 784);
       if (n === 2) input.fill(0.5, 784); // a blank and a mid-gray image
@@ -415,15 +418,18 @@ export class OrtBackend implements InferenceEngine {
         dims = out.dims;
       } catch (err) {
         await drop();
-        throw new Error(
+        throw new ModelRefusedError(
           `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${errorText(err).slice(0, 300)}).`,
         );
       }
-      const problem = checkTestRun(fileName, spec, data, dims, n);
+      const problem =
+        checkTestRun(fileName, spec, data, dims, n) ??
+        (n === 2 && single ? checkBatchIndependence(fileName, single, data) : null);
       if (problem) {
         await drop();
-        throw new Error(problem);
+        throw new ModelRefusedError(problem);
       }
+      if (n === 1) single = data;
     }
     await this.release(weights);
     const entry: CustomModelEntry = { id, fileName, sha256, bytes: bytes.byteLength, spec };

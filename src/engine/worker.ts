@@ -21,6 +21,7 @@ import {
   customWeightsId,
   isCustomId,
   MAX_CUSTOM_MODEL_BYTES,
+  ModelRefusedError,
   type OutputKind,
 } from '../core/custom-models';
 import { getModel, MODELS, type ModelInfo, type PreprocessorSpec } from '../core/models';
@@ -131,10 +132,10 @@ const api = {
   async addCustomModel(req: AddCustomRequest): Promise<CustomModelEntry> {
     if (!isCustomId(req.id)) throw new Error(`"${req.id}" is not a valid model ID (a–z, 0–9 and -)`);
     if (!(req.bytes instanceof Uint8Array) || req.bytes.byteLength === 0) {
-      throw new Error(`"${req.fileName}" was refused: the file is empty.`);
+      throw new ModelRefusedError(`"${req.fileName}" was refused: the file is empty.`);
     }
     if (req.bytes.byteLength > MAX_CUSTOM_MODEL_BYTES) {
-      throw new Error(
+      throw new ModelRefusedError(
         `"${req.fileName}" was refused: ${(req.bytes.byteLength / 2 ** 20).toFixed(1)} MiB is over the ${MAX_CUSTOM_MODEL_BYTES / 2 ** 20} MiB limit.`,
       );
     }

@@ -67,7 +67,18 @@ async function readWithProgress(file: File, onProgress: (loaded: number) => void
  * it for the next visit. A refusal (not ONNX, wrong inputs or outputs, failing test run, too large)
  * is shown with the file's name and what was found; nothing else changes.
  */
-export async function uploadCustomModel(file: File, outputs: OutputKind): Promise<CustomModelEntry | null> {
+export function uploadCustomModel(file: File, outputs: OutputKind): Promise<CustomModelEntry | null> {
+  // one upload at a time, after the saved models are back: two at once could pick the same ID
+  const next = uploadChain.then(() => restoreCustomModels()).then(() => upload(file, outputs));
+  uploadChain = next.catch(() => {});
+  return next;
+}
+
+let uploadChain: Promise<unknown> = Promise.resolve();
+/** IDs saved in this browser, also those that could not be served again (they stay taken). */
+const storedIds = new Set<string>();
+
+async function upload(file: File, outputs: OutputKind): Promise<CustomModelEntry | null> {
   const st = useCustomModelStore.getState();
   const fileName = file.name || 'unnamed file';
   if (file.size > MAX_CUSTOM_MODEL_BYTES) {
@@ -88,10 +99,10 @@ export async function uploadCustomModel(file: File, outputs: OutputKind): Promis
       useCustomModelStore.getState().setUpload({ fileName, phase: 'reading', loaded, total }),
     );
     st.setUpload({ fileName, phase: 'checking', loaded: total, total });
-    const id = customModelId(
-      fileName,
-      useCustomModelStore.getState().models.map((m) => m.id),
-    );
+    const id = customModelId(fileName, [
+      ...useCustomModelStore.getState().models.map((m) => m.id),
+      ...storedIds,
+    ]);
     let entry: CustomModelEntry;
     try {
       entry = await engine.addCustomModel({ id, fileName, bytes, outputs });
@@ -103,6 +114,7 @@ export async function uploadCustomModel(file: File, outputs: OutputKind): Promis
     let persisted = true;
     try {
       await saveCustomModel({ id, fileName, bytes: bytes.slice().buffer, outputs, addedAt: Date.now() });
+      storedIds.add(id);
     } catch (err) {
       persisted = false;
       useCustomModelStore.getState().setStorageNotice(await storageErrorMessage(err, fileName, total));
@@ -131,6 +143,7 @@ export async function removeCustomModel(id: string): Promise<void> {
   await engine.removeCustomModel(id).catch(() => {});
   try {
     await deleteCustomModel(id);
+    storedIds.delete(id);
   } catch (err) {
     st.setStorageNotice(`"${id}" could not be removed from this browser's storage (${errorText(err)}).`);
   }
@@ -150,6 +163,7 @@ async function restore(): Promise<void> {
     useCustomModelStore.getState().setRestored();
     return;
   }
+  for (const s of stored) storedIds.add(s.id);
   for (const s of stored) {
     try {
       const entry = await engine.addCustomModel({
@@ -163,8 +177,11 @@ async function restore(): Promise<void> {
       const why = errorText(err);
       // a file the checks now refuse would stay in storage unseen and unremovable: drop it, and say
       // so; any other failure (a worker that died meanwhile) keeps it for the next visit
-      const refused = why.startsWith(`"${s.fileName}" was refused`);
-      if (refused) await deleteCustomModel(s.id).catch(() => {});
+      const refused = err instanceof Error && err.name === 'ModelRefusedError';
+      if (refused) {
+        await deleteCustomModel(s.id).catch(() => {});
+        storedIds.delete(s.id);
+      }
       reportError(
         'A saved model could not be restored',
         `${s.fileName}: ${why}${refused ? ' It was removed from this browser’s storage.' : ''}`,

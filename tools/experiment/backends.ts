@@ -241,6 +241,8 @@ export class BrowserBackend implements ExperimentBackend {
     );
     this.info = { ...info };
     this.page = page;
+    // a reopened page starts without the experiment's uploaded models: serve them again
+    for (const c of this.customFiles) await this.sendCustom(c);
   }
 
   /** Runs fn on the page; after a crash the page is reopened for the next call (this one fails). */
@@ -298,9 +300,19 @@ export class BrowserBackend implements ExperimentBackend {
     return { ...res, adversarial: Float32Array.from(res.adversarial) };
   }
 
+  /** The custom: models of the experiment, served again whenever the page is reopened. */
+  private customFiles: CustomModelFile[] = [];
+
   async addCustomModel(c: CustomModelFile): Promise<void> {
+    if (this.crashed || !this.page || this.page.isClosed()) await this.openPage();
+    await this.sendCustom(c);
+    this.customFiles.push(c);
+  }
+
+  private async sendCustom(c: CustomModelFile): Promise<void> {
     const b64 = Buffer.from(c.bytes).toString('base64');
-    const err = await this.onPage((page) =>
+    const page = this.page;
+    const err = await (async () =>
       page.evaluate(
         async ({ id, fileName, b64 }) => {
           const bin = atob(b64);
@@ -319,8 +331,7 @@ export class BrowserBackend implements ExperimentBackend {
           }
         },
         { id: c.id, fileName: c.fileName, b64 },
-      ),
-    );
+      ))();
     if (err) throw new UsageError(`${c.path}: ${err}`);
   }
 

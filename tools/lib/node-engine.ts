@@ -3,6 +3,7 @@
  * created on first use after an optional sha256 check against public/models/manifest.json, and
  * runs on a session queued one after another (ORT sessions must not run concurrently).
  */
+
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
   type CustomModelEntry,
+  checkBatchIndependence,
   checkTestRun,
   customWeightsId,
   type OutputKind,
@@ -18,6 +20,7 @@ import {
   validateCustomModel,
 } from '../../src/core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../../src/core/engine';
+import { externalDataRefs } from './onnx-external-data';
 
 export interface NodeEngineOptions {
   /** folder holding `<weights>.onnx` and, optionally, `manifest.json` */
@@ -269,6 +272,17 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
 
     async addCustom(id, fileName, bytes, outputs = 'logits') {
       const weights = customWeightsId(id);
+      let external: string[] = [];
+      try {
+        external = externalDataRefs(bytes);
+      } catch {
+        // not a protobuf ModelProto: onnxruntime refuses it below, in its own words
+      }
+      if (external.length)
+        throw new Error(
+          `"${fileName}" was refused: it stores tensors outside the file (${external.slice(0, 3).join('; ')}${external.length > 3 ? '; …' : ''}). ` +
+            "Uploaded models must be self-contained: external data would be read from the server's working directory.",
+        );
       let session: ort.InferenceSession;
       try {
         session = await ort.InferenceSession.create(bytes, sessionOptions);
@@ -290,6 +304,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         throw new Error(checked.error);
       }
       const spec = checked.value;
+      let single: Float32Array | null = null;
       for (const n of spec.batch === 1 ? [1] : [1, 2]) {
         const input = new Float32Array(n * PIXELS);
         if (n === 2) input.fill(0.5, PIXELS);
@@ -298,7 +313,11 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
           const out = (
             await session.run({ [spec.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) })
           )[spec.outputName];
-          problem = checkTestRun(fileName, spec, out.data as Float32Array, out.dims, n);
+          const data = new Float32Array(out.data as Float32Array);
+          problem =
+            checkTestRun(fileName, spec, data, out.dims, n) ??
+            (n === 2 && single ? checkBatchIndependence(fileName, single, data) : null);
+          if (n === 1) single = data;
         } catch (e) {
           problem = `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${(e as Error).message.slice(0, 300)}).`;
         }

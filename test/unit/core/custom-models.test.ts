@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { storageErrorMessage } from '../../../src/app/custom-model-storage';
@@ -25,6 +26,7 @@ import { softmaxRows } from '../../../src/core/math';
 import { createRouter, parseModelPath } from '../../../src/core/router';
 import { imageAt } from '../../../src/data/idx';
 import { createNodeEngine } from '../../../tools/lib/node-engine';
+import { externalDataRefs } from '../../../tools/lib/onnx-external-data';
 import { loadTestSetNode } from '../../../tools/lib/test-set-node';
 
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'custom-models');
@@ -339,6 +341,33 @@ describe('real files in onnxruntime-node', () => {
       (e: Error) => e,
     );
     expect(err?.message).toMatch(pattern);
+    expect(engine.loaded()).toEqual([]);
+  });
+});
+
+describe('external data (a file-read hole in onnxruntime-node)', () => {
+  it('refuses a model whose tensors live outside the file, before onnxruntime reads them', async () => {
+    // an initializer pointing at a file in the working directory: onnxruntime-node would read it
+    // relative to process.cwd() and the model could return its bytes through /score
+    const { onnx } = onnxProto;
+    const model = onnx.ModelProto.decode(fixture('tiny-mlp.onnx'));
+    const init = model.graph!.initializer![0];
+    init.rawData = new Uint8Array(0);
+    init.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    init.externalData = [onnx.StringStringEntryProto.create({ key: 'location', value: 'package.json' })];
+    const bytes = onnx.ModelProto.encode(model).finish();
+    expect(externalDataRefs(bytes)).toEqual([
+      `graph initializer ${JSON.stringify(init.name)} → "package.json"`,
+    ]);
+    expect(externalDataRefs(fixture('tiny-mlp.onnx'))).toEqual([]);
+    const engine = createNodeEngine();
+    const err = await engine.addCustom('leak', 'leak.onnx', bytes).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(
+      /^"leak\.onnx" was refused: it stores tensors outside the file \(graph initializer .* → "package\.json"\)/,
+    );
     expect(engine.loaded()).toEqual([]);
   });
 });
