@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import type { Page } from 'playwright-core';
 import { batchRequestBody, imageRequestBody } from '../src/core/api';
 import { imageAt } from '../src/data/idx';
-import { median } from '../src/experiment/summary';
+import { median } from './experiment/summary';
 import { startPreviewBrowser } from './lib/browser';
 import { loadTestSetNode } from './lib/test-set-node';
 

@@ -8,11 +8,11 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { AdversarialSetError } from '../src/data/adversarial';
-import { ConfigError, enumerateWork, rowKey, type Shard } from '../src/experiment/config';
-import type { ResultRow } from '../src/experiment/rows';
-import { latestRows } from '../src/experiment/summary';
+import { ConfigError, enumerateWork, rowKey, type Shard } from './experiment/config';
 import { FILES, lockOutDir, OutDirBusy, readResults, writeAtomic } from './experiment/files';
 import { type ConfigFile, incompatibilities, readConfigFile, writeOutputs } from './experiment/output';
+import type { ResultRow } from './experiment/rows';
+import { latestRows } from './experiment/summary';
 import { resolveConfigNode } from './lib/adversarial-node';
 import { loadTestSetNode } from './lib/test-set-node';
 

@@ -13,14 +13,6 @@ import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { type AdversarialSet, AdversarialSetError } from '../src/data/adversarial';
 import {
-  ConfigError,
-  enumerateWork,
-  parseShard,
-  type ResolvedConfig,
-  type Shard,
-} from '../src/experiment/config';
-import { modelLabel } from '../src/experiment/summary';
-import {
   BrowserBackend,
   type CustomModelFile,
   type ExperimentBackend,
@@ -28,10 +20,12 @@ import {
   NativeBackend,
   UsageError,
 } from './experiment/backends';
+import { ConfigError, enumerateWork, parseShard, type ResolvedConfig, type Shard } from './experiment/config';
 import { gitInfo, machineInfo, modelFiles } from './experiment/env';
 import { appendLine, FILES, lockOutDir, OutDirBusy, readResults } from './experiment/files';
 import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
 import { plannedWork, runExperiment } from './experiment/runner';
+import { modelLabel } from './experiment/summary';
 import { loadAdversarialSetNode, resolveConfigNode } from './lib/adversarial-node';
 import { loadTestSetNode } from './lib/test-set-node';
 

@@ -17,7 +17,7 @@ import { Command } from 'commander';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
 import { getModel } from '../src/core/models';
-import { median } from '../src/experiment/summary';
+import { median } from './experiment/summary';
 import { MODELS_DIR } from './lib/manifest';
 
 interface TraceEvent {
@@ -36,7 +36,7 @@ const program = new Command()
   .description(
     'Per-operator profile of the shipped models in onnxruntime-web (WASM, Node), beside onnxruntime-node',
   )
-  .option('--models <ids>', 'comma-separated model (weight set) IDs', '0,2,5')
+  .option('--models <ids>', 'comma-separated model (weight set) IDs or .onnx paths', '0,2,5')
   .option('--batches <sizes>', 'comma-separated batch sizes', '1,64')
   .option('--runs <n>', 'timed runs per model and batch (after 3 warm-up runs)', '8')
   .option('--top <n>', 'slowest nodes listed per profile', '6')
@@ -123,8 +123,9 @@ async function main() {
     '',
   ];
   for (const id of opts.models.split(',')) {
-    const weights = getModel(id)?.weights ?? id;
-    const file = join(MODELS_DIR, `${weights}.onnx`);
+    // a shipped weight set, or the path of any .onnx file (e.g. an earlier export to compare)
+    const weights = id.endsWith('.onnx') ? id : (getModel(id)?.weights ?? id);
+    const file = id.endsWith('.onnx') ? id : join(MODELS_DIR, `${weights}.onnx`);
     for (const batch of opts.batches.split(',').map(Number)) {
       const { ms: webMs, events: trace } = profileWeb(file, batch);
       const native = await ortNode.InferenceSession.create(file, { intraOpNumThreads: 1 });

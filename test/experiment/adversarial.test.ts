@@ -19,10 +19,10 @@ import {
   parseCard,
 } from '../../src/data/adversarial';
 import { imageAt } from '../../src/data/idx';
-import { ConfigError, enumerateWork, resolveConfig } from '../../src/experiment/config';
-import type { ResultRow } from '../../src/experiment/rows';
-import { summarize, transferMatrix, transferMatrixMarkdown } from '../../src/experiment/summary';
+import { ConfigError, enumerateWork, resolveConfig } from '../../tools/experiment/config';
+import type { ResultRow } from '../../tools/experiment/rows';
 import { pluralityVote } from '../../tools/experiment/runner';
+import { summarize, transferMatrix, transferMatrixMarkdown } from '../../tools/experiment/summary';
 import { loadAdversarialSetNode, loadCardNode, resolveConfigNode } from '../../tools/lib/adversarial-node';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 

@@ -19,8 +19,8 @@ import { buildService } from '../../server/app';
 import { getModel } from '../../src/core/models';
 import { classifyInputs } from '../../src/core/router';
 import { imageInput } from '../../src/data/idx';
-import { cleanSeed, enumerateWork, resolveConfig, shardWork } from '../../src/experiment/config';
-import type { ResultRow } from '../../src/experiment/rows';
+import { cleanSeed, enumerateWork, resolveConfig, shardWork } from '../../tools/experiment/config';
+import type { ResultRow } from '../../tools/experiment/rows';
 import { createNodeEngine } from '../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 

@@ -13,6 +13,7 @@ import { MODEL_IDS } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
 import { startCandidates } from '../../src/data/start-candidates';
 import { scoreBody, scoreRoute } from '../../src/experiment/api';
+import type { ExperimentBackend } from '../../tools/experiment/backends';
 import {
   ConfigError,
   cleanSeed,
@@ -24,21 +25,20 @@ import {
   rowSeed,
   sampleIndices,
   shardWork,
-} from '../../src/experiment/config';
+} from '../../tools/experiment/config';
+import { LOCK_FILE, lockOutDir, OutDirBusy, readResults, repairResults } from '../../tools/experiment/files';
+import { configFile, precheckOutDir, prepareOutDir } from '../../tools/experiment/output';
+import { encodeGrayPng } from '../../tools/experiment/png';
+import { renderReport } from '../../tools/experiment/report';
 import {
   bytesToFloat,
   floatToBytes,
   orderedRow,
   type ResultRow,
   thinTrajectory,
-} from '../../src/experiment/rows';
-import { latestRows, robustAccuracyCurve, summarize, summaryCsv } from '../../src/experiment/summary';
-import type { ExperimentBackend } from '../../tools/experiment/backends';
-import { LOCK_FILE, lockOutDir, OutDirBusy, readResults, repairResults } from '../../tools/experiment/files';
-import { configFile, precheckOutDir, prepareOutDir } from '../../tools/experiment/output';
-import { encodeGrayPng } from '../../tools/experiment/png';
-import { renderReport } from '../../tools/experiment/report';
+} from '../../tools/experiment/rows';
 import { runExperiment, unstarted } from '../../tools/experiment/runner';
+import { latestRows, robustAccuracyCurve, summarize, summaryCsv } from '../../tools/experiment/summary';
 
 const read = (name: string) => JSON.parse(readFileSync(join('experiments', name), 'utf8'));
 

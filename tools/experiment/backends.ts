@@ -28,11 +28,11 @@ import { type CustomModelEntry, customModelInfos } from '../../src/core/custom-m
 import { MODELS, type ModelInfo } from '../../src/core/models';
 import { createRouter } from '../../src/core/router';
 import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
-import type { LibraryAttack } from '../../src/experiment/config';
 import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
 import { CHROMIUM_ARGS } from '../lib/browser';
 import { createNodeEngine, type NodeEngine } from '../lib/node-engine';
 import { freePort } from '../lib/serve-process';
+import type { LibraryAttack } from './config';
 
 export class UsageError extends Error {
   constructor(message: string) {

@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ResultRow } from '../../src/experiment/rows';
+import type { ResultRow } from './rows';
 
 export const FILES = {
   config: 'config.json',

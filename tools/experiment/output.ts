@@ -5,12 +5,12 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestSet } from '../../src/data/idx';
-import type { ExperimentConfig, ResolvedConfig, ResolvedSet, Shard } from '../../src/experiment/config';
-import type { ResultRow } from '../../src/experiment/rows';
-import { latestRows, summarize } from '../../src/experiment/summary';
 import { UsageError } from './backends';
+import type { ExperimentConfig, ResolvedConfig, ResolvedSet, Shard } from './config';
 import { FILES, readJson, repairResults, supersedeRows, writeAtomic } from './files';
 import { REPORTERS, type ReportInput } from './reporters';
+import type { ResultRow } from './rows';
+import { latestRows, summarize } from './summary';
 
 export interface ConfigFile {
   format: 1;

@@ -8,8 +8,10 @@ import { decodeBase64 } from '../../src/core/base64';
 import { CLASS_NAMES_EN } from '../../src/core/labels';
 import { ARCH_LABEL, type Arch, DEFENSE_LABEL, type Defense, getModel } from '../../src/core/models';
 import { imageAt } from '../../src/data/idx';
-import type { ResolvedAttack } from '../../src/experiment/config';
-import type { ResultRow } from '../../src/experiment/rows';
+import type { ResolvedAttack } from './config';
+import { pngDataUrl } from './png';
+import type { ReportInput } from './reporters';
+import type { ResultRow } from './rows';
 import {
   median,
   modelLabel,
@@ -18,9 +20,7 @@ import {
   type TransferMatrix,
   transferMatrix,
   transferMatrixLegend,
-} from '../../src/experiment/summary';
-import { pngDataUrl } from './png';
-import type { ReportInput } from './reporters';
+} from './summary';
 
 function esc(s: unknown): string {
   return String(s).replace(

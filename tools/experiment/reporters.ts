@@ -4,11 +4,11 @@
  * `writeOutputs` (output.ts) runs them all after every run and merge.
  */
 import type { TestSet } from '../../src/data/idx';
-import type { ResolvedConfig } from '../../src/experiment/config';
-import type { ResultRow } from '../../src/experiment/rows';
-import { type SummaryRow, summaryCsv, summaryMarkdown, transferMatrix } from '../../src/experiment/summary';
+import type { ResolvedConfig } from './config';
 import { FILES } from './files';
 import { renderReport } from './report';
+import type { ResultRow } from './rows';
+import { type SummaryRow, summaryCsv, summaryMarkdown, transferMatrix } from './summary';
 
 export interface ReportInput {
   name: string;

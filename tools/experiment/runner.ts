@@ -14,6 +14,7 @@ import { type AdversarialSet, adversarialImageAt } from '../../src/data/adversar
 import { imageAt, type TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
 import type { ScoreItem } from '../../src/experiment/api';
+import type { ExperimentBackend } from './backends';
 import {
   cleanSeed,
   enumerateWork,
@@ -28,7 +29,8 @@ import {
   type Shard,
   shardWork,
   type WorkItem,
-} from '../../src/experiment/config';
+} from './config';
+import { ResultsWriter, readResults, supersedeRows } from './files';
 import {
   byteDistances,
   bytesToFloat,
@@ -38,10 +40,8 @@ import {
   type ResultRow,
   round,
   thinTrajectory,
-} from '../../src/experiment/rows';
-import { latestRows } from '../../src/experiment/summary';
-import type { ExperimentBackend } from './backends';
-import { ResultsWriter, readResults, supersedeRows } from './files';
+} from './rows';
+import { latestRows } from './summary';
 
 /** attacks that walk the decision boundary from an adversarial start (they get startCandidates) */
 const needsStart = (type: string) =>

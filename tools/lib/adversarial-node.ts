@@ -11,7 +11,7 @@ import {
   parseCard,
   setFileStem,
 } from '../../src/data/adversarial';
-import { configSets, parseConfig, type ResolvedConfig, resolveConfig } from '../../src/experiment/config';
+import { configSets, parseConfig, type ResolvedConfig, resolveConfig } from '../experiment/config';
 
 /** The card of set `name` (`adversarial/<stem>`) under dataDir (public/data). */
 export function loadCardNode(dataDir: string, name: string): AdversarialCard {

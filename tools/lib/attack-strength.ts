@@ -13,8 +13,8 @@ import { type AttackName, createRouterOracle, runAttack } from '../../src/attack
 import { createRouter } from '../../src/core/router';
 import type { TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
-import { sampleIndices } from '../../src/experiment/config';
-import { median } from '../../src/experiment/summary';
+import { sampleIndices } from '../experiment/config';
+import { median } from '../experiment/summary';
 import type { NodeEngine } from './node-engine';
 
 export interface StrengthConfig {

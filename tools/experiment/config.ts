@@ -5,11 +5,11 @@
  * Pure: runs in Node (the runner, merge, tests) and in the page.
  */
 import { z } from 'zod';
-import { ATTACKS, attackKey as libraryAttackKey } from '../attacks/index';
-import { customModelId, customWeightsId } from '../core/custom-models';
-import { MODEL_IDS } from '../core/models';
-import { Rng } from '../core/prng';
-import { ADVERSARIAL_DIR, type AdversarialCard } from '../data/adversarial';
+import { ATTACKS, attackKey as libraryAttackKey } from '../../src/attacks/index';
+import { customModelId, customWeightsId } from '../../src/core/custom-models';
+import { MODEL_IDS } from '../../src/core/models';
+import { Rng } from '../../src/core/prng';
+import { ADVERSARIAL_DIR, type AdversarialCard } from '../../src/data/adversarial';
 
 export const TEST_SET_SIZE = 10_000;
 /** Largest seed the API's `seed` extension and our derivations use (31 bits). */

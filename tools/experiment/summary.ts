@@ -8,8 +8,8 @@
  * - median_queries / median_l2 / median_linf: over the flipped images.
  * Rows with an `error` are left out of these and counted in `errors`.
  */
-import { CUSTOM_VARIANTS, customIdOf } from '../core/custom-models';
-import { getModel, isRandomized, type ModelInfo } from '../core/models';
+import { CUSTOM_VARIANTS, customIdOf } from '../../src/core/custom-models';
+import { getModel, isRandomized, type ModelInfo } from '../../src/core/models';
 import type { ResolvedConfig } from './config';
 import { rowKey } from './config';
 import { EOT_DRAWS, type ResultRow } from './rows';
