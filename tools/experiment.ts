@@ -20,11 +20,18 @@ import {
   NativeBackend,
   UsageError,
 } from './experiment/backends';
-import { ConfigError, enumerateWork, parseShard, type ResolvedConfig, type Shard } from './experiment/config';
+import {
+  ConfigError,
+  enumerateWork,
+  parseShard,
+  type ResolvedConfig,
+  type Shard,
+  type WorkItem,
+} from './experiment/config';
 import { gitInfo, machineInfo, modelFiles } from './experiment/env';
 import { appendLine, FILES, lockOutDir, OutDirBusy, readResults } from './experiment/files';
 import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
-import { plannedWork, runExperiment } from './experiment/runner';
+import { plannedWork, type RunnerOptions, runExperiment } from './experiment/runner';
 import { modelLabel } from './experiment/summary';
 import { loadAdversarialSetNode, resolveConfigNode } from './lib/adversarial-node';
 import { loadTestSetNode } from './lib/test-set-node';
@@ -167,7 +174,15 @@ function duration(ms: number): string {
   return s < 90 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
-async function main(): Promise<void> {
+interface Cli {
+  opts: Options;
+  outDir: string;
+  shard: Shard | null;
+  batchSize: number;
+}
+
+/** Phase 1: the command line, checked (fails with exit 2 on a contradiction). */
+function parseCli(): Cli {
   program.parse();
   const opts = program.opts<Options>();
   const outDir = resolve(opts.out);
@@ -183,15 +198,22 @@ async function main(): Promise<void> {
   if (opts.fresh && opts.resume === false) fail('--fresh and --no-resume contradict each other: pick one');
   if (opts.fresh && opts.redoAll)
     fail('--fresh deletes the earlier rows that --redo-all keeps in superseded.jsonl: pick one');
+  if (opts.endpoint && opts.native) fail('--endpoint and --native exclude each other');
+  return { opts, outDir, shard, batchSize };
+}
 
-  const { resolved } = loadConfig(opts, outDir);
+/** Phase 2: the output folder can take this run (before anything is started), then locked for it. */
+function claimOutDir(
+  cli: Cli,
+  resolved: ResolvedConfig,
+): { planned: WorkItem[]; work: WorkItem[]; release: () => void } {
+  const { opts, outDir, shard } = cli;
   const work = enumerateWork(resolved);
   const planned = plannedWork(resolved, shard);
-  const provisional = configFile(resolved, shard, {}, work.length, planned.length);
   try {
     precheckOutDir({
       outDir,
-      file: provisional,
+      file: configFile(resolved, shard, {}, work.length, planned.length),
       resume: opts.resume,
       fresh: Boolean(opts.fresh),
       force: Boolean(opts.force),
@@ -202,23 +224,20 @@ async function main(): Promise<void> {
     if (e instanceof UsageError) fail(e.message);
     throw e;
   }
-
   // one run per output folder: a second one would interleave rows, or lose them to a rewrite
   mkdirSync(outDir, { recursive: true });
-  let releaseLock: () => void;
   try {
-    releaseLock = lockOutDir(outDir);
+    const release = lockOutDir(outDir);
+    process.on('exit', release);
+    return { planned, work, release };
   } catch (e) {
     if (e instanceof OutDirBusy) fail(e.message);
     throw e;
   }
-  process.on('exit', releaseLock);
+}
 
-  const testSet = loadTestSetNode(DATA_DIR);
-  const sets = loadSets(resolved);
-  const log = (line: string) => process.stderr.write(`${line}\n`);
-
-  // Ctrl-C / SIGTERM: stop after bookkeeping, close the browser, print how to resume
+/** Ctrl-C / SIGTERM stop the run after its bookkeeping (see onSignal). */
+function installSignals(log: (line: string) => void): AbortController {
   // One Ctrl-C can arrive more than once: from the terminal (to the whole process group) and
   // forwarded by npm or tsx. Signals within 1.5 s of the first count as that one.
   const controller = new AbortController();
@@ -237,30 +256,33 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  let backend: ExperimentBackend;
-  try {
-    if (opts.endpoint && opts.native) throw new UsageError('--endpoint and --native exclude each other');
-    if (opts.endpoint) {
-      backend = new HttpBackend(opts.endpoint, batchSize > 1);
-    } else if (opts.native) {
-      backend = new NativeBackend(batchSize > 1, 1, join(ROOT, 'public', 'models'));
-    } else {
-      log(`starting vite preview of dist/ and headless Chromium (${opts.backend})…`);
-      backend = await BrowserBackend.start({ root: ROOT, backend: opts.backend, batch: batchSize > 1, log });
-    }
-  } catch (e) {
-    if (e instanceof UsageError) fail(e.message);
-    fail(`could not start: ${(e as Error).message}`, 1);
-  }
-  // the config's own ONNX files (`custom:<path>`): read here, checked and loaded by the backend
+  return controller;
+}
+
+/** Phase 3: the backend the rows run on. Throws UsageError for a usage problem. */
+async function startBackend(cli: Cli, log: (line: string) => void): Promise<ExperimentBackend> {
+  const { opts, batchSize } = cli;
+  if (opts.endpoint) return new HttpBackend(opts.endpoint, batchSize > 1);
+  if (opts.native) return new NativeBackend(batchSize > 1, 1, join(ROOT, 'public', 'models'));
+  log(`starting vite preview of dist/ and headless Chromium (${opts.backend})…`);
+  return BrowserBackend.start({ root: ROOT, backend: opts.backend, batch: batchSize > 1, log });
+}
+
+/** Phase 4: the config's own ONNX files (`custom:<path>`), read here, checked and loaded by the backend. */
+async function addCustomFiles(
+  resolved: ResolvedConfig,
+  backend: ExperimentBackend,
+  log: (line: string) => void,
+): Promise<CustomModelFile[]> {
   const customFiles: CustomModelFile[] = [];
   for (const c of resolved.custom) {
     let bytes: Uint8Array;
     try {
       bytes = new Uint8Array(readFileSync(c.path));
     } catch (e) {
-      await backend.close();
-      fail(`${c.ref}: cannot read ${c.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UsageError(
+        `${c.ref}: cannot read ${c.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     const file = {
       id: c.id,
@@ -273,157 +295,217 @@ async function main(): Promise<void> {
       if (!backend.addCustomModel) throw new UsageError(`this backend cannot run ${c.ref}`);
       await backend.addCustomModel(file);
     } catch (e) {
-      await backend.close();
-      fail(e instanceof UsageError ? e.message : `${c.ref}: ${(e as Error).message}`);
+      throw e instanceof UsageError ? e : new UsageError(`${c.ref}: ${(e as Error).message}`);
     }
     customFiles.push(file);
     log(`${c.ref}: runs as ${c.model} (sha256 ${file.sha256.slice(0, 12)}…)`);
   }
-  if (controller.signal.aborted) {
-    await backend.close();
-    log(`interrupted before any work. Resume with:\n  ${resumeCommand(opts, shard)}`);
-    process.exit(130);
+  return customFiles;
+}
+
+/** What config.json and runs.jsonl record about where the rows were made. */
+async function environmentOf(
+  cli: Cli,
+  resolved: ResolvedConfig,
+  backend: ExperimentBackend,
+  customFiles: CustomModelFile[],
+) {
+  const { opts } = cli;
+  const modelsDir =
+    opts.endpoint || opts.native ? join(ROOT, 'public', 'models') : join(ROOT, 'dist', 'models');
+  const environment = {
+    ...(await backend.environment()),
+    git: gitInfo(ROOT),
+    machine: machineInfo(),
+    models: {
+      ...modelFiles(modelsDir, resolved.models),
+      ...Object.fromEntries(
+        customFiles.map((f) => [
+          `custom/${f.id}`,
+          { weights: `custom/${f.id}`, file: f.path, manifest_sha256: null, file_sha256: f.sha256 },
+        ]),
+      ),
+    },
+    ...(opts.endpoint
+      ? { models_note: 'sha256 of the local public/models files; the endpoint cannot be verified' }
+      : {}),
+  };
+  return environment;
+}
+
+/** The run's plan line and progress bar (cli-progress), as the runner's callbacks. */
+function progressReporter(cli: Cli, resolved: ResolvedConfig, resumed: boolean, log: (line: string) => void) {
+  const { opts, outDir, shard } = cli;
+  const label = `${resolved.config.name}${shard ? ` shard ${shard.index}/${shard.total}` : ''}`;
+  let bar: SingleBar | null = null;
+  let startedAt = 0;
+  let doneNow = 0;
+  const callbacks: Pick<RunnerOptions, 'onPlan' | 'onRows' | 'onAttackProgress'> = {
+    onPlan: ({ total, done, pending }) => {
+      log(
+        `${label}: ${total} rows (${resolved.models.length} models × ${resolved.sets.length ? `${resolved.sets.length} adversarial sets × ` : ''}${resolved.attacks.length} attacks × ${resolved.indices.length} images` +
+          `${shard ? `, this shard's share` : ''}); ${resumed ? `resuming, ${done} done, ` : ''}${pending} to run → ${relative(process.cwd(), outDir) || '.'}`,
+      );
+      startedAt = performance.now();
+      if (opts.progress && pending > 0) {
+        bar = new SingleBar({
+          format:
+            ' {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted} | {model} {attack}',
+          stream: process.stderr,
+          noTTYOutput: true,
+          notTTYSchedule: 5000,
+          hideCursor: true,
+          etaBuffer: 40,
+          barsize: 24,
+        });
+        bar.start(total, done, { rate: '–', model: '', attack: '', detail: '' });
+      }
+    },
+    onRows: (rows, at) => {
+      doneNow += rows.length;
+      const secs = (performance.now() - startedAt) / 1000;
+      (bar as SingleBar | null)?.increment(rows.length, {
+        rate: secs > 0 ? (doneNow / secs).toFixed(2) : '–',
+        model: `${at.model} (${modelLabel(at.model)})`,
+        attack: at.attack.split(':')[0],
+        detail: '',
+      });
+    },
+    onAttackProgress: (at) => {
+      (bar as SingleBar | null)?.update({
+        model: `${at.model} (${modelLabel(at.model)})`,
+        attack: at.attack.split(':')[0],
+        detail: ` · image ${at.index}: ${at.queries}/${at.budget} queries`,
+      });
+    },
+  };
+  return { callbacks, stop: () => (bar as SingleBar | null)?.stop() };
+}
+
+/** Phase 5: the rows, then the outputs, runs.jsonl and what to do next. Returns the exit code. */
+async function runPhase(
+  cli: Cli,
+  resolved: ResolvedConfig,
+  backend: ExperimentBackend,
+  customFiles: CustomModelFile[],
+  planned: WorkItem[],
+  work: WorkItem[],
+  controller: AbortController,
+  log: (line: string) => void,
+): Promise<number> {
+  const { opts, outDir, shard, batchSize } = cli;
+  let exitCode = 0;
+  await backend.warmUp?.(resolved.models[0]);
+  const environment = await environmentOf(cli, resolved, backend, customFiles);
+  const testSet = loadTestSetNode(DATA_DIR);
+  const sets = loadSets(resolved);
+  const file = configFile(resolved, shard, environment, work.length, planned.length);
+  const { resumed } = prepareOutDir({
+    outDir,
+    file,
+    resume: opts.resume,
+    fresh: Boolean(opts.fresh),
+    force: Boolean(opts.force),
+    redoChanged: Boolean(opts.redoChanged),
+    redoAll: Boolean(opts.redoAll),
+    log,
+  });
+  const missing = Object.entries(environment.models)
+    .filter(([, m]) => m.file_sha256 === null)
+    .map(([id]) => id);
+  if (missing.length && !opts.endpoint) {
+    log(
+      `warning: no weight file in ${opts.native ? 'public' : 'dist'}/models for ${missing.join(', ')}: their rows will be error rows`,
+    );
   }
 
+  const progress = progressReporter(cli, resolved, resumed, log);
+  const stats = await runExperiment({
+    resolved,
+    outDir,
+    shard,
+    backend,
+    testSet,
+    sets,
+    batchSize,
+    retryErrors: Boolean(opts.retryErrors),
+    retryUnstarted: Boolean(opts.retryUnstarted),
+    signal: controller.signal,
+    log,
+    ...progress.callbacks,
+  });
+  progress.stop();
+
+  const rows = readResults(outDir).rows;
+  const secs = stats.elapsedMs / 1000;
+  const rate =
+    `${stats.rows} rows in ${duration(stats.elapsedMs)}: ${(stats.rows / Math.max(secs, 1e-9)).toFixed(2)} rows/s, ` +
+    `${(stats.images / Math.max(secs, 1e-9)).toFixed(1)} images/s (${stats.images} model evaluations: clean, noise, EOT draws and attack queries)`;
+  const latest = writeOutputs(outDir, file, resolved, rows, testSet);
+  appendLine(join(outDir, FILES.runs), {
+    started: new Date(Date.now() - stats.elapsedMs).toISOString(),
+    finished: new Date().toISOString(),
+    interrupted: stats.interrupted,
+    rows: stats.rows,
+    errors: stats.errors,
+    images: stats.images,
+    seconds: Number(secs.toFixed(3)),
+    images_per_second: Number((stats.images / Math.max(secs, 1e-9)).toFixed(2)),
+    options: {
+      shard: opts.shard ?? null,
+      batch_size: batchSize,
+      endpoint: opts.endpoint ?? null,
+      backend: opts.native ? 'native (onnxruntime-node)' : opts.endpoint ? 'endpoint' : opts.backend,
+    },
+    environment,
+  });
+  const errorsTotal = latest.filter((r) => r.error !== undefined).length;
+  if (stats.interrupted) {
+    log(
+      `\ninterrupted: ${latest.length} of ${planned.length} rows are in ${relative(process.cwd(), join(outDir, FILES.results))} (${rate}).`,
+    );
+    log(`Resume with:\n  ${resumeCommand(opts, shard)}`);
+    exitCode = 130;
+  } else {
+    log(`done: ${rate}`);
+    log(
+      `${latest.length} of ${planned.length} rows${errorsTotal ? `, ${errorsTotal} error rows (see "error" in results.jsonl; --retry-errors redoes them)` : ''}; ` +
+        `wrote ${[FILES.summaryCsv, FILES.summaryMd, FILES.report].map((f) => relative(process.cwd(), join(outDir, f))).join(', ')}`,
+    );
+    if (shard) log(`merge the shards with: npm run experiment:merge -- <shard dirs…> --out <dir>`);
+  }
+  return exitCode;
+}
+
+async function main(): Promise<void> {
+  const cli = parseCli();
+  const { resolved } = loadConfig(cli.opts, cli.outDir);
+  loadSets(resolved); // a set that does not match the shipped files stops here, before anything starts
+  const { planned, work, release } = claimOutDir(cli, resolved);
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const controller = installSignals(log);
+  let backend: ExperimentBackend | null = null;
   let exitCode = 0;
   try {
-    await backend.warmUp?.(resolved.models[0]);
-    const modelsDir =
-      opts.endpoint || opts.native ? join(ROOT, 'public', 'models') : join(ROOT, 'dist', 'models');
-    const environment = {
-      ...(await backend.environment()),
-      git: gitInfo(ROOT),
-      machine: machineInfo(),
-      models: {
-        ...modelFiles(modelsDir, resolved.models),
-        ...Object.fromEntries(
-          customFiles.map((f) => [
-            `custom/${f.id}`,
-            { weights: `custom/${f.id}`, file: f.path, manifest_sha256: null, file_sha256: f.sha256 },
-          ]),
-        ),
-      },
-      ...(opts.endpoint
-        ? { models_note: 'sha256 of the local public/models files; the endpoint cannot be verified' }
-        : {}),
-    };
-    const file = configFile(resolved, shard, environment, work.length, planned.length);
-    const { resumed } = prepareOutDir({
-      outDir,
-      file,
-      resume: opts.resume,
-      fresh: Boolean(opts.fresh),
-      force: Boolean(opts.force),
-      redoChanged: Boolean(opts.redoChanged),
-      redoAll: Boolean(opts.redoAll),
-      log,
-    });
-    const missing = Object.entries(environment.models)
-      .filter(([, m]) => m.file_sha256 === null)
-      .map(([id]) => id);
-    if (missing.length && !opts.endpoint) {
-      log(
-        `warning: no weight file in ${opts.native ? 'public' : 'dist'}/models for ${missing.join(', ')}: their rows will be error rows`,
-      );
-    }
-
-    const label = `${resolved.config.name}${shard ? ` shard ${shard.index}/${shard.total}` : ''}`;
-    let bar: SingleBar | null = null;
-    let startedAt = 0;
-    let doneNow = 0;
-    const stats = await runExperiment({
-      resolved,
-      outDir,
-      shard,
-      backend,
-      testSet,
-      sets,
-      batchSize,
-      retryErrors: Boolean(opts.retryErrors),
-      retryUnstarted: Boolean(opts.retryUnstarted),
-      signal: controller.signal,
-      log,
-      onPlan: ({ total, done, pending }) => {
-        log(
-          `${label}: ${total} rows (${resolved.models.length} models × ${resolved.sets.length ? `${resolved.sets.length} adversarial sets × ` : ''}${resolved.attacks.length} attacks × ${resolved.indices.length} images` +
-            `${shard ? `, this shard's share` : ''}); ${resumed ? `resuming, ${done} done, ` : ''}${pending} to run → ${relative(process.cwd(), outDir) || '.'}`,
-        );
-        startedAt = performance.now();
-        if (opts.progress && pending > 0) {
-          bar = new SingleBar({
-            format:
-              ' {bar} {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {eta_formatted} | {model} {attack}',
-            stream: process.stderr,
-            noTTYOutput: true,
-            notTTYSchedule: 5000,
-            hideCursor: true,
-            etaBuffer: 40,
-            barsize: 24,
-          });
-          bar.start(total, done, { rate: '–', model: '', attack: '', detail: '' });
-        }
-      },
-      onRows: (rows, at) => {
-        doneNow += rows.length;
-        const secs = (performance.now() - startedAt) / 1000;
-        (bar as SingleBar | null)?.increment(rows.length, {
-          rate: secs > 0 ? (doneNow / secs).toFixed(2) : '–',
-          model: `${at.model} (${modelLabel(at.model)})`,
-          attack: at.attack.split(':')[0],
-          detail: '',
-        });
-      },
-      onAttackProgress: (at) => {
-        (bar as SingleBar | null)?.update({
-          model: `${at.model} (${modelLabel(at.model)})`,
-          attack: at.attack.split(':')[0],
-          detail: ` · image ${at.index}: ${at.queries}/${at.budget} queries`,
-        });
-      },
-    });
-    (bar as SingleBar | null)?.stop();
-
-    const rows = readResults(outDir).rows;
-    const secs = stats.elapsedMs / 1000;
-    const rate =
-      `${stats.rows} rows in ${duration(stats.elapsedMs)}: ${(stats.rows / Math.max(secs, 1e-9)).toFixed(2)} rows/s, ` +
-      `${(stats.images / Math.max(secs, 1e-9)).toFixed(1)} images/s (${stats.images} model evaluations: clean, noise, EOT draws and attack queries)`;
-    const latest = writeOutputs(outDir, file, resolved, rows, testSet);
-    appendLine(join(outDir, FILES.runs), {
-      started: new Date(Date.now() - stats.elapsedMs).toISOString(),
-      finished: new Date().toISOString(),
-      interrupted: stats.interrupted,
-      rows: stats.rows,
-      errors: stats.errors,
-      images: stats.images,
-      seconds: Number(secs.toFixed(3)),
-      images_per_second: Number((stats.images / Math.max(secs, 1e-9)).toFixed(2)),
-      options: {
-        shard: opts.shard ?? null,
-        batch_size: batchSize,
-        endpoint: opts.endpoint ?? null,
-        backend: opts.backend,
-      },
-      environment,
-    });
-    const errorsTotal = latest.filter((r) => r.error !== undefined).length;
-    if (stats.interrupted) {
-      log(
-        `\ninterrupted: ${latest.length} of ${planned.length} rows are in ${relative(process.cwd(), join(outDir, FILES.results))} (${rate}).`,
-      );
-      log(`Resume with:\n  ${resumeCommand(opts, shard)}`);
+    backend = await startBackend(cli, log);
+    const customFiles = await addCustomFiles(resolved, backend, log);
+    if (controller.signal.aborted) {
+      log(`interrupted before any work. Resume with:\n  ${resumeCommand(cli.opts, cli.shard)}`);
       exitCode = 130;
     } else {
-      log(`done: ${rate}`);
-      log(
-        `${latest.length} of ${planned.length} rows${errorsTotal ? `, ${errorsTotal} error rows (see "error" in results.jsonl; --retry-errors redoes them)` : ''}; ` +
-          `wrote ${[FILES.summaryCsv, FILES.summaryMd, FILES.report].map((f) => relative(process.cwd(), join(outDir, f))).join(', ')}`,
-      );
-      if (shard) log(`merge the shards with: npm run experiment:merge -- <shard dirs…> --out <dir>`);
+      exitCode = await runPhase(cli, resolved, backend, customFiles, planned, work, controller, log);
     }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`experiment: ${e.message}\n`);
+      exitCode = 2;
+    } else if (!backend) {
+      process.stderr.write(`experiment: could not start: ${(e as Error).message}\n`);
+      exitCode = 1;
+    } else throw e;
   } finally {
-    await backend.close();
-    releaseLock();
+    await backend?.close();
+    release();
   }
   process.exit(exitCode);
 }
