@@ -211,14 +211,7 @@ export function validateCustomModel(
   };
 }
 
-/**
- * A file the checks refuse (not ONNX, wrong inputs or outputs, a failing test run, too large). Its
- * name crosses the worker boundary (comlink keeps it), so callers tell a refusal from a passing
- * failure (a worker that died) by \`name === 'ModelRefusedError'\`, never by the message text.
- */
-export class ModelRefusedError extends Error {
-  override name = 'ModelRefusedError';
-}
+export { ModelRefusedError } from './errors';
 
 /**
  * The first image's output must not depend on what else is in the batch (a model exported in

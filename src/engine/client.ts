@@ -5,6 +5,7 @@
 import * as Comlink from 'comlink';
 import type { TrajectoryPoint } from '../attacks/types';
 import type { CustomModelEntry } from '../core/custom-models';
+import { WorkerDiedError } from '../core/errors';
 import type { ApiResponse } from '../core/router';
 import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
 import type {
@@ -16,12 +17,7 @@ import type {
   WorkerApi,
 } from './worker';
 
-export class WorkerDiedError extends Error {
-  constructor() {
-    super('the inference worker stopped responding and was restarted');
-    this.name = 'WorkerDiedError';
-  }
-}
+export { WorkerDiedError };
 
 export interface EngineClientOptions {
   modelsUrl?: string;
@@ -71,7 +67,11 @@ export class EngineClient {
     });
     this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'inference' });
     this.worker.addEventListener('error', (e) => {
-      this.emit({ type: 'error', message: `inference worker error: ${e.message || 'unknown'}` });
+      this.emit({
+        type: 'error',
+        kind: 'worker-restart',
+        message: `inference worker error: ${e.message || 'unknown'}`,
+      });
       this.recover();
     });
     this.remote = Comlink.wrap<WorkerApi>(this.worker);
@@ -88,6 +88,7 @@ export class EngineClient {
           await remote.addCustomModel(req).catch((err: unknown) =>
             this.emit({
               type: 'error',
+              kind: 'custom-model',
               message: `uploaded model ${req.fileName} could not be served again: ${err instanceof Error ? err.message : String(err)}`,
             }),
           );
@@ -101,6 +102,7 @@ export class EngineClient {
       if (gen !== this.generation) return;
       this.emit({
         type: 'error',
+        kind: 'worker-restart',
         message: `inference worker did not start within ${INIT_DEADLINE_MS / 1000} s; restarting it`,
       });
       this.recover();
@@ -143,6 +145,7 @@ export class EngineClient {
           if (Date.now() - this.lastPong > limit) {
             this.emit({
               type: 'error',
+              kind: 'worker-restart',
               message: `inference worker did not answer for ${limit / 1000} s; restarting it`,
             });
             this.recover();

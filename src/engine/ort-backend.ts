@@ -351,6 +351,7 @@ export class OrtBackend implements InferenceEngine {
         if (decided !== 'webgpu') throw err;
         this.opts.emit({
           type: 'error',
+          kind: 'webgpu-fallback',
           weights,
           message: `WebGPU session for ${weights} failed (${String(err)}); using WASM`,
         });
@@ -476,6 +477,7 @@ export class OrtBackend implements InferenceEngine {
         this.opts.emit({ type: 'backend', status: this.status() });
         this.opts.emit({
           type: 'error',
+          kind: 'webgpu-device-lost',
           message: `WebGPU device lost: ${info.message}. Models reload on WASM.`,
         });
         const gpuWeights = [...this.loaded].filter(([, l]) => l.backend === 'webgpu').map(([w]) => w);

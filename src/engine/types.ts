@@ -1,4 +1,5 @@
 /** Messages and status shared by the inference worker and the page. */
+import type { EngineErrorKind } from '../core/errors';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
 export type ActiveBackend = 'webgpu' | 'wasm';
@@ -33,7 +34,7 @@ export interface WeightStatus {
 export type EngineEvent =
   | { type: 'weights'; status: WeightStatus }
   | { type: 'backend'; status: BackendStatus }
-  | { type: 'error'; message: string; weights?: string };
+  | { type: 'error'; message: string; weights?: string; kind?: EngineErrorKind };
 
 export interface ManifestEntry {
   id: string;

@@ -3,6 +3,7 @@
  * check and serve it, keep it in IndexedDB, restore it on reload, remove it, evaluate it on the test
  * set. The checks themselves are in src/core/custom-models.ts (pure) and OrtBackend.addCustom.
  */
+
 import { setCustomModelGate } from '../app/custom-model-gate';
 import {
   deleteCustomModel,
@@ -20,6 +21,7 @@ import {
   MAX_CUSTOM_MODEL_BYTES,
   type OutputKind,
 } from '../core/custom-models';
+import { isError, ModelRefusedError } from '../core/errors';
 import { NUM_CLASSES } from '../core/labels';
 import { getModel, type ModelInfo } from '../core/models';
 import { useCustomModelStore } from '../stores/customModelStore';
@@ -177,7 +179,7 @@ async function restore(): Promise<void> {
       const why = errorText(err);
       // a file the checks now refuse would stay in storage unseen and unremovable: drop it, and say
       // so; any other failure (a worker that died meanwhile) keeps it for the next visit
-      const refused = err instanceof Error && err.name === 'ModelRefusedError';
+      const refused = isError(err, ModelRefusedError);
       if (refused) {
         await deleteCustomModel(s.id).catch(() => {});
         storedIds.delete(s.id);

@@ -110,8 +110,8 @@ export function useEngineBridge(): void {
           st.setBackend(e.status);
           break;
         case 'error':
-          if (/restart/i.test(e.message) && !e.weights) restartReason = e.message;
-          else if (/device lost/i.test(e.message))
+          if (e.kind === 'worker-restart') restartReason = e.message;
+          else if (e.kind === 'webgpu-device-lost')
             reportError('WebGPU device lost', e.message, 'webgpu-lost');
           else reportError('Inference engine', e.message, e.weights ? `engine:${e.weights}` : undefined);
           break;

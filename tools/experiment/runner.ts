@@ -4,9 +4,11 @@
  * (ROW_KINDS: `none` and `noise` rows in batches of many images per request, the attack library one
  * image at a time). Every finished row is appended (fsync) to results.jsonl at once.
  */
+
 import { ATTACKS, type AttackInfo } from '../../src/attacks/index';
 import { drawNoise } from '../../src/attacks/random';
 import { encodeBase64 } from '../../src/core/base64';
+import { isError, WorkerDiedError } from '../../src/core/errors';
 import { argmax } from '../../src/core/math';
 import { getModel, isRandomized } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -140,7 +142,12 @@ export function pluralityVote(probs: readonly (readonly number[])[]): number {
 
 /** Failures worth another try: the inference worker or the page died, the connection dropped. */
 export function isTransient(e: unknown): boolean {
-  return /WorkerDiedError|worker stopped responding|Target (page, context or browser )?(has been )?closed|crash|fetch failed|ECONNRESET|ECONNREFUSED|socket hang up/i.test(
+  // ours by kind; the browser's and the network's by their own (third-party) messages and codes
+  if (isError(e, WorkerDiedError)) return true;
+  const code = (e as { cause?: { code?: string } })?.cause?.code ?? (e as { code?: string })?.code;
+  if (code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'UND_ERR_SOCKET') return true;
+  // the page's worker failing twice reaches the runner as the page's JSON 503, i.e. as text
+  return /worker stopped responding|WorkerDiedError|Target (page, context or browser )?(has been )?closed|crash|fetch failed|socket hang up/i.test(
     message(e),
   );
 }

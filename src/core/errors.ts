@@ -1,0 +1,39 @@
+/**
+ * The project's own error kinds, in one file (as web-llm's error.ts). Across the worker boundary
+ * comlink copies an error's `name`, `message` and `stack` only, so the kind travels in `name`:
+ * callers branch on `isError(e, Kind)`, never on message text. Engine events carry `kind` for the
+ * same reason.
+ */
+
+/** The inference worker died or hung and was restarted (the call may be retried on the new one). */
+export class WorkerDiedError extends Error {
+  override name = 'WorkerDiedError';
+  constructor(message = 'the inference worker stopped responding and was restarted') {
+    super(message);
+  }
+}
+
+/**
+ * A file the uploaded-model checks refuse (not ONNX, wrong inputs or outputs, a failing test run,
+ * too large): the message names the file and what was found.
+ */
+export class ModelRefusedError extends Error {
+  override name = 'ModelRefusedError';
+}
+
+type ErrorClass = { new (...args: never[]): Error; prototype: { name: string } };
+
+/** Whether `e` is (or was, before crossing a worker boundary) an error of kind `K`. */
+export function isError(e: unknown, K: ErrorClass): boolean {
+  if (e instanceof K) return true;
+  const name = (Object.create(K.prototype) as Error).name;
+  return e instanceof Error && (e.name === name || e.name === K.name);
+}
+
+/** What an engine `error` event is about, so the page can react without reading its text. */
+export type EngineErrorKind =
+  | 'worker-restart'
+  | 'webgpu-device-lost'
+  | 'webgpu-fallback'
+  | 'custom-model'
+  | 'other';
