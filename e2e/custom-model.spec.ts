@@ -214,8 +214,9 @@ test.describe('bring your own model', () => {
     page,
   }) => {
     test.setTimeout(240_000);
-    // a short heartbeat, so that the crashed worker is noticed quickly
-    await openApp(page, '?models=0&backend=wasm&heartbeat=2000');
+    // a short heartbeat, so that the crashed worker is noticed quickly (but not so short that a
+    // worker busy checking the upload on a loaded machine is taken for dead)
+    await openApp(page, '?models=0&backend=wasm&heartbeat=6000');
     await upload(page, MLP);
     await expect(page.getByTestId('custom-model-tiny-mlp')).toBeVisible();
 

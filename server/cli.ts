@@ -3,6 +3,7 @@
  * which the thesis' clients use). SIGINT/SIGTERM drain the requests in flight, then exit; a second
  * signal exits at once.
  */
+import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { buildService } from './app';
 
@@ -36,7 +37,8 @@ const program = new Command()
   .option(
     '--model <path>',
     'an ONNX classifier of your own ([N,1,28,28] in [0,1] → [N,10]), served under /custom/<file stem>/…; repeatable',
-    (v: string, prev: string[] = []) => [...prev, v],
+    // relative to where the user typed the command (npm runs scripts from the project root)
+    (v: string, prev: string[] = []) => [...prev, resolve(process.env.INIT_CWD ?? process.cwd(), v)],
   )
   .option('--probabilities', 'the --model files output probabilities, not logits')
   .option('--models-dir <dir>', 'folder with the ONNX files and manifest.json', 'public/models')

@@ -37,9 +37,10 @@ const shardText = (s: Shard | null) => (s ? `${s.index}/${s.total}` : 'unsharded
 
 function main(): void {
   program.parse();
-  const dirs = program.args.map((d) => resolve(d));
+  const cwd = process.env.INIT_CWD ?? process.cwd(); // npm runs scripts from the project root
+  const dirs = program.args.map((d) => resolve(cwd, d));
   const opts = program.opts<{ out: string; force?: boolean }>();
-  const outDir = resolve(opts.out);
+  const outDir = resolve(cwd, opts.out);
   if (dirs.includes(outDir)) fail('--out must not be one of the folders being merged');
   // The merge replaces the folder's files: only an earlier merge's output may be replaced, never a
   // run's own rows (or its superseded.jsonl). Checked under the folder lock, so no run can start

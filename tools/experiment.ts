@@ -38,6 +38,8 @@ import { loadTestSetNode } from './lib/test-set-node';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = join(ROOT, 'public', 'data');
+/** Where the user typed the command: npm runs scripts from the project root, INIT_CWD keeps theirs. */
+const USER_CWD = process.env.INIT_CWD ?? process.cwd();
 
 interface Options {
   config?: string;
@@ -116,7 +118,7 @@ function loadConfig(opts: Options, outDir: string): { resolved: ResolvedConfig; 
     let raw: unknown;
     let text: string;
     try {
-      text = readFileSync(opts.config, 'utf8');
+      text = readFileSync(resolve(USER_CWD, opts.config), 'utf8');
     } catch (e) {
       fail(`cannot read --config ${opts.config}: ${(e as Error).message}`);
     }
@@ -185,7 +187,7 @@ interface Cli {
 function parseCli(): Cli {
   program.parse();
   const opts = program.opts<Options>();
-  const outDir = resolve(opts.out);
+  const outDir = resolve(USER_CWD, opts.out);
   let shard: Shard | null = null;
   try {
     shard = opts.shard ? parseShard(opts.shard) : null;
@@ -260,9 +262,17 @@ function installSignals(log: (line: string) => void): AbortController {
 }
 
 /** Phase 3: the backend the rows run on. Throws UsageError for a usage problem. */
-async function startBackend(cli: Cli, log: (line: string) => void): Promise<ExperimentBackend> {
+async function startBackend(
+  cli: Cli,
+  resolved: ResolvedConfig,
+  log: (line: string) => void,
+): Promise<ExperimentBackend> {
   const { opts, batchSize } = cli;
-  if (opts.endpoint) return new HttpBackend(opts.endpoint, batchSize > 1);
+  if (opts.endpoint) {
+    const http = new HttpBackend(opts.endpoint, batchSize > 1);
+    await http.check(resolved.models);
+    return http;
+  }
   if (opts.native) return new NativeBackend(batchSize > 1, 1, join(ROOT, 'public', 'models'));
   log(`starting vite preview of dist/ and headless Chromium (${opts.backend})…`);
   return BrowserBackend.start({ root: ROOT, backend: opts.backend, batch: batchSize > 1, log });
@@ -278,7 +288,7 @@ async function addCustomFiles(
   for (const c of resolved.custom) {
     let bytes: Uint8Array;
     try {
-      bytes = new Uint8Array(readFileSync(c.path));
+      bytes = new Uint8Array(readFileSync(resolve(USER_CWD, c.path)));
     } catch (e) {
       throw new UsageError(
         `${c.ref}: cannot read ${c.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
@@ -487,7 +497,7 @@ async function main(): Promise<void> {
   let backend: ExperimentBackend | null = null;
   let exitCode = 0;
   try {
-    backend = await startBackend(cli, log);
+    backend = await startBackend(cli, resolved, log);
     const customFiles = await addCustomFiles(resolved, backend, log);
     if (controller.signal.aborted) {
       log(`interrupted before any work. Resume with:\n  ${resumeCommand(cli.opts, cli.shard)}`);

@@ -45,6 +45,19 @@ const program = new Command()
 const opts = program.opts<{ models: string; batches: string; runs: string; top: string; child?: string }>();
 const runs = Number(opts.runs);
 const top = Number(opts.top);
+const batches = opts.batches.split(',').map(Number);
+if (batches.some((b) => !Number.isInteger(b) || b < 1 || b > 4096)) {
+  process.stderr.write('profile-ort: --batches must be positive integers (at most 4096), e.g. 1,64\n');
+  process.exit(2);
+}
+for (const id of opts.models.split(',')) {
+  if (!id.endsWith('.onnx') && !getModel(id)) {
+    process.stderr.write(
+      `profile-ort: unknown model ${JSON.stringify(id)}: give a weight set (0, 0_1, 2, 5, …) or an .onnx path\n`,
+    );
+    process.exit(2);
+  }
+}
 if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(top) || top < 1) {
   process.stderr.write('profile-ort: --runs and --top must be positive integers\n');
   process.exit(2);
@@ -66,11 +79,11 @@ async function child(file: string, batch: number): Promise<void> {
   const x = input(batch);
   const tensor = () => new ortWeb.Tensor('float32', x, [batch, 1, 28, 28]);
   const plain = await ortWeb.InferenceSession.create(bytes);
-  const ms = await timeRuns(() => plain.run({ input: tensor() }));
+  const ms = await timeRuns(() => plain.run({ [plain.inputNames[0]]: tensor() }));
   await plain.release();
   process.stderr.write(`WEB_MS ${ms}\n`);
   const web = await ortWeb.InferenceSession.create(bytes, { enableProfiling: true });
-  await timeRuns(() => web.run({ input: tensor() }));
+  await timeRuns(() => web.run({ [web.inputNames[0]]: tensor() }));
   web.endProfiling();
   await web.release();
 }
@@ -126,12 +139,12 @@ async function main() {
     // a shipped weight set, or the path of any .onnx file (e.g. an earlier export to compare)
     const weights = id.endsWith('.onnx') ? id : (getModel(id)?.weights ?? id);
     const file = id.endsWith('.onnx') ? id : join(MODELS_DIR, `${weights}.onnx`);
-    for (const batch of opts.batches.split(',').map(Number)) {
+    for (const batch of batches) {
       const { ms: webMs, events: trace } = profileWeb(file, batch);
       const native = await ortNode.InferenceSession.create(file, { intraOpNumThreads: 1 });
       const x = input(batch);
       const nativeMs = await timeRuns(() =>
-        native.run({ input: new ortNode.Tensor('float32', x, [batch, 1, 28, 28]) }),
+        native.run({ [native.inputNames[0]]: new ortNode.Tensor('float32', x, [batch, 1, 28, 28]) }),
       );
       const events = trace.filter((e) => e.cat === 'Node' && e.name.endsWith('_kernel_time'));
       await native.release();

@@ -54,11 +54,13 @@ def main(argv=None):
     v = sub.add_parser("adversarial-set", help="white-box L-inf PGD test-set images crafted on shipped weight sets "
                                                "(public/data/adversarial/, for transfer attacks)")
     v.add_argument("--source", nargs="+", required=True, help="shipped weight set(s) to craft on, or 'all'")
-    v.add_argument("--eps", type=float, default=0.1, help="L-inf radius in [0,1] pixel units")
-    v.add_argument("--steps", type=int, default=20, help="PGD steps (step size 2.5*eps/steps)")
-    v.add_argument("--n", type=int, default=1000, help="test images (a seeded subset, the same for every source)")
-    v.add_argument("--seed", type=int, default=0, help="subset and random-start seed")
-    v.add_argument("--out", help="output folder (default public/data/adversarial)")
+    v.add_argument("--eps", type=float, default=0.1, help="L-inf radius in [0,1] pixel units (default 0.1)")
+    v.add_argument("--steps", type=int, default=20, help="PGD steps, step size 2.5*eps/steps (default 20)")
+    v.add_argument("--n", type=int, default=1000,
+                   help="test images, a seeded subset, the same for every source (default 1000)")
+    v.add_argument("--seed", type=int, default=0, help="subset and random-start seed (default 0)")
+    v.add_argument("--out", help="output folder (default public/data/adversarial, where the page and the runner "
+                                 "find sets; use another folder for trials)")
     v.add_argument("--models-dir", help="folder with manifest.json and the ONNX files (default public/models)")
     v.add_argument("--data-dir", default=data.DEFAULT_DIR)
     v.add_argument("--threads", type=int)

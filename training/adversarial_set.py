@@ -81,7 +81,10 @@ def make_set(source: str, eps: float = 0.1, steps: int = 20, n: int = 1000, seed
              out_dir: str = OUT_DIR, models_dir: str = paths.MODELS_DIR, data_dir: str = data.DEFAULT_DIR,
              batch: int = 250) -> dict:
     """Crafts one set and writes it with its card; returns the card."""
-    with open(os.path.join(models_dir, "manifest.json")) as f:
+    manifest_path = os.path.join(models_dir, "manifest.json")
+    if not os.path.exists(manifest_path):
+        raise SystemExit(f"{manifest_path} not found: --models-dir must hold the shipped manifest.json and ONNX files")
+    with open(manifest_path) as f:
         manifest = json.load(f)
     weights = manifest["weights"]
     if source not in weights:
@@ -151,6 +154,7 @@ def make_set(source: str, eps: float = 0.1, steps: int = 20, n: int = 1000, seed
         json.dump(card, f, indent=1)
         f.write("\n")
     write_index(out_dir)
+    print(f"[{source}] wrote {os.path.join(out_dir, images_file)} and its card", flush=True)
     print(f"[{source}] {name}: source accuracy clean {acc['clean']:.3f} -> PGD {acc['adversarial_float']:.3f} "
           f"-> 8-bit {acc['adversarial']:.3f}; max {max_levels} gray levels ({card['wall_time_s']} s)", flush=True)
     return card
@@ -177,6 +181,6 @@ def main(sources: list[str], eps: float, steps: int, n: int, seed: int, out_dir:
          data_dir: str, threads: int | None) -> None:
     if threads:
         torch.set_num_threads(threads)
-    for s in SHIPPED if sources == ["all"] else sources:
+    for s in SHIPPED if sources == ["all"] else list(dict.fromkeys(sources)):
         make_set(s, eps=eps, steps=steps, n=n, seed=seed, out_dir=out_dir, models_dir=models_dir,
                  data_dir=data_dir)

@@ -120,7 +120,7 @@ export function adversarialSetFromIdx(
   if (card.source.sha256 !== shippedSha256)
     throw new AdversarialSetError(
       `${name} was crafted on a different file of model ${card.source.model} (card sha256 ${card.source.sha256.slice(0, 12)}…, ` +
-        `shipped ${shippedSha256.slice(0, 12)}…): regenerate it with \`python -m training adversarial-set --source ${card.source.model}\``,
+        `shipped ${shippedSha256.slice(0, 12)}…): regenerate it with \`python3 -m training adversarial-set --source ${card.source.model}\``,
     );
   if (imagesSha256 !== undefined && imagesSha256 !== card.images_sha256)
     throw new AdversarialSetError(

@@ -77,24 +77,25 @@ export class EngineClient {
     this.remote = Comlink.wrap<WorkerApi>(this.worker);
     const modelsUrl = this.opts.modelsUrl ?? new URL('models/', document.baseURI).href;
     const remote = this.remote;
-    this.ready = remote
-      .init(
-        { modelsUrl, backend: this.backendChoice, threads: this.opts.threads },
-        Comlink.proxy((e: EngineEvent) => this.emit(e)),
-      )
-      .then(async (status) => {
-        // a restarted worker serves the uploaded models again before it answers anything else
-        for (const req of this.customs.values()) {
-          await remote.addCustomModel(req).catch((err: unknown) =>
-            this.emit({
-              type: 'error',
-              kind: 'custom-model',
-              message: `uploaded model ${req.fileName} could not be served again: ${err instanceof Error ? err.message : String(err)}`,
-            }),
-          );
-        }
-        return status;
-      });
+    const initialised = remote.init(
+      { modelsUrl, backend: this.backendChoice, threads: this.opts.threads },
+      Comlink.proxy((e: EngineEvent) => this.emit(e)),
+    );
+    this.ready = initialised.then(async (status) => {
+      // a restarted worker serves the uploaded models again before it answers anything else
+      for (const req of this.customs.values()) {
+        await remote.addCustomModel(req).catch((err: unknown) => {
+          // not served by this worker: do not try it again on the next restart either
+          this.customs.delete(req.id);
+          this.emit({
+            type: 'error',
+            kind: 'custom-model',
+            message: `uploaded model ${req.fileName} could not be served again: ${err instanceof Error ? err.message : String(err)}`,
+          });
+        });
+      }
+      return status;
+    });
     // a worker that dies or hangs while it initialises fires no event and answers no ping: give it
     // INIT_DEADLINE_MS, then restart it, so that queued calls do not wait forever
     const gen = this.generation;
@@ -107,6 +108,12 @@ export class EngineClient {
       });
       this.recover();
     }, INIT_DEADLINE_MS);
+    // the deadline covers the worker's own start; serving uploaded models again afterwards may
+    // take long for large files and is not a hang
+    initialised.then(
+      () => clearTimeout(deadline),
+      () => {},
+    );
     this.ready.then(
       (s) => {
         clearTimeout(deadline);

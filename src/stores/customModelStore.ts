@@ -41,6 +41,8 @@ export interface CustomModelState {
   /** a storage problem (quota, IndexedDB unavailable) */
   storageNotice: string | null;
   evaluations: Record<string, Evaluation>;
+  /** saved models that could not be served again (kept in storage; Retry on reload, or Remove) */
+  unrestored: { id: string; fileName: string; message: string }[];
   restored: boolean;
   add(entry: CustomModelEntry, persisted: boolean): void;
   remove(id: string): void;
@@ -50,6 +52,7 @@ export interface CustomModelState {
   setStorageNotice(n: string | null): void;
   setEvaluation(id: string, e: Evaluation): void;
   setRestored(): void;
+  setUnrestored(u: CustomModelState['unrestored']): void;
 }
 
 export const useCustomModelStore = create<CustomModelState>()((set, get) => ({
@@ -59,6 +62,7 @@ export const useCustomModelStore = create<CustomModelState>()((set, get) => ({
   refusals: [],
   storageNotice: null,
   evaluations: {},
+  unrestored: [],
   restored: false,
   add(entry, persisted) {
     const others = get().models.filter((m) => m.id !== entry.id);
@@ -81,4 +85,5 @@ export const useCustomModelStore = create<CustomModelState>()((set, get) => ({
     set({ evaluations: { ...get().evaluations, [id]: e } });
   },
   setRestored: () => set({ restored: true }),
+  setUnrestored: (unrestored) => set({ unrestored }),
 }));

@@ -7,7 +7,7 @@ import { type CustomModelEntry, EXPECTED_MODEL } from '../core/custom-models';
 import { CLASS_NAMES_EN } from '../core/labels';
 import { type Evaluation, useCustomModelStore } from '../stores/customModelStore';
 import { useEngineStore } from '../stores/engineStore';
-import { evaluateCustomModel, removeCustomModel, uploadCustomModel } from './customModels';
+import { evaluateCustomModel, forgetUnrestored, removeCustomModel, uploadCustomModel } from './customModels';
 import { percent } from './format';
 import { Icon } from './icons';
 
@@ -140,6 +140,7 @@ export function YourModels() {
   const models = useCustomModelStore((s) => s.models);
   const upload = useCustomModelStore((s) => s.upload);
   const refusals = useCustomModelStore((s) => s.refusals);
+  const unrestored = useCustomModelStore((s) => s.unrestored);
   const notice = useCustomModelStore((s) => s.storageNotice);
   const { dismissRefusal, setStorageNotice } = useCustomModelStore.getState();
   const [probabilities, setProbabilities] = useState(false);
@@ -216,6 +217,27 @@ export function YourModels() {
         outputs are already probabilities{' '}
         <span className="muted">(otherwise they are taken as logits and softmax is applied)</span>
       </label>
+      {unrestored.map((u) => (
+        <div
+          key={u.id}
+          className="inline-error your-models__refusal"
+          role="alert"
+          data-testid="custom-unrestored"
+        >
+          <span>
+            Saved model “{u.fileName}” could not be served again ({u.message}). It stays saved and is retried
+            on the next visit.
+          </span>
+          <button
+            type="button"
+            className="button button--small"
+            onClick={() => void forgetUnrestored(u.id)}
+            data-testid="custom-unrestored-remove"
+          >
+            Remove
+          </button>
+        </div>
+      ))}
       {refusals.map((r) => (
         <div
           key={r.time}

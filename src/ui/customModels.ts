@@ -134,6 +134,18 @@ async function upload(file: File, outputs: OutputKind): Promise<CustomModelEntry
   }
 }
 
+/** Forgets a saved model that could not be served again (it is not in the worker). */
+export async function forgetUnrestored(id: string): Promise<void> {
+  const st = useCustomModelStore.getState();
+  try {
+    await deleteCustomModel(id);
+    storedIds.delete(id);
+    st.setUnrestored(st.unrestored.filter((u) => u.id !== id));
+  } catch (err) {
+    st.setStorageNotice(`"${id}" could not be removed from this browser's storage (${errorText(err)}).`);
+  }
+}
+
 /** Stops serving an uploaded model, forgets it in this browser and drops it from selections. */
 export async function removeCustomModel(id: string): Promise<void> {
   const weights = customWeightsId(id);
@@ -183,6 +195,10 @@ async function restore(): Promise<void> {
       if (refused) {
         await deleteCustomModel(s.id).catch(() => {});
         storedIds.delete(s.id);
+      } else {
+        // kept for the next visit, and listed so that it can be removed
+        const st = useCustomModelStore.getState();
+        st.setUnrestored([...st.unrestored, { id: s.id, fileName: s.fileName, message: why }]);
       }
       reportError(
         'A saved model could not be restored',

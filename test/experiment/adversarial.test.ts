@@ -69,7 +69,7 @@ describe('refusing sets that do not belong to the shipped files', () => {
 
   it('refuses a card whose source sha256 is not the shipped file', () => {
     expect(() => adversarialSetFromIdx(card, idx, 'f'.repeat(64))).toThrow(
-      /crafted on a different file of model 0 .*regenerate it with `python -m training adversarial-set --source 0`/,
+      /crafted on a different file of model 0 .*regenerate it with `python3 -m training adversarial-set --source 0`/,
     );
   });
 

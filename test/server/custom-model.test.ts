@@ -120,6 +120,6 @@ describe('npm run serve -- --model', () => {
     );
     const missing = run('no/such/model.onnx');
     expect(missing.status).toBe(2);
-    expect(missing.stderr).toMatch(/--model no\/such\/model\.onnx: cannot read the file \(ENOENT\)/);
+    expect(missing.stderr).toMatch(/--model \/\S*no\/such\/model\.onnx: cannot read the file \(ENOENT\)/);
   });
 });

@@ -474,6 +474,34 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
     });
   }
 
+  /**
+   * Before any row: every endpoint answers `GET /`, and where it lists its models (this project's
+   * service does), it serves the config's. Throws Error (cannot be reached) or UsageError (a model
+   * is not served), so a run never turns into rows of `fetch failed`.
+   */
+  async check(models: readonly string[]): Promise<void> {
+    for (const base of this.bases) {
+      let json: unknown;
+      try {
+        const res = await fetch(`${base}/`);
+        json = await res.json().catch(() => null);
+      } catch (e) {
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+        throw new Error(
+          `${base}/ cannot be reached (${cause?.code ?? cause?.message ?? (e as Error).message}): is the service running?`,
+        );
+      }
+      const listed = (json as { models?: { id?: unknown }[] } | null)?.models;
+      if (!Array.isArray(listed)) continue;
+      const ids = new Set(listed.map((m) => m.id));
+      const missing = models.filter((m) => !m.startsWith('custom/') && !ids.has(m));
+      if (missing.length)
+        throw new UsageError(
+          `${base} does not serve ${missing.join(', ')} (it serves ${[...ids].join(', ')}): start it with \`npm run serve -- --models <ids>\` or change the config's models`,
+        );
+    }
+  }
+
   async addCustomModel(c: CustomModelFile): Promise<void> {
     for (const base of this.bases) {
       let listed: { custom?: { sha256?: string } } | undefined;

@@ -340,7 +340,7 @@ function sharedContext(opts: RunnerOptions, stats: RunStats, writer: ResultsWrit
   /**
    * `draws` fresh seeded draws of a randomized model on each image (all in one score call, so the
    * draws of several images share requests): per image the share that does not classify it as its
-   * label, and the majority class (ties: the lower class).
+   * label, and the plurality class (pluralityVote).
    */
   const eotDraws = async (
     model: string,

@@ -18,7 +18,7 @@ export function loadCardNode(dataDir: string, name: string): AdversarialCard {
   const path = join(dataDir, 'adversarial', `${setFileStem(name)}.json`);
   if (!existsSync(path))
     throw new AdversarialSetError(
-      `${name}: no card at ${path} (the sets are listed in ${join(dataDir, 'adversarial', 'index.json')}; make one with python -m training adversarial-set)`,
+      `${name}: no card at ${path} (the sets are listed in ${join(dataDir, 'adversarial', 'index.json')}; make one with python3 -m training adversarial-set)`,
     );
   let raw: unknown;
   try {
