@@ -146,6 +146,21 @@ describe('images.set in an experiment config', () => {
     ).toThrow(ConfigError);
   });
 
+  it('names the field that is wrong in images', () => {
+    const msg = (images: unknown) => {
+      try {
+        resolveConfig({ ...base, images });
+        return '';
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    expect(msg({ set: 'adversarial/x', seed: 1 })).toMatch(/images\.seed: a set has fixed images/);
+    expect(msg({ count: 5, indices: [1, 2] })).toMatch(/images\.count: count and indices exclude each other/);
+    expect(msg({ sets: ['adversarial/x'] })).toMatch(/images\.sets: unknown field/);
+    expect(msg({ count: 5 })).toMatch(/images\.seed: required field is missing/);
+  });
+
   it('takes only the none attack with images.set (reports compare attacks with clean images)', () => {
     expect(() =>
       resolveConfigNode(

@@ -109,20 +109,56 @@ const setName = z.string().regex(new RegExp(`^${ADVERSARIAL_DIR}/[A-Za-z0-9_-][A
 });
 
 /**
- * Images from adversarial sets (src/data/adversarial.ts) instead of the clean test set: the first
- * `count` images of each set (all by default); labels are the clean test set's. Several sets must
- * cover the same test images (the sets of `python -m training adversarial-set` do).
+ * Which test images: `{count, seed}` (a seeded sample), `{indices}` (a list), or `{set, count?}`
+ * (adversarial sets, src/data/adversarial.ts: the first `count` images of each, all by default;
+ * labels are the clean test set's; several sets must cover the same test images). One object with
+ * the combinations checked afterwards, so that an error names the field that is wrong.
  */
-const imageSets = z.strictObject({
-  set: z.union([
-    setName,
-    z
-      .array(setName)
+const imagesSchema = z
+  .strictObject({
+    count: z.int().min(1).max(TEST_SET_SIZE).optional(),
+    seed: intSeed.optional(),
+    indices: z
+      .array(
+        z
+          .int()
+          .min(0)
+          .max(TEST_SET_SIZE - 1),
+      )
       .min(1)
-      .refine((xs) => new Set(xs).size === xs.length, { error: 'lists a set twice' }),
-  ]),
-  count: z.int().min(1).max(TEST_SET_SIZE).optional(),
-});
+      .refine((ix) => new Set(ix).size === ix.length, { error: 'lists a test-set index twice' })
+      .optional(),
+    set: z
+      .union([
+        setName,
+        z
+          .array(setName)
+          .min(1)
+          .refine((xs) => new Set(xs).size === xs.length, { error: 'lists a set twice' }),
+      ])
+      .optional(),
+  })
+  .superRefine((v, ctx) => {
+    const issue = (field: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: [field], message });
+    if (v.set !== undefined) {
+      if (v.indices !== undefined) issue('indices', 'indices and set exclude each other');
+      if (v.seed !== undefined)
+        issue('seed', 'a set has fixed images: with set, count takes its first images and there is no seed');
+    } else if (v.indices !== undefined) {
+      if (v.count !== undefined)
+        issue('count', 'count and indices exclude each other: give a list, or a seeded sample');
+      if (v.seed !== undefined)
+        issue('seed', 'seed and indices exclude each other: give a list, or a seeded sample');
+    } else {
+      if (v.count === undefined)
+        issue(
+          'count',
+          'required field is missing: give {count, seed}, {indices: [...]} or {set: "adversarial/<name>"}',
+        );
+      if (v.seed === undefined) issue('seed', 'required field is missing (the seed of the sample)');
+    }
+  });
 
 export const configSchema = z.strictObject({
   name: z.string().min(1).max(200),
@@ -134,21 +170,7 @@ export const configSchema = z.strictObject({
       .min(1)
       .refine((ids) => new Set(ids).size === ids.length, { error: 'lists a model twice' }),
   ]),
-  images: z.union([
-    z.strictObject({ count: z.int().min(1).max(TEST_SET_SIZE), seed: intSeed }),
-    z.strictObject({
-      indices: z
-        .array(
-          z
-            .int()
-            .min(0)
-            .max(TEST_SET_SIZE - 1),
-        )
-        .min(1)
-        .refine((ix) => new Set(ix).size === ix.length, { error: 'lists a test-set index twice' }),
-    }),
-    imageSets,
-  ]),
+  images: imagesSchema,
   attacks: z.array(attackSchema).min(1),
   eot: z.int().min(1).max(10_000).default(1),
   seed: intSeed.default(0),
@@ -338,8 +360,9 @@ export function parseConfig(raw: unknown): ExperimentConfig {
 
 /** The set names of a config (empty when it uses the clean test set). */
 export function configSets(config: ExperimentConfig): string[] {
-  if (!('set' in config.images)) return [];
-  return typeof config.images.set === 'string' ? [config.images.set] : [...config.images.set];
+  const set = config.images.set;
+  if (set === undefined) return [];
+  return typeof set === 'string' ? [set] : [...set];
 }
 
 /**
@@ -363,7 +386,7 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
   const setNames = configSets(config);
   const sets: ResolvedSet[] = [];
   let indices: number[];
-  if ('set' in config.images) {
+  if (config.images.set !== undefined) {
     const count = config.images.count;
     const subsets = setNames.map((name) => {
       const card = cards?.get(name);
@@ -398,10 +421,9 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
         `attacks[${other}]: with images.set only { "type": "none" } is supported (the reports compare attacks against clean test images)`,
       ]);
   } else {
-    indices =
-      'indices' in config.images
-        ? [...config.images.indices]
-        : sampleIndices(config.images.count, config.images.seed);
+    const { indices: list, count, seed } = config.images;
+    // the schema guarantees a list, or count and seed
+    indices = list ? [...list] : sampleIndices(count!, seed!);
   }
   const attacks = config.attacks.map((a): ResolvedAttack => {
     const library = libraryAttack(a);
