@@ -2,6 +2,7 @@
  * What `npm run bench:shim` drives through Playwright (`window.__playground.bench`): typed page
  * functions instead of code sent as strings. Times are performance.now() in the page (ms).
  */
+import { modelRoute } from '../core/api';
 import { EngineClient } from '../engine/client';
 
 export interface LatencyResult {
@@ -44,7 +45,7 @@ export interface BenchPageApi {
 }
 
 async function post(id: string, body: string, inferenceMs?: number[]): Promise<void> {
-  const r = await fetch(`/${id}/decision`, { method: 'POST', body });
+  const r = await fetch(modelRoute(id, 'decision'), { method: 'POST', body });
   await r.json();
   if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
   inferenceMs?.push(Number(r.headers.get('X-Inference-Ms')));
@@ -79,7 +80,9 @@ export function createBenchApi(engine: EngineClient): BenchPageApi {
       // round-robin, so each path sees the same machine state
       for (let i = 0; i < n; i++) {
         await timed(r.single, () => post(id, body, workerInference));
-        await timed(r.handle, () => engine.handle({ method: 'POST', path: `/${id}/decision`, body }));
+        await timed(r.handle, () =>
+          engine.handle({ method: 'POST', path: modelRoute(id, 'decision'), body }),
+        );
         await timed(r.infer, () => engine.infer(id, x, 1));
         await timed(r.ping, () => engine.ping());
       }
@@ -103,7 +106,11 @@ export function createBenchApi(engine: EngineClient): BenchPageApi {
           const k = busy.indexOf(Math.min(...busy));
           busy[k]++;
           try {
-            const res = await pool[k].handle({ method: 'POST', path: `/${id}/decision`, body: batchBody });
+            const res = await pool[k].handle({
+              method: 'POST',
+              path: modelRoute(id, 'decision'),
+              body: batchBody,
+            });
             if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
           } finally {
             busy[k]--;

@@ -4,7 +4,7 @@
  * throws: every failure is a JSON error with the status the SPEC names.
  */
 
-import type { ApiRequest, ApiResponse } from './api';
+import { type ApiRequest, type ApiResponse, modelRoute } from './api';
 import { CUSTOM_PREFIX, describeCustomModel } from './custom-models';
 import { applyPreprocessor, type PreprocessDraw } from './defenses';
 import { type InferenceEngine, ModelUnavailableError } from './engine';
@@ -168,11 +168,9 @@ function errorText(e: unknown): string {
 }
 
 function routesOf(m: ModelInfo): { decision: string; score: string; aliases: string[] } {
-  if (m.arch === 'custom') return { decision: `/${m.id}/decision`, score: `/${m.id}/score`, aliases: [] };
-  const [arch, d] = m.id.split('_');
-  const base = d === undefined ? `/${arch}` : `/${arch}/${d}`;
-  const aliases = d === undefined ? [] : [`/${m.id}/decision`, `/${m.id}/score`];
-  return { decision: `${base}/decision`, score: `${base}/score`, aliases };
+  // the canonical routes (core/api), and the underscore alias of a defended shipped model
+  const aliases = m.arch !== 'custom' && m.id.includes('_') ? [`/${m.id}/decision`, `/${m.id}/score`] : [];
+  return { decision: modelRoute(m.id, 'decision'), score: modelRoute(m.id, 'score'), aliases };
 }
 
 function describeService(models: readonly ModelInfo[]) {

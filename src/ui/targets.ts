@@ -1,6 +1,8 @@
 /** What the comparison view classifies: the selected models plus custom preprocessor + weights pairs. */
+
 import { useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import { modelRoute } from '../core/api';
 import {
   ARCH_LABEL,
   type Arch,
@@ -135,6 +137,5 @@ export function useTargets(): Target[] {
 
 /** `/0/decision` for model 0, `/0/1/decision` for 0_1, `/custom/<id>/3/decision` for custom/<id>/3. */
 export function apiPath(modelId: string, route: 'decision' | 'score'): string {
-  if (modelId.startsWith('custom/')) return `/${modelId}/${route}`;
-  return `/${modelId.split('_').join('/')}/${route}`;
+  return modelRoute(modelId, route);
 }
