@@ -100,7 +100,11 @@ export function createBenchApi(engine: EngineClient): BenchPageApi {
       }
       const pool = Array.from({ length: engines }, () => new EngineClient({ backend: 'wasm', threads }));
       try {
-        await Promise.all(pool.map((e) => e.backendStatus().then(() => e.load(id))));
+        // one after another: each worker downloads the file itself (the pool would share the bytes)
+        for (const e of pool) {
+          await e.backendStatus();
+          await e.load(id);
+        }
         const busy = pool.map(() => 0);
         const call = async () => {
           const k = busy.indexOf(Math.min(...busy));
