@@ -7,11 +7,8 @@
  */
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { chromium } from 'playwright-core';
 import { preview } from 'vite';
-import { CHROMIUM_ARGS, findChromium } from './lib/browser';
-
-const CHROMIUM_EXECUTABLE = findChromium();
+import { launchChromium } from './lib/browser';
 
 const opts = new Command()
   .option('--out <file>', 'PNG to write', 'docs/playground.png')
@@ -27,7 +24,7 @@ if (!existsSync('dist/index.html')) {
 }
 const port = Number(opts.port);
 const server = await preview({ preview: { port, strictPort: true, host: '127.0.0.1' }, logLevel: 'error' });
-const browser = await chromium.launch({ executablePath: CHROMIUM_EXECUTABLE, args: CHROMIUM_ARGS });
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   await page.goto(`http://127.0.0.1:${port}/?backend=wasm&models=${opts.models}`);

@@ -29,7 +29,7 @@ import { MODELS, type ModelInfo } from '../../src/core/models';
 import { createRouter } from '../../src/core/router';
 import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
-import { CHROMIUM_ARGS } from '../lib/browser';
+import { CHROMIUM_ARGS, findChromium } from '../lib/browser';
 import { createNodeEngine, type NodeEngine } from '../lib/node-engine';
 import { freePort } from '../lib/serve-process';
 import type { LibraryAttack } from './config';
@@ -87,12 +87,6 @@ export interface ExperimentBackend {
   addCustomModel?(c: CustomModelFile): Promise<void>;
   environment(): Promise<Record<string, unknown>>;
   close(): Promise<void>;
-}
-
-export function findChromium(): string | undefined {
-  return [process.env.CHROMIUM_PATH, '/usr/bin/chromium'].find((p): p is string =>
-    Boolean(p && existsSync(p)),
-  );
 }
 
 /** A file under dir modified after `time` (ms), if any. */
