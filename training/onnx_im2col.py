@@ -81,8 +81,22 @@ def im2col_convs(model, max_output_pixels: int = 4):
                 taps.append(t)
         cols = taps[0]
         if len(taps) > 1:
-            nodes.append(helper.make_node("Concat", taps, [f"{p}_cols"], axis=1))
-            cols = f"{p}_cols"
+            # Concat in groups of at most 3 inputs: onnxruntime-web's WebGPU Concat binds every
+            # input as a storage buffer, and a 9-input Concat (over WebGPU's default limit of 8 per
+            # shader stage) gave logits off by 6 on SwiftShader. The groups keep the channel order.
+            groups = []
+            for i in range(0, len(taps), 3):
+                if len(taps[i : i + 3]) == 1:
+                    groups.append(taps[i])
+                    continue
+                name = f"{p}_cols{i // 3}"
+                nodes.append(helper.make_node("Concat", taps[i : i + 3], [name], axis=1))
+                groups.append(name)
+            if len(groups) == 1:
+                cols = groups[0]
+            else:
+                nodes.append(helper.make_node("Concat", groups, [f"{p}_cols"], axis=1))
+                cols = f"{p}_cols"
         # Wmat[t*C + c, o] = W[o, c, ky, kx], t = ky*kw + kx: the Concat's channel order
         wmat = w.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)
         wname = const("wmat", wmat.astype(np.float32))
