@@ -300,6 +300,7 @@ async function addCustomFiles(
       fileName: basename(c.path),
       bytes,
       sha256: createHash('sha256').update(bytes).digest('hex'),
+      outputs: c.outputs,
     };
     try {
       if (!backend.addCustomModel) throw new UsageError(`this backend cannot run ${c.ref}`);

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NativeBackend } from '../../tools/experiment/backends';
 import { ConfigError, resolveConfig } from '../../tools/experiment/config';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,12 +47,13 @@ describe('custom:<path> in an experiment config', () => {
     });
     expect(r.models).toEqual(['0', 'custom/tiny-mlp', 'custom/tiny-mlp-2']);
     expect(r.custom).toEqual([
-      { ref: `custom:${MLP}`, path: MLP, id: 'tiny-mlp', model: 'custom/tiny-mlp' },
+      { ref: `custom:${MLP}`, path: MLP, id: 'tiny-mlp', model: 'custom/tiny-mlp', outputs: 'logits' },
       {
         ref: 'custom:elsewhere/tiny-mlp.onnx',
         path: 'elsewhere/tiny-mlp.onnx',
         id: 'tiny-mlp-2',
         model: 'custom/tiny-mlp-2',
+        outputs: 'logits',
       },
     ]);
     expect(resolveConfig({ ...base, models: ['0'] }).custom).toEqual([]);
@@ -95,5 +97,44 @@ describe('custom:<path> in an experiment config', () => {
     const missing = runCli({ ...base, models: ['custom:no/such/model.onnx'] });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read no\/such\/model\.onnx \(ENOENT\)/);
+  });
+});
+
+describe('custom:<path>.onnx#probabilities', () => {
+  const PROBS = 'test/fixtures/custom-models/linear-probs.onnx';
+
+  it('resolves the outputs kind from the ref', () => {
+    const r = resolveConfig({ ...base, models: [`custom:${PROBS}#probabilities`, `custom:${MLP}`] });
+    expect(r.custom.map((c) => c.outputs)).toEqual(['probabilities', 'logits']);
+  });
+
+  it('serves a probability model as it is, not softmaxed twice', async () => {
+    const bytes = new Uint8Array(readFileSync(join(ROOT, PROBS)));
+    const file = (outputs: 'logits' | 'probabilities') => ({
+      id: 'linear-probs',
+      path: PROBS,
+      fileName: 'linear-probs.onnx',
+      bytes,
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      outputs,
+    });
+    const image = Buffer.from(Uint8Array.from({ length: 784 }, (_, i) => (i * 31) % 256)).toString('base64');
+    const scores = async (outputs: 'logits' | 'probabilities') => {
+      const backend = new NativeBackend(false, 1, join(ROOT, 'public', 'models'));
+      try {
+        await backend.addCustomModel(file(outputs));
+        return (await backend.score('custom/linear-probs', [{ image, seed: 0 }]))[0];
+      } finally {
+        await backend.close();
+      }
+    };
+    const asIs = await scores('probabilities');
+    const twice = await scores('logits');
+    // the model's own probabilities sum to 1 and are sharper than their softmax
+    expect(asIs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(Math.max(...asIs)).toBeGreaterThan(Math.max(...twice));
+    const e = asIs.map(Math.exp);
+    const z = e.reduce((a, b) => a + b, 0);
+    twice.forEach((p, i) => expect(p).toBeCloseTo(e[i] / z, 5));
   });
 });

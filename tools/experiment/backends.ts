@@ -109,6 +109,8 @@ export interface CustomModelFile {
   fileName: string;
   bytes: Uint8Array;
   sha256: string;
+  /** logits (softmax applied) or probabilities (served as they are) */
+  outputs: 'logits' | 'probabilities';
 }
 
 type PlaygroundWindow = { __playground?: { experiment?: ExperimentPageApi; ready?: Promise<unknown> } };
@@ -308,7 +310,7 @@ export class BrowserBackend implements ExperimentBackend {
     const page = this.page;
     const err = await (async () =>
       page.evaluate(
-        async ({ id, fileName, b64 }) => {
+        async ({ id, fileName, b64, outputs }) => {
           const bin = atob(b64);
           const bytes = new Uint8Array(bin.length);
           for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
@@ -318,13 +320,13 @@ export class BrowserBackend implements ExperimentBackend {
             }
           ).__playground.engine;
           try {
-            await engine.addCustomModel({ id, fileName, bytes, outputs: 'logits' });
+            await engine.addCustomModel({ id, fileName, bytes, outputs });
             return null;
           } catch (e) {
             return e instanceof Error ? e.message : String(e);
           }
         },
-        { id: c.id, fileName: c.fileName, b64 },
+        { id: c.id, fileName: c.fileName, b64, outputs: c.outputs },
       ))();
     if (err) throw new UsageError(`${c.path}: ${err}`);
   }
@@ -498,10 +500,10 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
 
   async addCustomModel(c: CustomModelFile): Promise<void> {
     for (const base of this.bases) {
-      let listed: { custom?: { sha256?: string } } | undefined;
+      let listed: { custom?: { sha256?: string; outputs?: string } } | undefined;
       try {
         const json = (await (await fetch(`${base}/`)).json()) as {
-          models?: { id: string; custom?: { sha256?: string } }[];
+          models?: { id: string; custom?: { sha256?: string; outputs?: string } }[];
         };
         listed = json.models?.find((m) => m.id === `custom/${c.id}`);
       } catch (e) {
@@ -514,6 +516,10 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
       if (listed.custom?.sha256 !== c.sha256)
         throw new UsageError(
           `${base} serves a different custom/${c.id} (sha256 ${String(listed.custom?.sha256).slice(0, 12)}…, ${c.path} has ${c.sha256.slice(0, 12)}…)`,
+        );
+      if (listed.custom?.outputs !== undefined && listed.custom.outputs !== c.outputs)
+        throw new UsageError(
+          `${base} serves custom/${c.id} as ${listed.custom.outputs}, the config says ${c.outputs}: ${c.outputs === 'probabilities' ? 'start the server with --probabilities' : 'start it without --probabilities, or add #probabilities to the config'}`,
         );
     }
   }
@@ -573,7 +579,7 @@ export class NativeBackend extends NodeAttackBackend implements ExperimentBacken
   async addCustomModel(c: CustomModelFile): Promise<void> {
     let entry: CustomModelEntry;
     try {
-      entry = await this.engine.addCustom(c.id, c.fileName, c.bytes);
+      entry = await this.engine.addCustom(c.id, c.fileName, c.bytes, c.outputs);
     } catch (e) {
       throw new UsageError(`${c.path}: ${(e as Error).message}`);
     }

@@ -93,13 +93,15 @@ export const ATTACK_TYPES: AttackType[] = ['none', 'noise', 'square', 'hopskipju
 
 /**
  * `custom:<path>.onnx`: an ONNX classifier of your own (src/core/custom-models.ts), read by the CLI
- * from `<path>` (relative to the working directory) and run as model `custom/<file stem>`.
+ * from `<path>` (relative to the working directory) and run as model `custom/<file stem>`. Its
+ * outputs are taken as logits (softmax is applied); `custom:<path>.onnx#probabilities` declares that
+ * the model already outputs probabilities.
  */
-export const CUSTOM_MODEL_REF = /^custom:(.+\.onnx)$/i;
+export const CUSTOM_MODEL_REF = /^custom:(.+\.onnx)(#probabilities)?$/i;
 
 const modelId = z.string().refine((id) => MODEL_IDS.includes(id) || CUSTOM_MODEL_REF.test(id), {
   error: (iss) =>
-    `unknown model ${JSON.stringify(iss.input)}; the models are ${MODEL_IDS.join(', ')}, or "custom:<path>.onnx" for a model of your own`,
+    `unknown model ${JSON.stringify(iss.input)}; the models are ${MODEL_IDS.join(', ')}, or "custom:<path>.onnx" (add "#probabilities" if it outputs probabilities) for a model of your own`,
 });
 
 const intSeed = z.int().min(0).max(MAX_EXPERIMENT_SEED);
@@ -214,6 +216,8 @@ export interface ResolvedCustomModel {
   /** `custom/<id>` (the rows' model) */
   model: string;
   id: string;
+  /** what the model outputs (`#probabilities` in the ref), as the upload's tick box says */
+  outputs: 'logits' | 'probabilities';
 }
 
 export interface ResolvedConfig {
@@ -374,13 +378,15 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
   const config = parseConfig(raw);
   const custom: ResolvedCustomModel[] = [];
   const models = (config.models === 'all' ? [...MODEL_IDS] : [...config.models]).map((ref) => {
-    const path = CUSTOM_MODEL_REF.exec(ref)?.[1];
-    if (path === undefined) return ref;
+    const match = CUSTOM_MODEL_REF.exec(ref);
+    if (!match) return ref;
+    const path = match[1];
+    const outputs = match[2] ? 'probabilities' : 'logits';
     const id = customModelId(
       path,
       custom.map((c) => c.id),
     );
-    custom.push({ ref, path, id, model: customWeightsId(id) });
+    custom.push({ ref, path, id, model: customWeightsId(id), outputs });
     return customWeightsId(id);
   });
   const setNames = configSets(config);
