@@ -249,6 +249,8 @@ export function checkTestRun(
   data: ArrayLike<number>,
   dims: readonly number[],
   n: number,
+  /** how the user undoes "outputs are probabilities" where they declared it */
+  toggle = 'untick "outputs are already probabilities"',
 ): string | null {
   const head = `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28]`;
   if (
@@ -268,12 +270,12 @@ export function checkTestRun(
       for (let c = 0; c < CUSTOM_CLASSES; c++) {
         const v = data[r * CUSTOM_CLASSES + c];
         if (v < 0 || v > 1) {
-          return `${head} returned ${v} in row ${r}, which is not a probability; untick "outputs are already probabilities" if the model gives logits.`;
+          return `${head} returned ${v} in row ${r}, which is not a probability; ${toggle} if the model gives logits.`;
         }
         sum += v;
       }
       if (Math.abs(sum - 1) > 1e-3) {
-        return `${head} returned a row summing to ${sum.toFixed(4)}, not 1; untick "outputs are already probabilities" if the model gives logits.`;
+        return `${head} returned a row summing to ${sum.toFixed(4)}, not 1; ${toggle} if the model gives logits.`;
       }
     }
   }

@@ -135,6 +135,6 @@ describe('custom:<path>.onnx#probabilities', () => {
     expect(Math.max(...asIs)).toBeGreaterThan(Math.max(...twice));
     const e = asIs.map(Math.exp);
     const z = e.reduce((a, b) => a + b, 0);
-    twice.forEach((p, i) => expect(p).toBeCloseTo(e[i] / z, 5));
+    for (const [i, p] of twice.entries()) expect(p).toBeCloseTo(e[i] / z, 5);
   });
 });

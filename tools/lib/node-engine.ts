@@ -315,8 +315,14 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
           )[spec.outputName];
           const data = new Float32Array(out.data as Float32Array);
           problem =
-            checkTestRun(fileName, spec, data, out.dims, n) ??
-            (n === 2 && single ? checkBatchIndependence(fileName, single, data) : null);
+            checkTestRun(
+              fileName,
+              spec,
+              data,
+              out.dims,
+              n,
+              'drop --probabilities (serve) or #probabilities (experiments)',
+            ) ?? (n === 2 && single ? checkBatchIndependence(fileName, single, data) : null);
           if (n === 1) single = data;
         } catch (e) {
           problem = `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${(e as Error).message.slice(0, 300)}).`;
