@@ -33,7 +33,7 @@ import { appendLine, FILES, lockOutDir, OutDirBusy, readResults } from './experi
 import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
 import { plannedWork, type RunnerOptions, runExperiment } from './experiment/runner';
 import { modelLabel } from './experiment/summary';
-import { loadAdversarialSetNode, resolveConfigNode } from './lib/adversarial-node';
+import { loadAdversarialSetNode, resolveConfigNode, shippedSha256 } from './lib/adversarial-node';
 import { loadTestSetNode } from './lib/test-set-node';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -148,9 +148,11 @@ function resolveWithSets(raw: unknown, where: string): ResolvedConfig {
 /** The config's adversarial sets with their images, checked against the shipped files. */
 function loadSets(resolved: ResolvedConfig): Map<string, AdversarialSet> {
   const out = new Map<string, AdversarialSet>();
+  const modelsDir = join(ROOT, 'public', 'models');
+  const shipped = resolved.sets.length ? shippedSha256(modelsDir) : {};
   for (const s of resolved.sets) {
     try {
-      out.set(s.name, loadAdversarialSetNode(DATA_DIR, join(ROOT, 'public', 'models'), s.name));
+      out.set(s.name, loadAdversarialSetNode(DATA_DIR, modelsDir, s.name, undefined, shipped));
     } catch (e) {
       if (e instanceof AdversarialSetError) fail(e.message);
       throw e;
@@ -399,6 +401,7 @@ async function runPhase(
   resolved: ResolvedConfig,
   backend: ExperimentBackend,
   customFiles: CustomModelFile[],
+  sets: Map<string, AdversarialSet>,
   planned: WorkItem[],
   work: WorkItem[],
   controller: AbortController,
@@ -409,7 +412,6 @@ async function runPhase(
   await backend.warmUp?.(resolved.models[0]);
   const environment = await environmentOf(cli, resolved, backend, customFiles);
   const testSet = loadTestSetNode(DATA_DIR);
-  const sets = loadSets(resolved);
   const file = configFile(resolved, shard, environment, work.length, planned.length);
   const { resumed } = prepareOutDir({
     outDir,
@@ -491,7 +493,8 @@ async function runPhase(
 async function main(): Promise<void> {
   const cli = parseCli();
   const { resolved } = loadConfig(cli.opts, cli.outDir);
-  loadSets(resolved); // a set that does not match the shipped files stops here, before anything starts
+  // a set that does not match the shipped files stops here, before anything starts
+  const sets = loadSets(resolved);
   const { planned, work, release } = claimOutDir(cli, resolved);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const controller = installSignals(log);
@@ -504,7 +507,7 @@ async function main(): Promise<void> {
       log(`interrupted before any work. Resume with:\n  ${resumeCommand(cli.opts, cli.shard)}`);
       exitCode = 130;
     } else {
-      exitCode = await runPhase(cli, resolved, backend, customFiles, planned, work, controller, log);
+      exitCode = await runPhase(cli, resolved, backend, customFiles, sets, planned, work, controller, log);
     }
   } catch (e) {
     if (e instanceof UsageError) {

@@ -59,3 +59,13 @@ def write_golden_logits(model: torch.nn.Module, model_id: str, x_test_u8: torch.
         json.dump(dict(model=model_id, test_indices=GOLDEN_INDICES, torch_version=torch.__version__,
                        logits=[[float(v) for v in row] for row in logits]), f)
     return out
+
+
+def golden_logit_diff(model, golden_path: str, x_test_u8: torch.Tensor) -> float:
+    """Max |logit difference| of `model` (a torch module taking [N,1,28,28] in [0,1]) against the
+    golden logits written by write_golden_logits (`test_indices` and PyTorch `logits`)."""
+    with open(golden_path) as f:
+        golden = json.load(f)
+    with torch.no_grad():
+        logits = model(data.to_input(x_test_u8[golden["test_indices"]]))
+    return (logits - torch.tensor(golden["logits"])).abs().max().item()

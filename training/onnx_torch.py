@@ -8,7 +8,6 @@ are small. Semantics follow the ONNX operator specification (opset 17); `OnnxMod
 them on a file by comparing its logits with reference logits (the golden logits written at export,
 within 1e-4).
 """
-import json
 
 import numpy as np
 import torch
@@ -232,13 +231,9 @@ class OnnxModule(torch.nn.Module):
     def check(self, golden_path: str, x_test_u8: torch.Tensor, tolerance: float = 1e-4) -> float:
         """Max |logit difference| against golden logits (`test/golden/logits/<id>.json`: the
         `test_indices` and PyTorch `logits` written at export); raises ValueError above tolerance."""
-        from . import data
+        from .export import golden_logit_diff
 
-        with open(golden_path) as f:
-            golden = json.load(f)
-        with torch.no_grad():
-            logits = self(data.to_input(x_test_u8[golden["test_indices"]]))
-        diff = (logits - torch.tensor(golden["logits"])).abs().max().item()
+        diff = golden_logit_diff(self, golden_path, x_test_u8)
         if diff > tolerance:
             raise ValueError(f"{self.path}: interpreted logits are {diff:.2e} away from {golden_path} "
                              f"(tolerance {tolerance:g})")

@@ -14,7 +14,7 @@ import os
 import torch
 
 from . import data, models, paths
-from .export import sha256_file
+from .export import golden_logit_diff, sha256_file
 from .recipes import RECIPES
 from .train import write_record
 
@@ -59,12 +59,8 @@ def weights_from_onnx(model_id: str, onnx_path: str, golden_path: str, record_fr
     model.load_state_dict(new_sd)
     model.eval()
 
-    with open(golden_path) as f:
-        golden = json.load(f)
     x_test, _ = data.load_split("test", data_dir)
-    with torch.no_grad():
-        logits = model(data.to_input(x_test[golden["test_indices"]]))
-    diff = (logits - torch.tensor(golden["logits"])).abs().max().item()
+    diff = golden_logit_diff(model, golden_path, x_test)
     if diff > TOLERANCE:
         raise SystemExit(f"recovered weights give logits {diff:.2e} away from {golden_path} "
                          f"(tolerance {TOLERANCE:g}): the mapping is wrong or the files do not belong together")

@@ -14,6 +14,7 @@
  * in the thesis code's Gaussian blur. The model IDs are the route without the action:
  * `custom/<id>`, `custom/<id>/3`, `custom/<id>/4`, `custom/<id>/blur`; the weight-set ID is `custom/<id>`.
  */
+import { ModelRefusedError } from './errors';
 import {
   BLUR_DEFAULT,
   type Defense,
@@ -211,7 +212,7 @@ export function validateCustomModel(
   };
 }
 
-export { ModelRefusedError } from './errors';
+export { ModelRefusedError };
 
 /**
  * The first image's output must not depend on what else is in the batch (a model exported in
@@ -280,6 +281,72 @@ export function checkTestRun(
     }
   }
   return null;
+}
+
+/** What the checks need of an onnxruntime session (onnxruntime-web's and onnxruntime-node's alike). */
+export interface CheckableSession {
+  readonly inputMetadata: readonly TensorMeta[];
+  readonly outputMetadata: readonly TensorMeta[];
+}
+
+/** The refusal of a file onnxruntime cannot open as a session. */
+export function unreadableModelError(fileName: string, err: unknown): ModelRefusedError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new ModelRefusedError(
+    `"${fileName}" was refused: onnxruntime cannot read it as an ONNX model (${why.slice(0, 300)}).`,
+  );
+}
+
+/**
+ * The whole check of an opened model, shared by the worker (onnxruntime-web) and Node
+ * (onnxruntime-node): its metadata (validateCustomModel), then test runs on 1 image (a blank one)
+ * and, unless the batch is fixed at 1, on 2 (blank and mid-gray), each checked by checkTestRun and
+ * the second against the first (checkBatchIndependence).
+ * @param run one session run: input [n,1,28,28] float32 → the output's values and dims
+ * @param toggle how to undo "outputs are probabilities" where the user declared it
+ * @returns the spec to serve the model with
+ * @throws ModelRefusedError naming the file and what was found; the caller releases the session
+ */
+export async function checkCustomSession(
+  fileName: string,
+  session: CheckableSession,
+  outputs: OutputKind,
+  run: (
+    spec: CustomModelSpec,
+    input: Float32Array,
+    n: number,
+  ) => Promise<{ data: Float32Array; dims: readonly number[] }>,
+  toggle?: string,
+): Promise<CustomModelSpec> {
+  const meta = (list: readonly TensorMeta[]): TensorMeta[] =>
+    list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : m));
+  const checked = validateCustomModel(
+    fileName,
+    meta(session.inputMetadata),
+    meta(session.outputMetadata),
+    outputs,
+  );
+  if (!checked.ok) throw new ModelRefusedError(checked.error);
+  const spec = checked.value;
+  let single: Float32Array | null = null;
+  for (const n of spec.batch === 1 ? [1] : [1, 2]) {
+    const input = new Float32Array(n * 784);
+    if (n === 2) input.fill(0.5, 784); // a blank and a mid-gray image
+    let out: { data: Float32Array; dims: readonly number[] };
+    try {
+      out = await run(spec, input, n);
+    } catch (err) {
+      throw new ModelRefusedError(
+        `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${(err instanceof Error ? err.message : String(err)).slice(0, 300)}).`,
+      );
+    }
+    const problem =
+      checkTestRun(fileName, spec, out.data, out.dims, n, toggle) ??
+      (n === 2 && single ? checkBatchIndependence(fileName, single, out.data) : null);
+    if (problem) throw new ModelRefusedError(problem);
+    if (n === 1) single = out.data;
+  }
+  return spec;
 }
 
 /**

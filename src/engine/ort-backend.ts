@@ -7,13 +7,10 @@ import * as ort from 'onnxruntime-web';
 import {
   type CustomModelEntry,
   type CustomModelSpec,
-  checkBatchIndependence,
-  checkTestRun,
-  ModelRefusedError,
+  checkCustomSession,
   type OutputKind,
   probabilitiesToLogits,
-  type TensorMeta,
-  validateCustomModel,
+  unreadableModelError,
 } from '../core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../core/engine';
 import type {
@@ -55,10 +52,6 @@ interface CustomWeights {
 async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', bytes as unknown as BufferSource);
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 type GpuAdapterLike = {
@@ -385,52 +378,21 @@ export class OrtBackend implements InferenceEngine {
         backend: 'wasm' as ActiveBackend,
       }));
     } catch (err) {
-      throw new ModelRefusedError(
-        `"${fileName}" was refused: onnxruntime cannot read it as an ONNX model (${errorText(err).slice(0, 300)}).`,
-      );
+      throw unreadableModelError(fileName, err);
     }
     const { session } = opened;
-    const meta = (list: readonly ort.InferenceSession.ValueMetadata[]): TensorMeta[] =>
-      list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : m));
-    const checked = validateCustomModel(
-      fileName,
-      meta(session.inputMetadata),
-      meta(session.outputMetadata),
-      outputs,
-    );
-    const drop = () => this.exclusive(() => session.release()).catch(() => {});
-    if (!checked.ok) {
-      await drop();
-      throw new ModelRefusedError(checked.error);
-    }
-    const spec = checked.value;
-    let single: Float32Array | null = null;
-    for (const n of spec.batch === 1 ? [1] : [1, 2]) {
-      const input = new Float32Array(n * 784);
-      if (n === 2) input.fill(0.5, 784); // a blank and a mid-gray image
-      let data: Float32Array;
-      let dims: readonly number[];
-      try {
+    let spec: CustomModelSpec;
+    try {
+      spec = await checkCustomSession(fileName, session, outputs, async (sp, input, n) => {
         const res = await this.exclusive(() =>
-          session.run({ [spec.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) }),
+          session.run({ [sp.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) }),
         );
-        const out = res[spec.outputName];
-        data = new Float32Array(out.data as Float32Array);
-        dims = out.dims;
-      } catch (err) {
-        await drop();
-        throw new ModelRefusedError(
-          `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${errorText(err).slice(0, 300)}).`,
-        );
-      }
-      const problem =
-        checkTestRun(fileName, spec, data, dims, n) ??
-        (n === 2 && single ? checkBatchIndependence(fileName, single, data) : null);
-      if (problem) {
-        await drop();
-        throw new ModelRefusedError(problem);
-      }
-      if (n === 1) single = data;
+        const out = res[sp.outputName];
+        return { data: new Float32Array(out.data as Float32Array), dims: out.dims };
+      });
+    } catch (err) {
+      await this.exclusive(() => session.release()).catch(() => {});
+      throw err;
     }
     await this.release(weights);
     const entry: CustomModelEntry = { id, fileName, sha256, bytes: bytes.byteLength, spec };

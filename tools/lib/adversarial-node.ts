@@ -47,17 +47,14 @@ export function loadAdversarialSetNode(
   modelsDir: string,
   name: string,
   card = loadCardNode(dataDir, name),
+  /** the manifest's sha256 by weight set, when the caller has read it already */
+  shipped: Record<string, string> = shippedSha256(modelsDir),
 ): AdversarialSet {
   const path = join(dataDir, 'adversarial', card.images_file);
   if (!existsSync(path)) throw new AdversarialSetError(`${name}: its images ${path} are missing`);
   const gz = readFileSync(path);
   const sha = createHash('sha256').update(gz).digest('hex');
-  return adversarialSetFromIdx(
-    card,
-    new Uint8Array(gunzipSync(gz)),
-    shippedSha256(modelsDir)[card.source.model],
-    sha,
-  );
+  return adversarialSetFromIdx(card, new Uint8Array(gunzipSync(gz)), shipped[card.source.model], sha);
 }
 
 /**

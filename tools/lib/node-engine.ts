@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
   type CustomModelEntry,
-  checkBatchIndependence,
-  checkTestRun,
+  type CustomModelSpec,
+  checkCustomSession,
   customWeightsId,
   type OutputKind,
   probabilitiesToLogits,
-  type TensorMeta,
-  validateCustomModel,
+  unreadableModelError,
 } from '../../src/core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../../src/core/engine';
 import { externalDataRefs } from './onnx-external-data';
@@ -287,50 +286,25 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
       try {
         session = await ort.InferenceSession.create(bytes, sessionOptions);
       } catch (e) {
-        throw new Error(
-          `"${fileName}" was refused: onnxruntime cannot read it as an ONNX model (${(e as Error).message.slice(0, 300)}).`,
+        throw unreadableModelError(fileName, e);
+      }
+      let spec: CustomModelSpec;
+      try {
+        spec = await checkCustomSession(
+          fileName,
+          session,
+          outputs,
+          async (sp, input, n) => {
+            const out = (
+              await session.run({ [sp.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) })
+            )[sp.outputName];
+            return { data: new Float32Array(out.data as Float32Array), dims: out.dims };
+          },
+          'drop --probabilities (serve) or #probabilities (experiments)',
         );
-      }
-      const meta = (list: readonly ort.InferenceSession.ValueMetadata[]): TensorMeta[] =>
-        list.map((m) => (m.isTensor ? { name: m.name, isTensor: true, type: m.type, shape: m.shape } : m));
-      const checked = validateCustomModel(
-        fileName,
-        meta(session.inputMetadata),
-        meta(session.outputMetadata),
-        outputs,
-      );
-      if (!checked.ok) {
+      } catch (e) {
         await session.release();
-        throw new Error(checked.error);
-      }
-      const spec = checked.value;
-      let single: Float32Array | null = null;
-      for (const n of spec.batch === 1 ? [1] : [1, 2]) {
-        const input = new Float32Array(n * PIXELS);
-        if (n === 2) input.fill(0.5, PIXELS);
-        let problem: string | null;
-        try {
-          const out = (
-            await session.run({ [spec.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) })
-          )[spec.outputName];
-          const data = new Float32Array(out.data as Float32Array);
-          problem =
-            checkTestRun(
-              fileName,
-              spec,
-              data,
-              out.dims,
-              n,
-              'drop --probabilities (serve) or #probabilities (experiments)',
-            ) ?? (n === 2 && single ? checkBatchIndependence(fileName, single, data) : null);
-          if (n === 1) single = data;
-        } catch (e) {
-          problem = `"${fileName}" was refused: its first test run on ${n} image${n === 1 ? '' : 's'} [${n},1,28,28] failed (${(e as Error).message.slice(0, 300)}).`;
-        }
-        if (problem) {
-          await session.release();
-          throw new Error(problem);
-        }
+        throw e;
       }
       const entry: CustomModelEntry = {
         id,
