@@ -13,7 +13,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import cors from '@fastify/cors';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
 import pino from 'pino';
 import { customModelId, customModelInfos, type OutputKind } from '../src/core/custom-models';
 import { MODELS, type ModelInfo } from '../src/core/models';
@@ -73,16 +78,15 @@ export function selectModels(ids?: readonly string[]): ModelInfo[] {
   return MODELS.filter((m) => ids.includes(m.id));
 }
 
-export async function buildService(opts: ServeOptions = {}): Promise<Service> {
-  const models = selectModels(opts.models);
-  const maxBody = opts.maxBody ?? MAX_BODY_BYTES;
-  const engine = createNodeEngine({
-    modelsDir: opts.modelsDir,
-    threads: opts.threads ?? 2,
-    verify: opts.verify ?? true,
-  });
+/** Loads each `--model` file into the engine and appends its entries to `models`; RangeError on failure. */
+async function addCustomModels(
+  engine: NodeEngine,
+  paths: readonly string[],
+  outputs: OutputKind | undefined,
+  models: ModelInfo[],
+): Promise<void> {
   const taken: string[] = [];
-  for (const path of opts.customModels ?? []) {
+  for (const path of paths) {
     let bytes: Buffer;
     try {
       bytes = await readFile(path);
@@ -94,30 +98,26 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     const id = customModelId(basename(path), taken);
     taken.push(id);
     try {
-      const entry = await engine.addCustom(id, basename(path), new Uint8Array(bytes), opts.customOutputs);
+      const entry = await engine.addCustom(id, basename(path), new Uint8Array(bytes), outputs);
       models.push(...customModelInfos(entry));
     } catch (e) {
       throw new RangeError(`--model ${path}: ${(e as Error).message}`);
     }
   }
-  const batching = createBatchingEngine(engine, opts.maxBatch ?? 64);
-  const router = createRouter(batching, { models, maxBodyBytes: maxBody });
+}
 
-  // start every weight set loading now; requests to one still loading wait for it (the engine
-  // shares the pending load), and a failed one answers 503 for its models only. The engine keeps
-  // each load's state, so GET / also follows later retries.
-  const weights = [...new Set(models.map((m) => m.weights))];
-  const loaded = Promise.allSettled(weights.map((w) => engine.load(w))).then(() => undefined);
-  const weightStates = (): Record<string, WeightState> =>
-    Object.fromEntries(weights.map((w) => [w, engine.state(w) ?? { state: 'loading' }]));
-
+/** The Fastify instance with its logger, limits and timeouts, taking any body as raw text. */
+function createApp(
+  maxBody: number,
+  logLevel: string,
+): { app: FastifyInstance; logDestination: ReturnType<typeof pino.destination> } {
   // the access log is written through a buffered, asynchronous destination: a synchronous write
   // per request cost ~20 % of single-connection throughput on the CNN (bench:serve); it is flushed
   // when the app closes
   const logDestination = pino.destination({ dest: 1, sync: false });
   const app = Fastify({
-    loggerInstance: pino({ level: opts.logLevel ?? 'info' }, logDestination) as FastifyBaseLogger,
-    // Fastify's own two lines per request are replaced by the one access line below
+    loggerInstance: pino({ level: logLevel }, logDestination) as FastifyBaseLogger,
+    // Fastify's own two lines per request are replaced by the one access line (addAccessLog)
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBody,
     // a client that stalls mid-body is cut off instead of holding its socket for long; no
@@ -133,20 +133,24 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBody }, (_req, body, done) =>
     done(null, body),
   );
+  return { app, logDestination };
+}
 
-  if (opts.cors !== null) {
-    const origins = opts.cors ?? ['*'];
-    await app.register(cors, {
-      origin: origins.includes('*') ? '*' : [...origins],
-      methods: ['GET', 'POST', 'OPTIONS'],
-      exposedHeaders: ['X-Model-Id', 'X-Inference-Ms', 'X-Seed'],
-      // a plain OPTIONS (no Access-Control-Request-Method) gets 204 as from flask_cors, not a text 400
-      strictPreflight: false,
-    });
-  }
+/** Registers @fastify/cors for the given origins ('*' anywhere in the list: any origin). */
+async function registerCors(app: FastifyInstance, origins: readonly string[]): Promise<void> {
+  await app.register(cors, {
+    origin: origins.includes('*') ? '*' : [...origins],
+    methods: ['GET', 'POST', 'OPTIONS'],
+    exposedHeaders: ['X-Model-Id', 'X-Inference-Ms', 'X-Seed'],
+    // a plain OPTIONS (no Access-Control-Request-Method) gets 204 as from flask_cors, not a text 400
+    strictPreflight: false,
+  });
+}
 
-  // while closing (SIGINT/SIGTERM), requests that arrive on open connections are refused in the
-  // contract's shape; those already in flight finish
+/** Once the app starts closing, refuses new requests with the contract's JSON 503. */
+function refuseWhileClosing(app: FastifyInstance): void {
+  // requests that arrive on open connections while closing (SIGINT/SIGTERM) are refused; those
+  // already in flight finish
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
@@ -160,7 +164,10 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
         .send({ error: 'the server is shutting down; retry on another replica or after restart' });
     }
   });
+}
 
+/** Logs one access line per request: method, URL, status and milliseconds. */
+function addAccessLog(app: FastifyInstance): void {
   app.addHook('onResponse', (req, reply, done) => {
     req.log.info(
       {
@@ -173,7 +180,10 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     );
     done();
   });
+}
 
+/** Answers Fastify's own errors (body too large, parse errors, crashes) as `{"error": …}` JSON. */
+function setJsonErrorHandler(app: FastifyInstance, maxBody: number): void {
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     const error =
@@ -185,11 +195,16 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     if (status >= 500) reply.log.error(err);
     void reply.status(status).type('application/json').send({ error });
   });
+}
 
-  const handle = async (
-    req: { method: string; url: string; body?: unknown },
-    reply: import('fastify').FastifyReply,
-  ) => {
+/** Routes every method and path to the contract's router; GET / also reports the weights' load state. */
+function registerContractRoutes(
+  app: FastifyInstance,
+  router: ReturnType<typeof createRouter>,
+  weightStates: () => Record<string, WeightState>,
+  withOptions: boolean,
+): void {
+  const handle = async (req: { method: string; url: string; body?: unknown }, reply: FastifyReply) => {
     const path = req.url.split('?')[0];
     const body = typeof req.body === 'string' ? req.body : undefined;
     const res = await router.handle({ method: req.method, path, body });
@@ -207,9 +222,39 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   };
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/', handler: handle });
   app.route({ method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'], url: '/*', handler: handle });
-  if (opts.cors === null) app.route({ method: 'OPTIONS', url: '/*', handler: handle });
+  if (withOptions) app.route({ method: 'OPTIONS', url: '/*', handler: handle });
   // methods Fastify routes nowhere (TRACE, …) still get the contract's JSON answer
   app.setNotFoundHandler((req, reply) => handle(req, reply));
+}
+
+/** Builds the HTTP service: engine, batching, router and the Fastify app around them (not listening). */
+export async function buildService(opts: ServeOptions = {}): Promise<Service> {
+  const models = selectModels(opts.models);
+  const maxBody = opts.maxBody ?? MAX_BODY_BYTES;
+  const engine = createNodeEngine({
+    modelsDir: opts.modelsDir,
+    threads: opts.threads ?? 2,
+    verify: opts.verify ?? true,
+  });
+  await addCustomModels(engine, opts.customModels ?? [], opts.customOutputs, models);
+  const batching = createBatchingEngine(engine, opts.maxBatch ?? 64);
+  const router = createRouter(batching, { models, maxBodyBytes: maxBody });
+
+  // start every weight set loading now; requests to one still loading wait for it (the engine
+  // shares the pending load), and a failed one answers 503 for its models only. The engine keeps
+  // each load's state, so GET / also follows later retries.
+  const weights = [...new Set(models.map((m) => m.weights))];
+  const loaded = Promise.allSettled(weights.map((w) => engine.load(w))).then(() => undefined);
+  const weightStates = (): Record<string, WeightState> =>
+    Object.fromEntries(weights.map((w) => [w, engine.state(w) ?? { state: 'loading' }]));
+
+  const { app, logDestination } = createApp(maxBody, opts.logLevel ?? 'info');
+  if (opts.cors !== null) await registerCors(app, opts.cors ?? ['*']);
+  refuseWhileClosing(app);
+  addAccessLog(app);
+  setJsonErrorHandler(app, maxBody);
+  // without CORS nothing answers OPTIONS, so the contract's router does
+  registerContractRoutes(app, router, weightStates, opts.cors === null);
 
   app.addHook('onClose', async () => {
     await engine.release();

@@ -35,13 +35,27 @@ function fail(message: string, code = 2): never {
 
 const shardText = (s: Shard | null) => (s ? `${s.index}/${s.total}` : 'unsharded');
 
-function main(): void {
+/** One folder being merged: its config, its latest row per item, and whether its file ended mid-line. */
+interface Input {
+  dir: string;
+  file: ConfigFile;
+  rows: ResultRow[];
+  truncated: boolean;
+}
+
+/** Parses the command line into absolute input folders, the output folder and --force. */
+function parseArgs(): { dirs: string[]; outDir: string; force: boolean } {
   program.parse();
   const cwd = process.env.INIT_CWD ?? process.cwd(); // npm runs scripts from the project root
   const dirs = program.args.map((d) => resolve(cwd, d));
   const opts = program.opts<{ out: string; force?: boolean }>();
   const outDir = resolve(cwd, opts.out);
   if (dirs.includes(outDir)) fail('--out must not be one of the folders being merged');
+  return { dirs, outDir, force: !!opts.force };
+}
+
+/** Creates and locks the output folder, refusing one that holds a run's own files. */
+function claimOutDir(outDir: string): void {
   // The merge replaces the folder's files: only an earlier merge's output may be replaced, never a
   // run's own rows (or its superseded.jsonl). Checked under the folder lock, so no run can start
   // writing there in between.
@@ -59,14 +73,22 @@ function main(): void {
     );
   if ((previous && !previous.merged_from) || (!previous && existsSync(join(outDir, FILES.results))))
     fail(`${outDir} holds the files of a run, not of an earlier merge: choose another --out`);
+}
 
-  const inputs: { dir: string; file: ConfigFile; rows: ResultRow[]; truncated: boolean }[] = [];
+/** Reads each folder's config and latest rows; fails on a folder without config.json. */
+function readInputs(dirs: readonly string[]): Input[] {
+  const inputs: Input[] = [];
   for (const dir of dirs) {
     const file = readConfigFile(dir);
     if (!file) fail(`${dir} holds no config.json (not an experiment output folder)`);
     const r = readResults(dir);
     inputs.push({ dir, file, rows: [...latestRows(r.rows).values()], truncated: r.truncatedTail });
   }
+  return inputs;
+}
+
+/** Fails unless every folder is a shard of the first one's experiment; environment differences need --force. */
+function checkCompatibility(inputs: readonly Input[], force: boolean): void {
   const base = inputs[0];
   const problems: string[] = [];
   const configProblems: string[] = [];
@@ -81,7 +103,7 @@ function main(): void {
   if (configProblems.length)
     fail(`these folders are not shards of one experiment:\n  ${configProblems.join('\n  ')}`);
   if (problems.length) {
-    if (!opts.force)
+    if (!force)
       fail(
         `the folders were run under different conditions:\n  ${problems.join('\n  ')}\n(--force merges them anyway)`,
       );
@@ -91,7 +113,10 @@ function main(): void {
     if (i.truncated)
       process.stderr.write(`warning: ${i.dir}/results.jsonl ends in a partial line (ignored)\n`);
   }
+}
 
+/** Resolves the experiment's config against public/data, failing if its adversarial sets changed since. */
+function resolveConfig(base: Input): ReturnType<typeof resolveConfigNode> {
   let resolved: ReturnType<typeof resolveConfigNode>;
   try {
     resolved = resolveConfigNode(base.file.config, join(ROOT, 'public', 'data'));
@@ -103,7 +128,14 @@ function main(): void {
     fail(
       'the adversarial sets in public/data/adversarial are not the ones these folders were run on (a set was regenerated): rerun, or restore the cards',
     );
-  const work = enumerateWork(resolved);
+  return resolved;
+}
+
+/** One row per planned item across all folders (a success beats an error), in the plan's order. */
+function mergeRows(
+  inputs: readonly Input[],
+  work: ReturnType<typeof enumerateWork>,
+): { rows: ResultRow[]; merged: Map<string, ResultRow>; duplicates: number } {
   const ordinal = new Map(work.map((w) => [rowKey(w.model, w.attack.key, w.index, w.set), w.ordinal]));
   const merged = new Map<string, ResultRow>();
   let duplicates = 0;
@@ -125,7 +157,15 @@ function main(): void {
       ordinal.get(rowKey(a.model, a.attack, a.index, a.set))! -
       ordinal.get(rowKey(b.model, b.attack, b.index, b.set))!,
   );
+  return { rows, merged, duplicates };
+}
 
+/** The report's notes: where the rows came from and, if any are missing, how many and from which shards. */
+function mergeNotes(
+  inputs: readonly Input[],
+  work: ReturnType<typeof enumerateWork>,
+  merged: ReadonlyMap<string, ResultRow>,
+): { notes: string[]; missing: number } {
   const notes: string[] = [
     `Merged from ${inputs.length} folder(s): ${inputs.map((i) => `${relative(process.cwd(), i.dir) || '.'} (${shardText(i.file.shard)}, ${i.rows.length} rows)`).join(', ')}.`,
   ];
@@ -140,11 +180,23 @@ function main(): void {
     }
     notes.push(`${missing.length} of ${work.length} rows are missing${which}.`);
   }
+  return { notes, missing: missing.length };
+}
 
+/** Replaces the output folder's files with the merged config, results, summary and report. */
+function writeMerged(
+  outDir: string,
+  inputs: readonly Input[],
+  resolved: ReturnType<typeof resolveConfigNode>,
+  plannedItems: number,
+  rows: ResultRow[],
+  notes: string[],
+): void {
+  const base = inputs[0];
   for (const f of Object.values(FILES)) if (existsSync(join(outDir, f))) rmSync(join(outDir, f));
   const file: ConfigFile = {
     ...base.file,
-    resolved: { ...base.file.resolved, planned_items: work.length },
+    resolved: { ...base.file.resolved, planned_items: plannedItems },
     shard: null,
     created: new Date().toISOString(),
     merged_from: inputs.map((i) => ({
@@ -163,6 +215,20 @@ function main(): void {
     process.stderr.write('warning: no test set in public/data: the report has no example images\n');
   }
   writeOutputs(outDir, file, resolved, rows, testSet, notes);
+}
+
+/** Runs the merge: read the folders, check they fit together, merge their rows, write and report. */
+function main(): void {
+  const { dirs, outDir, force } = parseArgs();
+  claimOutDir(outDir);
+  const inputs = readInputs(dirs);
+  checkCompatibility(inputs, force);
+  const resolved = resolveConfig(inputs[0]);
+  const work = enumerateWork(resolved);
+  const { rows, merged, duplicates } = mergeRows(inputs, work);
+  const { notes, missing } = mergeNotes(inputs, work, merged);
+  writeMerged(outDir, inputs, resolved, work.length, rows, notes);
+
   for (const n of notes) process.stderr.write(`${n}\n`);
   if (duplicates)
     process.stderr.write(`${duplicates} row(s) appeared in more than one folder; kept one each\n`);
@@ -176,7 +242,7 @@ function main(): void {
       .map((f) => relative(process.cwd(), join(outDir, f)))
       .join(', ')}\n`,
   );
-  process.exit(missing.length ? 3 : 0);
+  process.exit(missing ? 3 : 0);
 }
 
 main();
