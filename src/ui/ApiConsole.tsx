@@ -9,7 +9,7 @@ import { MODEL_IDS } from '../core/models';
 import type { ShimLogEntry } from '../shim/fetch-shim';
 import { useCustomModelStore } from '../stores/customModelStore';
 import { useEndpointStore } from '../stores/endpointStore';
-import { useImageStore } from '../stores/imageStore';
+import { type UploadPreview, useImageStore } from '../stores/imageStore';
 import { useModelStore } from '../stores/modelStore';
 import { parseSeed, useResultsStore } from '../stores/resultsStore';
 import { curlSnippet, fetchSnippet, makeBody, prettyJson, STATUS_TEXT, shortenJson } from './apiSnippets';
@@ -24,42 +24,9 @@ import { apiPath, describeWeights } from './targets';
 type Route = 'decision' | 'score';
 type BodyKind = 'gray28' | 'original';
 
-export function ApiConsole() {
-  const selected = useModelStore((s) => s.selected);
-  const focusedKey = useModelStore((s) => s.focused);
-  const setFocused = useModelStore((s) => s.setFocused);
-  const pixels = useImageStore((s) => s.pixels);
-  const version = useImageStore((s) => s.version);
-  const upload = useImageStore((s) => (s.source?.kind === 'upload' ? s.lastUpload : null));
-  const seedText = useResultsStore((s) => s.seedText);
-  const [route, setRoute] = useState<Route>('decision');
-  const [bodyKind, setBodyKind] = useState<BodyKind>('gray28');
-  const [curlBase, setCurlBase] = useState('http://localhost:5000');
-  const [exchange, setExchange] = useState<ShimLogEntry | null>(null);
+/** The last eight exchanges through the shim, newest first. */
+function useShimHistory(): ShimLogEntry[] {
   const [history, setHistory] = useState<ShimLogEntry[]>(() => shimLog.slice(-8).reverse());
-  const [sending, setSending] = useState(false);
-  const [fetchError, setFetchError] = useState<string | null>(null);
-  const sendCount = useRef(0);
-  const endpoint = useEndpointStore((s) => s.endpoint);
-
-  const uploaded = useCustomModelStore((s) => s.models);
-  const modelIds = useMemo(
-    () => [...MODEL_IDS, ...customModelInfoList(uploaded).map((m) => m.id)],
-    [uploaded],
-  );
-  const focused = focusedKey && modelIds.includes(focusedKey) ? focusedKey : (selected[0] ?? '0');
-  const model = findModel(focused) ?? findModel('0')!;
-  const path = apiPath(focused, route);
-  const seed = model.preprocessor ? parseSeed(seedText) : undefined;
-  const canOriginal = Boolean(upload?.rgb);
-  const useOriginal = bodyKind === 'original' && canOriginal;
-
-  const body = useMemo(() => {
-    if (!pixels) return null;
-    if (useOriginal && upload?.rgb) return makeBody(upload.rgb, upload.width, upload.height, 3, seed);
-    return makeBody(pixels, 28, 28, 1, seed);
-  }, [pixels, useOriginal, upload, seed]);
-
   // A script may fire thousands of requests a second through the shim: re-rendering the history on
   // each one kept the main thread busy and tripled `fetch` latency, so coalesce to one update a frame.
   useEffect(() => {
@@ -79,6 +46,46 @@ export function ApiConsole() {
       cancelAnimationFrame(frame);
     };
   }, []);
+  return history;
+}
+
+/** POSTs `body` over the network to an HTTP service (it must send CORS headers), as a log entry. */
+async function postToEndpoint(endpoint: string, path: string, body: string): Promise<ShimLogEntry> {
+  const t0 = performance.now();
+  const res = await fetch(`${endpoint}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body,
+  });
+  const headers: Record<string, string> = {};
+  res.headers.forEach((v, k) => {
+    headers[k] = v;
+  });
+  const text = await res.text();
+  let responseBody: unknown = text;
+  try {
+    responseBody = JSON.parse(text);
+  } catch {
+    // not JSON: shown as text
+  }
+  return {
+    time: Date.now(),
+    method: 'POST',
+    path: `${endpoint}${path}`,
+    requestBody: body,
+    status: res.status,
+    headers,
+    responseBody,
+    ms: performance.now() - t0,
+  };
+}
+
+/** Sends the request (through the shim, or to the chosen service) and keeps the latest answer. */
+function useApiExchange(body: string | null, path: string, version: number, endpoint: string | null) {
+  const [exchange, setExchange] = useState<ShimLogEntry | null>(null);
+  const [sending, setSending] = useState(false);
+  const [fetchError, setFetchError] = useState<string | null>(null);
+  const sendCount = useRef(0);
 
   const send = async () => {
     if (!body) return;
@@ -91,35 +98,8 @@ export function ApiConsole() {
     });
     try {
       if (endpoint !== null) {
-        // a real request over the network to the chosen service (it must send CORS headers)
-        const t0 = performance.now();
-        const res = await fetch(`${endpoint}${path}`, {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body,
-        });
-        const headers: Record<string, string> = {};
-        res.headers.forEach((v, k) => {
-          headers[k] = v;
-        });
-        const text = await res.text();
-        let responseBody: unknown = text;
-        try {
-          responseBody = JSON.parse(text);
-        } catch {
-          // not JSON: shown as text
-        }
-        if (n === sendCount.current)
-          setExchange({
-            time: Date.now(),
-            method: 'POST',
-            path: `${endpoint}${path}`,
-            requestBody: body,
-            status: res.status,
-            headers,
-            responseBody,
-            ms: performance.now() - t0,
-          });
+        const entry = await postToEndpoint(endpoint, path, body);
+        if (n === sendCount.current) setExchange(entry);
         return;
       }
       await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
@@ -141,8 +121,217 @@ export function ApiConsole() {
     return () => clearTimeout(t);
   }, [body, path, version, endpoint]);
 
-  const shown = exchange;
-  const statusClass = shown ? (shown.status < 300 ? 'ok' : shown.status < 500 ? 'warn' : 'bad') : '';
+  return { exchange, setExchange, sending, fetchError, send };
+}
+
+function statusClass(status: number): string {
+  return status < 300 ? 'ok' : status < 500 ? 'warn' : 'bad';
+}
+
+function ModelSelect(props: {
+  focused: string;
+  modelIds: string[];
+  selected: string[];
+  onChange: (id: string) => void;
+}) {
+  const { focused, modelIds, selected, onChange } = props;
+  return (
+    <SelectField inline label="Model" value={focused} onChange={onChange} testId="api-model-select">
+      <Options
+        values={modelIds}
+        label={(id) => (
+          <>
+            {describeWeights(id)}
+            {selected.includes(id) ? '' : ' (not selected)'}
+          </>
+        )}
+      />
+    </SelectField>
+  );
+}
+
+/** The 28×28 gray body, or the original upload's RGB bytes when it is small enough. */
+function BodySelect(props: {
+  upload: UploadPreview | null;
+  useOriginal: boolean;
+  canOriginal: boolean;
+  onChange: (kind: BodyKind) => void;
+}) {
+  const { upload, useOriginal, canOriginal, onChange } = props;
+  return (
+    <SelectField<BodyKind>
+      inline
+      label="Body"
+      value={useOriginal ? 'original' : 'gray28'}
+      onChange={onChange}
+      testId="api-body-select"
+    >
+      <option value="gray28">28×28 gray (channel 1)</option>
+      <option value="original" disabled={!canOriginal}>
+        {upload
+          ? `original upload ${upload.width}×${upload.height} RGB (channel 3)`
+          : 'original upload (RGB) — upload first'}
+        {upload && !upload.rgb ? ' — too large' : ''}
+      </option>
+    </SelectField>
+  );
+}
+
+function RequestPane({
+  shown,
+  path,
+  body,
+}: {
+  shown: ShimLogEntry | null;
+  path: string;
+  body: string | null;
+}) {
+  return (
+    <div className="pane" data-testid="api-request">
+      <h3 className="pane__title">Request the shim received</h3>
+      <pre className="code">
+        <code>
+          <span className="code__line" data-testid="api-request-line">
+            <strong>{shown?.method ?? 'POST'}</strong> {shown?.path ?? path}
+          </span>
+          {'\n'}
+          {shortenJson(shown?.requestBody ?? body ?? undefined)}
+        </code>
+      </pre>
+    </div>
+  );
+}
+
+function ResponsePane(props: { shown: ShimLogEntry | null; fetchError: string | null; sending: boolean }) {
+  const { shown, fetchError, sending } = props;
+  return (
+    <div className="pane" data-testid="api-response">
+      <h3 className="pane__title">Response</h3>
+      {fetchError ? (
+        <p className="text-error">{fetchError}</p>
+      ) : shown ? (
+        <pre className="code">
+          <code>
+            <span
+              className={`code__status code__status--${statusClass(shown.status)}`}
+              data-testid="api-status"
+              data-status={shown.status}
+            >
+              {shown.status} {STATUS_TEXT[shown.status] ?? ''}
+            </span>
+            <span className="muted"> · {ms(shown.ms)}</span>
+            {'\n'}
+            {Object.entries(shown.headers)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join('\n')}
+            {'\n\n'}
+            <span data-testid="api-response-body">{prettyJson(shown.responseBody)}</span>
+          </code>
+        </pre>
+      ) : (
+        <p className="muted">{sending ? 'Waiting for the answer…' : 'No exchange yet.'}</p>
+      )}
+    </div>
+  );
+}
+
+/** Copy buttons for equivalent fetch and curl calls, and where curl should send them. */
+function ApiSnippets({ path, body }: { path: string; body: string | null }) {
+  const [curlBase, setCurlBase] = useState('http://localhost:5000');
+  return (
+    <div className="api-console__snippets">
+      <CopyButton testId="copy-fetch" label="Copy fetch" text={() => fetchSnippet(path, body ?? '{}')} />
+      <CopyButton
+        testId="copy-curl"
+        label="Copy curl"
+        text={() => curlSnippet(curlBase, path, body ?? '{}')}
+      />
+      <Field inline label="curl target">
+        {(id) => (
+          <input
+            id={id}
+            type="url"
+            value={curlBase}
+            onChange={(e) => setCurlBase(e.target.value)}
+            className="input--url"
+            data-testid="api-curl-base"
+            title="curl cannot reach the in-page shim: point it at a running copy of the thesis service"
+          />
+        )}
+      </Field>
+    </div>
+  );
+}
+
+function ExchangeHistory({
+  history,
+  onPick,
+}: {
+  history: ShimLogEntry[];
+  onPick: (e: ShimLogEntry) => void;
+}) {
+  if (history.length === 0) return null;
+  return (
+    <details className="api-console__history" data-testid="api-history">
+      <summary>Recent exchanges through the shim ({history.length})</summary>
+      <ul>
+        {history.map((h) => (
+          <li key={`${h.time}-${h.path}-${h.ms}`}>
+            <button type="button" className="link-button" onClick={() => onPick(h)}>
+              <code>
+                {h.method} {h.path}
+              </code>{' '}
+              → <span className={h.status < 300 ? 'text-ok' : 'text-error'}>{h.status}</span>{' '}
+              <span className="muted">
+                {new Date(h.time).toLocaleTimeString()} · {ms(h.ms)}
+              </span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
+/** The live API console: model, route and body pickers, the exchange, snippets and recent history. */
+export function ApiConsole() {
+  const selected = useModelStore((s) => s.selected);
+  const focusedKey = useModelStore((s) => s.focused);
+  const setFocused = useModelStore((s) => s.setFocused);
+  const pixels = useImageStore((s) => s.pixels);
+  const version = useImageStore((s) => s.version);
+  const upload = useImageStore((s) => (s.source?.kind === 'upload' ? s.lastUpload : null));
+  const seedText = useResultsStore((s) => s.seedText);
+  const [route, setRoute] = useState<Route>('decision');
+  const [bodyKind, setBodyKind] = useState<BodyKind>('gray28');
+  const endpoint = useEndpointStore((s) => s.endpoint);
+
+  const uploaded = useCustomModelStore((s) => s.models);
+  const modelIds = useMemo(
+    () => [...MODEL_IDS, ...customModelInfoList(uploaded).map((m) => m.id)],
+    [uploaded],
+  );
+  const focused = focusedKey && modelIds.includes(focusedKey) ? focusedKey : (selected[0] ?? '0');
+  const model = findModel(focused) ?? findModel('0')!;
+  const path = apiPath(focused, route);
+  const seed = model.preprocessor ? parseSeed(seedText) : undefined;
+  const canOriginal = Boolean(upload?.rgb);
+  const useOriginal = bodyKind === 'original' && canOriginal;
+
+  const body = useMemo(() => {
+    if (!pixels) return null;
+    if (useOriginal && upload?.rgb) return makeBody(upload.rgb, upload.width, upload.height, 3, seed);
+    return makeBody(pixels, 28, 28, 1, seed);
+  }, [pixels, useOriginal, upload, seed]);
+
+  const history = useShimHistory();
+  const {
+    exchange: shown,
+    setExchange,
+    sending,
+    fetchError,
+    send,
+  } = useApiExchange(body, path, version, endpoint);
 
   return (
     <section
@@ -161,36 +350,17 @@ export function ApiConsole() {
       </div>
       <div className="api-console__controls">
         <EndpointPicker testId="api-target" />
-        <SelectField inline label="Model" value={focused} onChange={setFocused} testId="api-model-select">
-          <Options
-            values={modelIds}
-            label={(id) => (
-              <>
-                {describeWeights(id)}
-                {selected.includes(id) ? '' : ' (not selected)'}
-              </>
-            )}
-          />
-        </SelectField>
+        <ModelSelect focused={focused} modelIds={modelIds} selected={selected} onChange={setFocused} />
         <SelectField<Route> inline label="Route" value={route} onChange={setRoute} testId="api-route-select">
           <option value="decision">/decision</option>
           <option value="score">/score</option>
         </SelectField>
-        <SelectField<BodyKind>
-          inline
-          label="Body"
-          value={useOriginal ? 'original' : 'gray28'}
+        <BodySelect
+          upload={upload}
+          useOriginal={useOriginal}
+          canOriginal={canOriginal}
           onChange={setBodyKind}
-          testId="api-body-select"
-        >
-          <option value="gray28">28×28 gray (channel 1)</option>
-          <option value="original" disabled={!canOriginal}>
-            {upload
-              ? `original upload ${upload.width}×${upload.height} RGB (channel 3)`
-              : 'original upload (RGB) — upload first'}
-            {upload && !upload.rgb ? ' — too large' : ''}
-          </option>
-        </SelectField>
+        />
         <button
           type="button"
           className="button button--small button--primary"
@@ -203,89 +373,12 @@ export function ApiConsole() {
       </div>
 
       <div className="api-console__panes">
-        <div className="pane" data-testid="api-request">
-          <h3 className="pane__title">Request the shim received</h3>
-          <pre className="code">
-            <code>
-              <span className="code__line" data-testid="api-request-line">
-                <strong>{shown?.method ?? 'POST'}</strong> {shown?.path ?? path}
-              </span>
-              {'\n'}
-              {shortenJson(shown?.requestBody ?? body ?? undefined)}
-            </code>
-          </pre>
-        </div>
-        <div className="pane" data-testid="api-response">
-          <h3 className="pane__title">Response</h3>
-          {fetchError ? (
-            <p className="text-error">{fetchError}</p>
-          ) : shown ? (
-            <pre className="code">
-              <code>
-                <span
-                  className={`code__status code__status--${statusClass}`}
-                  data-testid="api-status"
-                  data-status={shown.status}
-                >
-                  {shown.status} {STATUS_TEXT[shown.status] ?? ''}
-                </span>
-                <span className="muted"> · {ms(shown.ms)}</span>
-                {'\n'}
-                {Object.entries(shown.headers)
-                  .map(([k, v]) => `${k}: ${v}`)
-                  .join('\n')}
-                {'\n\n'}
-                <span data-testid="api-response-body">{prettyJson(shown.responseBody)}</span>
-              </code>
-            </pre>
-          ) : (
-            <p className="muted">{sending ? 'Waiting for the answer…' : 'No exchange yet.'}</p>
-          )}
-        </div>
+        <RequestPane shown={shown} path={path} body={body} />
+        <ResponsePane shown={shown} fetchError={fetchError} sending={sending} />
       </div>
 
-      <div className="api-console__snippets">
-        <CopyButton testId="copy-fetch" label="Copy fetch" text={() => fetchSnippet(path, body ?? '{}')} />
-        <CopyButton
-          testId="copy-curl"
-          label="Copy curl"
-          text={() => curlSnippet(curlBase, path, body ?? '{}')}
-        />
-        <Field inline label="curl target">
-          {(id) => (
-            <input
-              id={id}
-              type="url"
-              value={curlBase}
-              onChange={(e) => setCurlBase(e.target.value)}
-              className="input--url"
-              data-testid="api-curl-base"
-              title="curl cannot reach the in-page shim: point it at a running copy of the thesis service"
-            />
-          )}
-        </Field>
-      </div>
-
-      {history.length > 0 && (
-        <details className="api-console__history" data-testid="api-history">
-          <summary>Recent exchanges through the shim ({history.length})</summary>
-          <ul>
-            {history.map((h) => (
-              <li key={`${h.time}-${h.path}-${h.ms}`}>
-                <button type="button" className="link-button" onClick={() => setExchange(h)}>
-                  <code>
-                    {h.method} {h.path}
-                  </code>{' '}
-                  → <span className={h.status < 300 ? 'text-ok' : 'text-error'}>{h.status}</span>{' '}
-                  <span className="muted">
-                    {new Date(h.time).toLocaleTimeString()} · {ms(h.ms)}
-                  </span>
-                </button>
-              </li>
-            ))}
-          </ul>
-        </details>
-      )}
+      <ApiSnippets path={path} body={body} />
+      <ExchangeHistory history={history} onPick={setExchange} />
     </section>
   );
 }

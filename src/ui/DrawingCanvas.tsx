@@ -13,20 +13,38 @@ function publish(pixels: Uint8Array): void {
     .setImage(pixels.slice(), { kind: 'draw', basedOn: origin?.name ?? null, label: origin?.label ?? null });
 }
 
-export function DrawingCanvas() {
-  const canvasRef = useRef<HTMLCanvasElement>(null);
-  const pixels = useDrawStore((s) => s.pixels);
-  const showGrid = useDrawStore((s) => s.showGrid);
-  const brushSize = useDrawStore((s) => s.brushSize);
-  const stroke = useRef<Stroke | null>(null);
-  const work = useRef<Uint8Array | null>(null);
-  const frame = useRef<number | null>(null);
-  const [hover, setHover] = useState<{ x: number; y: number } | null>(null);
-  const [cursor, setCursor] = useState<{ x: number; y: number } | null>(null);
-  const keyStroke = useRef(false);
-  const isCurrent = useImageStore((s) => s.source?.kind === 'draw');
+type Point = { x: number; y: number };
 
-  // render the store's pixels
+const ARROW_MOVES: Record<string, [number, number]> = {
+  ArrowLeft: [-1, 0],
+  ArrowRight: [1, 0],
+  ArrowUp: [0, -1],
+  ArrowDown: [0, 1],
+};
+
+/** The value the current tool paints towards: ink for the brush, background for the eraser. */
+function strokeTarget(): number {
+  const { tool, inverted } = useDrawStore.getState();
+  const ink = inverted ? 0 : 255;
+  return tool === 'brush' ? ink : 255 - ink;
+}
+
+/** Grid coordinates (0–28, fractional) of a client point over the canvas. */
+function toGrid(clientX: number, clientY: number, rect: DOMRect): Point {
+  return {
+    x: ((clientX - rect.left) / rect.width) * SIDE,
+    y: ((clientY - rect.top) / rect.height) * SIDE,
+  };
+}
+
+/** A pen's pressure (0.5 when it reports none); mouse and touch paint at full strength. */
+function pressureOf(pointerType: string, pressure: number): number {
+  return pointerType === 'pen' ? pressure || 0.5 : 1;
+}
+
+/** A canvas ref that shows the given pixels. */
+function useCanvasRender(pixels: Uint8Array) {
+  const canvasRef = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const ctx = canvasRef.current?.getContext('2d');
     if (!ctx) return;
@@ -39,6 +57,14 @@ export function DrawingCanvas() {
     }
     ctx.putImageData(img, 0, 0);
   }, [pixels]);
+  return canvasRef;
+}
+
+/** The stroke in progress and its working copy of the pixels, flushed to the stores at most once a frame. */
+function useStrokeBuffer() {
+  const stroke = useRef<Stroke | null>(null);
+  const work = useRef<Uint8Array | null>(null);
+  const frame = useRef<number | null>(null);
 
   const flush = useCallback(() => {
     frame.current = null;
@@ -59,18 +85,12 @@ export function DrawingCanvas() {
     [],
   );
 
-  const target = () => {
-    const { tool, inverted } = useDrawStore.getState();
-    const ink = inverted ? 0 : 255;
-    return tool === 'brush' ? ink : 255 - ink;
-  };
-
-  const gridPoint = (e: PointerEvent<HTMLCanvasElement>) => {
-    const rect = e.currentTarget.getBoundingClientRect();
-    return {
-      x: ((e.clientX - rect.left) / rect.width) * SIDE,
-      y: ((e.clientY - rect.top) / rect.height) * SIDE,
-    };
+  /** Starts a stroke on a copy of the store's pixels, with an undo checkpoint. */
+  const begin = () => {
+    const st = useDrawStore.getState();
+    st.checkpoint();
+    work.current = st.pixels.slice();
+    stroke.current = beginStroke(st.pixels, strokeTarget());
   };
 
   const paintAt = (x: number, y: number, pressure: number) => {
@@ -79,66 +99,68 @@ export function DrawingCanvas() {
     paintTo(stroke.current, work.current, x, y, size, softness, pressure);
   };
 
-  const onPointerDown = (e: PointerEvent<HTMLCanvasElement>) => {
-    if (e.button !== 0 && e.pointerType === 'mouse') return;
-    e.currentTarget.setPointerCapture(e.pointerId);
-    e.preventDefault();
-    const st = useDrawStore.getState();
-    st.checkpoint();
-    work.current = st.pixels.slice();
-    stroke.current = beginStroke(st.pixels, target());
-    const p = gridPoint(e);
-    paintAt(p.x, p.y, e.pointerType === 'pen' ? e.pressure || 0.5 : 1);
-    scheduleFlush();
-  };
-
-  const onPointerMove = (e: PointerEvent<HTMLCanvasElement>) => {
-    const p = gridPoint(e);
-    setHover(p);
-    if (!stroke.current) return;
-    const events = e.nativeEvent.getCoalescedEvents?.() ?? [];
-    const rect = e.currentTarget.getBoundingClientRect();
-    const pts = events.length
-      ? events.map((ev) => ({
-          x: ((ev.clientX - rect.left) / rect.width) * SIDE,
-          y: ((ev.clientY - rect.top) / rect.height) * SIDE,
-          pressure: ev.pressure,
-        }))
-      : [{ ...p, pressure: e.pressure }];
-    for (const q of pts) paintAt(q.x, q.y, e.pointerType === 'pen' ? q.pressure || 0.5 : 1);
-    scheduleFlush();
-  };
-
-  const endStroke = () => {
+  /** Ends a pointer stroke and publishes it at once. */
+  const end = () => {
     if (!stroke.current) return;
     stroke.current = null;
     if (frame.current !== null) cancelAnimationFrame(frame.current);
     flush();
   };
 
+  return { stroke, begin, paintAt, flush, scheduleFlush, end };
+}
+
+type StrokeBuffer = ReturnType<typeof useStrokeBuffer>;
+
+/** Mouse, pen and touch painting, with the hovered grid point for the cursor ring. */
+function usePointerDrawing(buf: StrokeBuffer) {
+  const [hover, setHover] = useState<Point | null>(null);
+
+  const onPointerDown = (e: PointerEvent<HTMLCanvasElement>) => {
+    if (e.button !== 0 && e.pointerType === 'mouse') return;
+    e.currentTarget.setPointerCapture(e.pointerId);
+    e.preventDefault();
+    buf.begin();
+    const p = toGrid(e.clientX, e.clientY, e.currentTarget.getBoundingClientRect());
+    buf.paintAt(p.x, p.y, pressureOf(e.pointerType, e.pressure));
+    buf.scheduleFlush();
+  };
+
+  const onPointerMove = (e: PointerEvent<HTMLCanvasElement>) => {
+    const rect = e.currentTarget.getBoundingClientRect();
+    const p = toGrid(e.clientX, e.clientY, rect);
+    setHover(p);
+    if (!buf.stroke.current) return;
+    const events = e.nativeEvent.getCoalescedEvents?.() ?? [];
+    const pts = events.length
+      ? events.map((ev) => ({ ...toGrid(ev.clientX, ev.clientY, rect), pressure: ev.pressure }))
+      : [{ ...p, pressure: e.pressure }];
+    for (const q of pts) buf.paintAt(q.x, q.y, pressureOf(e.pointerType, q.pressure));
+    buf.scheduleFlush();
+  };
+
+  return { hover, setHover, onPointerDown, onPointerMove, onPointerUp: buf.end };
+}
+
+/** Keyboard painting: arrows move a cursor cell, Space/Enter stamps, Shift+arrows paint a line. */
+function useKeyboardDrawing(buf: StrokeBuffer) {
+  const [cursor, setCursor] = useState<Point | null>(null);
+  const keyStroke = useRef(false);
+
   const onKeyDown = (e: KeyboardEvent<HTMLCanvasElement>) => {
-    const moves: Record<string, [number, number]> = {
-      ArrowLeft: [-1, 0],
-      ArrowRight: [1, 0],
-      ArrowUp: [0, -1],
-      ArrowDown: [0, 1],
-    };
     const cur = cursor ?? { x: 14, y: 14 };
     const stamp = (x: number, y: number, continuing: boolean) => {
-      const st = useDrawStore.getState();
-      if (!continuing || !keyStroke.current || !stroke.current) {
-        st.checkpoint();
-        work.current = st.pixels.slice();
-        stroke.current = beginStroke(st.pixels, target());
-        paintAt(cur.x + 0.5, cur.y + 0.5, 1);
+      if (!continuing || !keyStroke.current || !buf.stroke.current) {
+        buf.begin();
+        buf.paintAt(cur.x + 0.5, cur.y + 0.5, 1);
       }
       keyStroke.current = true;
-      paintAt(x + 0.5, y + 0.5, 1);
-      flush();
+      buf.paintAt(x + 0.5, y + 0.5, 1);
+      buf.flush();
     };
-    if (e.key in moves) {
+    if (e.key in ARROW_MOVES) {
       e.preventDefault();
-      const [dx, dy] = moves[e.key];
+      const [dx, dy] = ARROW_MOVES[e.key];
       const next = {
         x: Math.max(0, Math.min(SIDE - 1, cur.x + dx)),
         y: Math.max(0, Math.min(SIDE - 1, cur.y + dy)),
@@ -150,18 +172,45 @@ export function DrawingCanvas() {
       setCursor(cur);
       stamp(cur.x, cur.y, false);
       keyStroke.current = false;
-      stroke.current = null;
+      buf.stroke.current = null;
     }
   };
 
   const onKeyUp = (e: KeyboardEvent<HTMLCanvasElement>) => {
     if (e.key === 'Shift' && keyStroke.current) {
       keyStroke.current = false;
-      stroke.current = null;
+      buf.stroke.current = null;
     }
   };
 
-  const ring = hover ?? (cursor ? { x: cursor.x + 0.5, y: cursor.y + 0.5 } : null);
+  return { cursor, setCursor, onKeyDown, onKeyUp };
+}
+
+/** The brush-sized ring over the hovered point (or the keyboard cursor's cell). */
+function CursorRing({ at, brushSize }: { at: Point; brushSize: number }) {
+  const size = `${(Math.max(1, brushSize) / SIDE) * 100}%`;
+  return (
+    <div
+      className="draw__cursor"
+      aria-hidden="true"
+      style={{ left: `${(at.x / SIDE) * 100}%`, top: `${(at.y / SIDE) * 100}%`, width: size, height: size }}
+    />
+  );
+}
+
+/** The drawing canvas with its grid, cursor ring, hint and tools. */
+export function DrawingCanvas() {
+  const pixels = useDrawStore((s) => s.pixels);
+  const showGrid = useDrawStore((s) => s.showGrid);
+  const brushSize = useDrawStore((s) => s.brushSize);
+  const isCurrent = useImageStore((s) => s.source?.kind === 'draw');
+  const canvasRef = useCanvasRender(pixels);
+  const buf = useStrokeBuffer();
+  const pointer = usePointerDrawing(buf);
+  const keys = useKeyboardDrawing(buf);
+
+  const { cursor } = keys;
+  const ring = pointer.hover ?? (cursor ? { x: cursor.x + 0.5, y: cursor.y + 0.5 } : null);
 
   return (
     <div className="draw">
@@ -175,28 +224,17 @@ export function DrawingCanvas() {
           tabIndex={0}
           role="img"
           aria-label="Drawing canvas, 28 by 28 pixels. Arrow keys move the cursor, Space paints, Shift with arrows paints a line, Ctrl+Z undoes."
-          onPointerDown={onPointerDown}
-          onPointerMove={onPointerMove}
-          onPointerUp={endStroke}
-          onPointerCancel={endStroke}
-          onPointerLeave={() => setHover(null)}
-          onKeyDown={onKeyDown}
-          onKeyUp={onKeyUp}
-          onBlur={() => setCursor(null)}
+          onPointerDown={pointer.onPointerDown}
+          onPointerMove={pointer.onPointerMove}
+          onPointerUp={pointer.onPointerUp}
+          onPointerCancel={pointer.onPointerUp}
+          onPointerLeave={() => pointer.setHover(null)}
+          onKeyDown={keys.onKeyDown}
+          onKeyUp={keys.onKeyUp}
+          onBlur={() => keys.setCursor(null)}
         />
         {showGrid && <div className="draw__grid" aria-hidden="true" />}
-        {ring && (
-          <div
-            className="draw__cursor"
-            aria-hidden="true"
-            style={{
-              left: `${(ring.x / SIDE) * 100}%`,
-              top: `${(ring.y / SIDE) * 100}%`,
-              width: `${(Math.max(1, brushSize) / SIDE) * 100}%`,
-              height: `${(Math.max(1, brushSize) / SIDE) * 100}%`,
-            }}
-          />
-        )}
+        {ring && <CursorRing at={ring} brushSize={brushSize} />}
       </div>
       {!isCurrent && (
         <p className="hint muted draw__hint" data-testid="draw-hint">

@@ -5,7 +5,7 @@
 import { useEffect, useId, useMemo, useState } from 'react';
 import { engine } from '../app/runtime';
 import { CLASS_NAMES_EN } from '../core/labels';
-import { type AdversarialSet, adversarialImageAt } from '../data/adversarial';
+import { type AdversarialIndex, type AdversarialSet, adversarialImageAt } from '../data/adversarial';
 import { imageAt, type TestSet } from '../data/idx';
 import { filteredIndices, GALLERY_PAGE_SIZE, useGalleryStore } from '../stores/galleryStore';
 import { useImageStore } from '../stores/imageStore';
@@ -67,9 +67,248 @@ function usePageVerdicts(
   return verdicts;
 }
 
-export function GalleryPanel() {
+/** Whether n is an index of the test set that the shown set (if any) holds. */
+function inSet(n: number, testSet: TestSet, shown: AdversarialSet | null): boolean {
+  return Number.isInteger(n) && n >= 0 && n < testSet.count && (!shown || shown.position.has(n));
+}
+
+/** The thumbnail's accessible summary of which selected models got it right ('' before any verdict). */
+function verdictSummary(marks: Verdicts[number], label: number): string {
+  if (!marks.length) return '';
+  const right = marks.filter((m) => m.pred === label).length;
+  return ` — ${right} of ${marks.length} selected models right: ${marks
+    .map((m) => `${m.name} ${m.pred === label ? '✓' : `✗ (${CLASS_NAMES_EN[m.pred]})`}`)
+    .join(', ')}`;
+}
+
+function GalleryError({ error }: { error: string | null }) {
+  return (
+    <div className="inline-error" role="alert" data-testid="gallery-error">
+      <Icon name="alert" /> The test set could not be loaded: {error}
+      <button type="button" className="button" onClick={() => ensureTestSet().catch(() => {})}>
+        Retry
+      </button>
+    </div>
+  );
+}
+
+/** Chooses between the clean test set and the adversarial sets on offer. */
+function GallerySourcePicker({
+  source,
+  advIndex,
+}: {
+  source: string | null;
+  advIndex: AdversarialIndex | null;
+}) {
+  const sourceId = useId();
+  return (
+    <div className="gallery__source">
+      <label htmlFor={sourceId} className="small">
+        Images
+      </label>
+      <select
+        id={sourceId}
+        value={source ?? ''}
+        data-testid="gallery-source"
+        onChange={(e) => void chooseGallerySource(e.target.value === '' ? null : e.target.value)}
+      >
+        <option value="">Clean test set (10,000)</option>
+        {(advIndex?.sets ?? []).map((s) => (
+          <option key={s.name} value={`adversarial/${s.name}`}>
+            PGD ε {s.eps} from {describeWeights(s.source)} ({s.count.toLocaleString('en')}; its own accuracy{' '}
+            {(100 * s.source_accuracy).toFixed(1)} %)
+          </option>
+        ))}
+      </select>
+    </div>
+  );
+}
+
+/** The chosen set's loading line, its error, or what its images are. */
+function GallerySourceStatus(props: {
+  source: string | null;
+  shown: AdversarialSet | null;
+  sourceError: string | null;
+}) {
+  const { source, shown, sourceError } = props;
+  return (
+    <>
+      {source !== null && !shown && !sourceError && (
+        <p className="muted loading-line" data-testid="gallery-source-loading">
+          Loading {source}…
+        </p>
+      )}
+      {sourceError && (
+        <div className="inline-error" role="alert" data-testid="gallery-source-error">
+          <Icon name="alert" /> {sourceError}
+        </div>
+      )}
+      {shown && (
+        <p className="small muted" data-testid="gallery-source-note">
+          White-box L∞ PGD-{shown.card.attack.steps} images crafted on{' '}
+          {describeWeights(shown.card.source.model)}, sent to every selected model as they are: a transfer
+          attack on other weights; on model {shown.card.source.model} itself white-box, and on its weights
+          behind a random preprocessor (_3, _4) a white-box attack that ignores the preprocessor.
+        </p>
+      )}
+    </>
+  );
+}
+
+/** The class filter, the random pick and the jump-to-index form. */
+function GalleryToolbar(props: {
+  classFilter: number | null;
+  onRandom: () => void;
+  jump: string;
+  setJump: (jump: string) => void;
+  jumpValid: boolean;
+  maxIndex: number;
+  onGo: () => void;
+}) {
+  const { classFilter, onRandom, jump, setJump, jumpValid, maxIndex, onGo } = props;
   const filterId = useId();
   const jumpId = useId();
+  const { setClassFilter } = useGalleryStore.getState();
+  return (
+    <div className="gallery__toolbar">
+      <label htmlFor={filterId} className="sr-only">
+        Filter by class
+      </label>
+      <select
+        id={filterId}
+        className="gallery__filter"
+        value={classFilter ?? ''}
+        data-testid="gallery-class-filter"
+        onChange={(e) => setClassFilter(e.target.value === '' ? null : Number(e.target.value))}
+      >
+        <option value="">All classes</option>
+        {CLASS_NAMES_EN.map((n, i) => (
+          <option key={n} value={i}>
+            {n}
+          </option>
+        ))}
+      </select>
+      <button
+        type="button"
+        className="icon-button"
+        onClick={onRandom}
+        data-testid="gallery-random"
+        aria-label={`Random test image${classFilter === null ? '' : ` of class ${CLASS_NAMES_EN[classFilter]}`}`}
+        title="Random test image (of the chosen class)"
+      >
+        <Icon name="dice" />
+      </button>
+      <form
+        className="gallery__jump"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onGo();
+        }}
+      >
+        <label htmlFor={jumpId} className="sr-only">
+          Test image index
+        </label>
+        <input
+          id={jumpId}
+          type="number"
+          min={0}
+          max={maxIndex}
+          placeholder="# index"
+          value={jump}
+          onChange={(e) => setJump(e.target.value)}
+          data-testid="gallery-index"
+        />
+        <button type="submit" className="button" disabled={!jumpValid} data-testid="gallery-go">
+          Go
+        </button>
+      </form>
+    </div>
+  );
+}
+
+/** One thumbnail with a ✓/✗ dot per selected model. */
+function GalleryThumb(props: {
+  testSet: TestSet;
+  shown: AdversarialSet | null;
+  idx: number;
+  marks: Verdicts[number];
+  pressed: boolean;
+  onPick: (idx: number) => void;
+}) {
+  const { testSet, shown, idx, marks, pressed, onPick } = props;
+  const label = testSet.labels[idx];
+  const summary = verdictSummary(marks, label);
+  return (
+    <li>
+      <button
+        type="button"
+        className="thumb"
+        aria-pressed={pressed}
+        aria-label={`${shown ? 'Adversarial image of test' : 'Test image'} #${idx}: ${CLASS_NAMES_EN[label]}${summary}`}
+        title={`#${idx} · ${CLASS_NAMES_EN[label]}${summary}`}
+        data-testid={`gallery-item-${idx}`}
+        data-label={label}
+        onClick={() => onPick(idx)}
+      >
+        <PixelImage data={pixelsOf(testSet, shown, idx)} size={44} label="" />
+        <span className="thumb__index">#{idx}</span>
+        {marks.length > 0 && (
+          <span className="thumb__marks" aria-hidden="true">
+            {marks.map((m) => (
+              <span key={m.key} className={`mark ${m.pred === label ? 'mark--ok' : 'mark--bad'}`} />
+            ))}
+          </span>
+        )}
+      </button>
+    </li>
+  );
+}
+
+function GalleryPager({ page, pages, count }: { page: number; pages: number; count: number }) {
+  const { setPage } = useGalleryStore.getState();
+  return (
+    <nav className="pager" aria-label="Gallery pages">
+      <button
+        type="button"
+        className="button button--ghost"
+        disabled={page === 0}
+        onClick={() => setPage(page - 1)}
+        data-testid="gallery-prev"
+      >
+        ‹ Prev
+      </button>
+      <span className="pager__text" data-testid="gallery-page">
+        Page {page + 1} / {pages} · {count.toLocaleString('en')} images
+      </span>
+      <button
+        type="button"
+        className="button button--ghost"
+        disabled={page >= pages - 1}
+        onClick={() => setPage(page + 1)}
+        data-testid="gallery-next"
+      >
+        Next ›
+      </button>
+    </nav>
+  );
+}
+
+function GalleryLegend() {
+  return (
+    <p className="legend muted">
+      <span>
+        <span className="mark mark--ok" aria-hidden="true" /> right
+      </span>
+      <span>
+        <span className="mark mark--bad" aria-hidden="true" /> wrong
+      </span>
+      <span>— one dot per selected model, in card order</span>
+    </p>
+  );
+}
+
+/** The test-set (or adversarial-set) gallery: source, filter, random pick, jump, pages of thumbnails. */
+export function GalleryPanel() {
   const status = useGalleryStore((s) => s.status);
   const error = useGalleryStore((s) => s.error);
   const testSet = useGalleryStore((s) => s.testSet);
@@ -79,7 +318,6 @@ export function GalleryPanel() {
   const current = useImageStore((s) => (s.source?.kind === 'test' ? s.source.index : null));
   const targets = useTargets();
   const [jump, setJump] = useState('');
-  const sourceId = useId();
   const source = useGalleryStore((s) => s.source);
   const adversarial = useGalleryStore((s) => s.adversarial);
   const sourceError = useGalleryStore((s) => s.sourceError);
@@ -116,24 +354,14 @@ export function GalleryPanel() {
 
   const goTo = () => {
     const n = Number(jump);
-    if (!testSet || !Number.isInteger(n) || n < 0 || n >= testSet.count) return;
-    if (shown && !shown.position.has(n)) return;
+    if (!testSet || !inSet(n, testSet, shown)) return;
     setClassFilter(null);
     const pos = shown ? shown.card.subset.indices.indexOf(n) : n;
     setPage(Math.floor(pos / GALLERY_PAGE_SIZE));
     pick(n);
   };
 
-  if (status === 'error') {
-    return (
-      <div className="inline-error" role="alert" data-testid="gallery-error">
-        <Icon name="alert" /> The test set could not be loaded: {error}
-        <button type="button" className="button" onClick={() => ensureTestSet().catch(() => {})}>
-          Retry
-        </button>
-      </div>
-    );
-  }
+  if (status === 'error') return <GalleryError error={error} />;
   if (!testSet) {
     return (
       <p className="muted loading-line" data-testid="gallery-loading">
@@ -142,106 +370,22 @@ export function GalleryPanel() {
     );
   }
 
-  const jumpValid =
-    jump !== '' &&
-    Number.isInteger(Number(jump)) &&
-    Number(jump) >= 0 &&
-    Number(jump) < testSet.count &&
-    (!shown || shown.position.has(Number(jump)));
+  const jumpValid = jump !== '' && inSet(Number(jump), testSet, shown);
 
   return (
     <div className="gallery" data-testid="gallery">
-      <div className="gallery__source">
-        <label htmlFor={sourceId} className="small">
-          Images
-        </label>
-        <select
-          id={sourceId}
-          value={source ?? ''}
-          data-testid="gallery-source"
-          onChange={(e) => void chooseGallerySource(e.target.value === '' ? null : e.target.value)}
-        >
-          <option value="">Clean test set (10,000)</option>
-          {(advIndex?.sets ?? []).map((s) => (
-            <option key={s.name} value={`adversarial/${s.name}`}>
-              PGD ε {s.eps} from {describeWeights(s.source)} ({s.count.toLocaleString('en')}; its own accuracy{' '}
-              {(100 * s.source_accuracy).toFixed(1)} %)
-            </option>
-          ))}
-        </select>
-      </div>
-      {source !== null && !shown && !sourceError && (
-        <p className="muted loading-line" data-testid="gallery-source-loading">
-          Loading {source}…
-        </p>
-      )}
-      {sourceError && (
-        <div className="inline-error" role="alert" data-testid="gallery-source-error">
-          <Icon name="alert" /> {sourceError}
-        </div>
-      )}
-      {shown && (
-        <p className="small muted" data-testid="gallery-source-note">
-          White-box L∞ PGD-{shown.card.attack.steps} images crafted on{' '}
-          {describeWeights(shown.card.source.model)}, sent to every selected model as they are: a transfer
-          attack on other weights; on model {shown.card.source.model} itself white-box, and on its weights
-          behind a random preprocessor (_3, _4) a white-box attack that ignores the preprocessor.
-        </p>
-      )}
+      <GallerySourcePicker source={source} advIndex={advIndex} />
+      <GallerySourceStatus source={source} shown={shown} sourceError={sourceError} />
       <AdversarialTwin />
-      <div className="gallery__toolbar">
-        <label htmlFor={filterId} className="sr-only">
-          Filter by class
-        </label>
-        <select
-          id={filterId}
-          className="gallery__filter"
-          value={classFilter ?? ''}
-          data-testid="gallery-class-filter"
-          onChange={(e) => setClassFilter(e.target.value === '' ? null : Number(e.target.value))}
-        >
-          <option value="">All classes</option>
-          {CLASS_NAMES_EN.map((n, i) => (
-            <option key={n} value={i}>
-              {n}
-            </option>
-          ))}
-        </select>
-        <button
-          type="button"
-          className="icon-button"
-          onClick={pickRandom}
-          data-testid="gallery-random"
-          aria-label={`Random test image${classFilter === null ? '' : ` of class ${CLASS_NAMES_EN[classFilter]}`}`}
-          title="Random test image (of the chosen class)"
-        >
-          <Icon name="dice" />
-        </button>
-        <form
-          className="gallery__jump"
-          onSubmit={(e) => {
-            e.preventDefault();
-            goTo();
-          }}
-        >
-          <label htmlFor={jumpId} className="sr-only">
-            Test image index
-          </label>
-          <input
-            id={jumpId}
-            type="number"
-            min={0}
-            max={testSet.count - 1}
-            placeholder="# index"
-            value={jump}
-            onChange={(e) => setJump(e.target.value)}
-            data-testid="gallery-index"
-          />
-          <button type="submit" className="button" disabled={!jumpValid} data-testid="gallery-go">
-            Go
-          </button>
-        </form>
-      </div>
+      <GalleryToolbar
+        classFilter={classFilter}
+        onRandom={pickRandom}
+        jump={jump}
+        setJump={setJump}
+        jumpValid={jumpValid}
+        maxIndex={testSet.count - 1}
+        onGo={goTo}
+      />
       {shown && jump !== '' && !jumpValid && (
         <p className="small muted" data-testid="gallery-jump-hint">
           #{jump} is not in this set: it holds {shown.card.count.toLocaleString('en')} of the 10,000 test
@@ -250,74 +394,21 @@ export function GalleryPanel() {
       )}
 
       <ul className="gallery__grid" aria-label="Test images">
-        {visible.map((idx) => {
-          const label = testSet.labels[idx];
-          const marks = verdicts[idx] ?? [];
-          const right = marks.filter((m) => m.pred === label).length;
-          const summary = marks.length
-            ? ` — ${right} of ${marks.length} selected models right: ${marks
-                .map((m) => `${m.name} ${m.pred === label ? '✓' : `✗ (${CLASS_NAMES_EN[m.pred]})`}`)
-                .join(', ')}`
-            : '';
-          return (
-            <li key={idx}>
-              <button
-                type="button"
-                className="thumb"
-                aria-pressed={selected === idx}
-                aria-label={`${shown ? 'Adversarial image of test' : 'Test image'} #${idx}: ${CLASS_NAMES_EN[label]}${summary}`}
-                title={`#${idx} · ${CLASS_NAMES_EN[label]}${summary}`}
-                data-testid={`gallery-item-${idx}`}
-                data-label={label}
-                onClick={() => pick(idx)}
-              >
-                <PixelImage data={pixelsOf(testSet, shown, idx)} size={44} label="" />
-                <span className="thumb__index">#{idx}</span>
-                {marks.length > 0 && (
-                  <span className="thumb__marks" aria-hidden="true">
-                    {marks.map((m) => (
-                      <span key={m.key} className={`mark ${m.pred === label ? 'mark--ok' : 'mark--bad'}`} />
-                    ))}
-                  </span>
-                )}
-              </button>
-            </li>
-          );
-        })}
+        {visible.map((idx) => (
+          <GalleryThumb
+            key={idx}
+            testSet={testSet}
+            shown={shown}
+            idx={idx}
+            marks={verdicts[idx] ?? []}
+            pressed={selected === idx}
+            onPick={pick}
+          />
+        ))}
       </ul>
 
-      <nav className="pager" aria-label="Gallery pages">
-        <button
-          type="button"
-          className="button button--ghost"
-          disabled={safePage === 0}
-          onClick={() => setPage(safePage - 1)}
-          data-testid="gallery-prev"
-        >
-          ‹ Prev
-        </button>
-        <span className="pager__text" data-testid="gallery-page">
-          Page {safePage + 1} / {pages} · {indices.length.toLocaleString('en')} images
-        </span>
-        <button
-          type="button"
-          className="button button--ghost"
-          disabled={safePage >= pages - 1}
-          onClick={() => setPage(safePage + 1)}
-          data-testid="gallery-next"
-        >
-          Next ›
-        </button>
-      </nav>
-      <p className="legend muted">
-        <span>
-          <span className="mark mark--ok" aria-hidden="true" /> right
-        </span>
-        <span>
-          <span className="mark mark--bad" aria-hidden="true" /> wrong
-        </span>
-        <span>— one dot per selected model, in card order</span>
-      </p>
+      <GalleryPager page={safePage} pages={pages} count={indices.length} />
+      <GalleryLegend />
     </div>
   );
 }
