@@ -10,8 +10,10 @@
  * grow by `stepAdaptation`, below 20 % they shrink; if more than 25 % of full candidates succeed the
  * source step grows, below 10 % it shrinks (Foolbox 3's thresholds).
  */
+import { z } from 'zod';
 import { findStartingPoint, type StartSource } from './init';
 import type { DecisionOracle } from './oracle';
+import { checkParams, POS_INT } from './params';
 import { AttackRun, baseParams, StopAttack, untilStopped } from './run';
 import type { AttackOptions, AttackResult } from './types';
 import { clip01, l2Distance } from './vec';
@@ -56,6 +58,24 @@ export const BOUNDARY_DEFAULTS: BoundaryParams = {
   initTrials: 100,
 };
 
+/** The Boundary attack's parameters (src/attacks/params.ts); Foolbox 3's names, camelCase. */
+export const BOUNDARY_PARAMS = z.object({
+  norm: z.literal('l2').optional().describe('L2 only'),
+  steps: POS_INT.optional().describe('maximum number of steps'),
+  sphericalStep: z
+    .number()
+    .gt(0)
+    .optional()
+    .describe('initial orthogonal step size (relative to the distance)'),
+  sourceStep: z.number().gt(0).optional().describe('initial step size towards the original (relative)'),
+  sourceStepConvergence: z.number().gt(0).optional().describe('stop when the source step falls below this'),
+  stepAdaptation: z.number().gt(1).optional().describe('factor by which step sizes adapt'),
+  updateStatsEveryK: POS_INT.optional().describe('adapt the step sizes every k steps'),
+  sphericalStatsWindow: POS_INT.optional().describe('window of orthogonal-step outcomes'),
+  stepStatsWindow: POS_INT.optional().describe('window of step-towards-original outcomes'),
+  initTrials: POS_INT.optional().describe('uniform-noise draws tried for an adversarial start'),
+});
+
 export interface BoundaryOptions extends AttackOptions, Partial<BoundaryParams> {
   /** A starting image of the adversarial (for targeted attacks: the target) class. */
   init?: Float32Array;
@@ -69,6 +89,7 @@ export interface BoundaryOptions extends AttackOptions, Partial<BoundaryParams> 
 export function resolveBoundaryParams(options: Partial<BoundaryParams> & { norm?: string }): BoundaryParams {
   if (options.norm !== undefined && options.norm !== 'l2')
     throw new RangeError('the Boundary attack is L2 only');
+  checkParams('Boundary', BOUNDARY_PARAMS, options);
   const p: BoundaryParams = { ...BOUNDARY_DEFAULTS };
   for (const k of Object.keys(BOUNDARY_DEFAULTS) as (keyof BoundaryParams)[]) {
     if (options[k] !== undefined) p[k] = options[k] as number;

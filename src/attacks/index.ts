@@ -4,8 +4,14 @@
  *
  * Everything here is plain TypeScript without DOM APIs: it runs in a Web Worker and in Node.
  */
-import { BOUNDARY_DEFAULTS, type BoundaryOptions, boundaryAttack, resolveBoundaryParams } from './boundary';
-import { HSJA_DEFAULTS, type HsjaOptions, hopSkipJump, resolveHsjaParams } from './hopskipjump';
+import {
+  BOUNDARY_DEFAULTS,
+  BOUNDARY_PARAMS,
+  type BoundaryOptions,
+  boundaryAttack,
+  resolveBoundaryParams,
+} from './boundary';
+import { HSJA_DEFAULTS, HSJA_PARAMS, type HsjaOptions, hopSkipJump, resolveHsjaParams } from './hopskipjump';
 import {
   type AnyOracle,
   type DecisionOracle,
@@ -14,14 +20,22 @@ import {
   isScoreOracle,
   type ScoreOracle,
 } from './oracle';
+import type { ParamSchema } from './params';
 import {
   RANDOM_NOISE_DEFAULTS,
+  RANDOM_NOISE_PARAMS,
   type RandomNoiseOptions,
   randomNoise,
   resolveRandomNoiseParams,
 } from './random';
-import { resolveSimbaParams, SIMBA_DEFAULTS, type SimbaOptions, simba } from './simba';
-import { resolveSquareParams, SQUARE_DEFAULTS, type SquareOptions, squareAttack } from './square';
+import { resolveSimbaParams, SIMBA_DEFAULTS, SIMBA_PARAMS, type SimbaOptions, simba } from './simba';
+import {
+  resolveSquareParams,
+  SQUARE_DEFAULTS,
+  SQUARE_PARAMS,
+  type SquareOptions,
+  squareAttack,
+} from './square';
 import type { AttackKind, AttackOptions, AttackResult, Norm } from './types';
 import { resolveShape } from './vec';
 
@@ -29,6 +43,7 @@ export { projectToBall, withinBall } from './ball';
 export { BOUNDARY_DEFAULTS, type BoundaryOptions, type BoundaryParams, boundaryAttack } from './boundary';
 export { HSJA_DEFAULTS, type HsjaOptions, type HsjaParams, hopSkipJump } from './hopskipjump';
 export * from './oracle';
+export { type ParamField, type ParamSchema, paramFields, snakeCase } from './params';
 export {
   RANDOM_NOISE_DEFAULTS,
   type RandomNoiseOptions,
@@ -58,6 +73,8 @@ export interface AttackInfo {
    * draws, then `initCandidates`, or given as `init`). Callers pass candidates only to these.
    */
   needsStart: boolean;
+  /** The attack's own parameters, declared once (src/attacks/params.ts); required ones an experiment must state. */
+  params: ParamSchema;
   /** Default parameters (some resolve against the image size or norm: see `resolve`). */
   defaults: Readonly<Record<string, unknown>>;
   /** The algorithm parameters a run with these options will use (no query is made). */
@@ -97,6 +114,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     norms: ['l2', 'linf'],
     targeted: true,
     needsStart: true,
+    params: HSJA_PARAMS,
     defaults: { ...HSJA_DEFAULTS },
     // the binary search walks the exact 8-bit grid path when queries are quantised (issue 20)
     resolve: (o) => ({
@@ -113,6 +131,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     norms: ['l2'],
     targeted: true,
     needsStart: true,
+    params: BOUNDARY_PARAMS,
     defaults: { norm: 'l2', ...BOUNDARY_DEFAULTS },
     resolve: (o) => ({ norm: 'l2', ...resolveBoundaryParams(o as Partial<BoundaryOptions>) }),
     run: (o, oracle) => boundaryAttack(o as BoundaryOptions, asDecision(oracle)),
@@ -125,6 +144,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     norms: ['l2'],
     targeted: true,
     needsStart: false,
+    params: SIMBA_PARAMS,
     defaults: { norm: 'l2', ...SIMBA_DEFAULTS },
     resolve: (o) => {
       const [h, w] = shapeOf(o);
@@ -140,6 +160,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     norms: ['linf', 'l2'],
     targeted: true,
     needsStart: false,
+    params: SQUARE_PARAMS,
     defaults: { norm: 'linf', ...SQUARE_DEFAULTS },
     resolve: (o) => ({ ...resolveSquareParams(o as Partial<SquareOptions>, isTargeted(o)) }),
     run: (o, oracle) => squareAttack(o as SquareOptions, asScore('Square', oracle)),
@@ -152,6 +173,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     norms: ['linf', 'l2'],
     targeted: true,
     needsStart: false,
+    params: RANDOM_NOISE_PARAMS,
     defaults: { norm: 'linf', ...RANDOM_NOISE_DEFAULTS },
     resolve: (o) => {
       const p = resolveRandomNoiseParams(o as Partial<RandomNoiseOptions> & { maxQueries: number });

@@ -4,9 +4,11 @@
  * ‖δ‖₂ = ε. Candidates are clipped to [0, 1] (which only shrinks them) and kept in the ball.
  * A robustness floor: any attack worth its queries should beat it.
  */
+import { z } from 'zod';
 import type { Rng } from '../core/prng';
 import { projectToBall } from './ball';
 import type { DecisionOracle } from './oracle';
+import { checkParams, EPS, NORM, POS_INT } from './params';
 import { AttackRun, baseParams, untilStopped } from './run';
 import type { AttackOptions, AttackResult, Norm } from './types';
 import { l2Distance, linfDistance } from './vec';
@@ -26,18 +28,24 @@ export const RANDOM_NOISE_DEFAULTS = {
   drawsPerCall: 16,
 };
 
+/** The random-noise baseline's parameters (src/attacks/params.ts). */
+export const RANDOM_NOISE_PARAMS = z.object({
+  norm: NORM.optional(),
+  eps: EPS.optional(),
+  draws: POS_INT.optional().describe('draws at most (default: the query budget)'),
+  drawsPerCall: POS_INT.optional().describe('draws per oracle call'),
+});
+
 export interface RandomNoiseOptions extends AttackOptions, Partial<Omit<RandomNoiseParams, 'norm' | 'eps'>> {}
 
 export function resolveRandomNoiseParams(
   options: Partial<RandomNoiseParams> & { maxQueries: number },
 ): RandomNoiseParams {
+  checkParams('random noise', RANDOM_NOISE_PARAMS, options);
   const norm = options.norm ?? 'linf';
-  if (norm !== 'linf' && norm !== 'l2')
-    throw new RangeError(`random noise supports linf and l2, not ${norm}`);
   const eps = options.eps ?? RANDOM_NOISE_DEFAULTS[norm].eps;
-  if (!(eps >= 0)) throw new RangeError(`eps must be >= 0, got ${eps}`);
   const draws = Math.min(options.draws ?? options.maxQueries, options.maxQueries);
-  const drawsPerCall = Math.max(1, Math.floor(options.drawsPerCall ?? RANDOM_NOISE_DEFAULTS.drawsPerCall));
+  const drawsPerCall = options.drawsPerCall ?? RANDOM_NOISE_DEFAULTS.drawsPerCall;
   return { norm, eps, draws, drawsPerCall };
 }
 

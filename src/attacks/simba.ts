@@ -9,9 +9,11 @@
  * perturbation after T accepted steps has L2 norm ε√T (before clipping).
  */
 
+import { z } from 'zod';
 import { argmax } from '../core/math';
 import { DctBasis } from './dct';
 import type { ScoreOracle } from './oracle';
+import { checkParams, POS_INT } from './params';
 import { AttackRun, baseParams, untilStopped } from './run';
 import type { AttackOptions, AttackResult } from './types';
 import { l2Distance, resolveShape, shuffleInPlace } from './vec';
@@ -45,6 +47,17 @@ export const SIMBA_DEFAULTS = {
   strideRatio: 1 / 32,
 };
 
+/** SimBA's parameters (src/attacks/params.ts); an experiment must state the basis. */
+export const SIMBA_PARAMS = z.object({
+  basis: z.enum(['dct', 'pixel']).describe('DCT (SimBA-DCT) or pixel directions'),
+  norm: z.literal('l2').optional().describe('L2 only'),
+  epsilon: z.number().gt(0).optional().describe('step size ε: the L2 length of each step'),
+  order: z.enum(['strided', 'rand']).optional().describe('low frequencies first in rings, or a random order'),
+  freqDims: POS_INT.optional().describe('side of the low-frequency block'),
+  stride: POS_INT.optional().describe('ring width of the strided order'),
+  maxIterations: POS_INT.optional().describe('directions tried at most'),
+});
+
 export interface SimbaOptions extends AttackOptions, Partial<SimbaParams> {}
 
 /** Resolves the defaults against the image size (paper ratios rescaled: 28×28 → freqDims 4, stride 1). */
@@ -54,8 +67,8 @@ export function resolveSimbaParams(
   w: number,
 ): SimbaParams {
   if (options.norm !== undefined && options.norm !== 'l2') throw new RangeError('SimBA is an L2 attack');
+  checkParams('SimBA', SIMBA_PARAMS, options);
   const basis = options.basis ?? SIMBA_DEFAULTS.basis;
-  if (basis !== 'dct' && basis !== 'pixel') throw new RangeError(`unknown SimBA basis ${basis}`);
   const side = Math.min(h, w);
   const order = options.order ?? (basis === 'dct' ? 'strided' : 'rand');
   const freqDims = Math.min(
@@ -64,7 +77,6 @@ export function resolveSimbaParams(
   );
   const stride = Math.max(1, options.stride ?? Math.round(side * SIMBA_DEFAULTS.strideRatio));
   const epsilon = options.epsilon ?? SIMBA_DEFAULTS.epsilon;
-  if (!(epsilon > 0)) throw new RangeError(`SimBA epsilon must be > 0, got ${epsilon}`);
   const total =
     basis === 'pixel' && order === 'rand' ? h * w : order === 'rand' ? freqDims * freqDims : h * w;
   const maxIterations = Math.min(total, options.maxIterations ?? total);

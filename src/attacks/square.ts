@@ -15,9 +15,11 @@
  * returned image is checked again: the result is never outside the ε-ball, even when it fails.
  */
 
+import { z } from 'zod';
 import { argmax } from '../core/math';
 import { linfPixel, projectToBall, withinBall } from './ball';
 import type { ScoreOracle } from './oracle';
+import { checkParams, EPS, NORM } from './params';
 import { AttackRun, baseParams, untilStopped } from './run';
 import type { AttackOptions, AttackResult, Norm } from './types';
 import { resolveShape } from './vec';
@@ -47,17 +49,26 @@ export const SQUARE_DEFAULTS = {
   l2: { eps: 1.5, pInit: 0.8 },
 };
 
+/** Square's parameters (src/attacks/params.ts); an experiment must state norm and ε. */
+export const SQUARE_PARAMS = z.object({
+  norm: NORM,
+  eps: EPS,
+  pInit: z.number().gt(0).max(1).optional().describe('initial fraction of pixels changed per iteration'),
+  loss: z
+    .enum(['margin', 'ce'])
+    .optional()
+    .describe('margin (untargeted default) or cross-entropy (targeted default)'),
+  marginOn: z.enum(['logit', 'prob']).optional().describe('margin on logits or on probabilities'),
+});
+
 export interface SquareOptions extends AttackOptions, Partial<Omit<SquareParams, 'norm' | 'eps'>> {}
 
 export function resolveSquareParams(options: Partial<SquareParams>, targeted: boolean): SquareParams {
+  checkParams('Square', SQUARE_PARAMS, options);
   const norm = options.norm ?? 'linf';
-  if (norm !== 'linf' && norm !== 'l2') throw new RangeError(`Square supports linf and l2, not ${norm}`);
   const eps = options.eps ?? SQUARE_DEFAULTS[norm].eps;
-  if (!(eps >= 0)) throw new RangeError(`eps must be >= 0, got ${eps}`);
   const pInit = options.pInit ?? SQUARE_DEFAULTS[norm].pInit;
-  if (!(pInit > 0 && pInit <= 1)) throw new RangeError(`pInit must be in (0, 1], got ${pInit}`);
   const loss = options.loss ?? (targeted ? 'ce' : 'margin');
-  if (loss !== 'margin' && loss !== 'ce') throw new RangeError(`unknown Square loss ${loss}`);
   return { norm, eps, pInit, loss, marginOn: options.marginOn ?? 'logit' };
 }
 
@@ -133,6 +144,138 @@ function logProb(p: Float32Array, k: number): number {
   return Math.log(Math.max(p[k], 1e-45));
 }
 
+type Rand = { uniform(): number; int(n: number): number };
+
+/** attack.py's initialisation: L∞ vertical stripes of ±ε; L2 a grid of ±bumps rescaled to ‖δ‖₂ = ε. */
+function initialDelta(norm: Norm, h: number, w: number, eps: number, rng: Rand): Float64Array {
+  const delta = new Float64Array(h * w);
+  if (norm === 'linf') {
+    // [c, 1, w] in attack.py: one sign per column
+    for (let c = 0; c < w; c++) {
+      const s = rng.uniform() < 0.5 ? -eps : eps;
+      for (let r = 0; r < h; r++) delta[r * w + c] = s;
+    }
+    return delta;
+  }
+  // a grid of ±meta-pseudo-Gaussian bumps of side ⌊h/5⌋
+  const s = Math.max(1, Math.floor(h / 5));
+  const sp = Math.floor((h - s * 5) / 2);
+  for (let bi = 0, ch = sp; bi < Math.floor(h / s); bi++, ch += s) {
+    for (let bj = 0, cw = sp; bj < Math.floor(w / s); bj++, cw += s) {
+      const bump = metaPseudoGaussian(s, rng);
+      const sign = rng.uniform() < 0.5 ? -1 : 1;
+      for (let r = 0; r < s; r++) {
+        for (let c = 0; c < s; c++) {
+          const rr = ch + r;
+          const cc = cw + c;
+          if (rr >= 0 && rr < h && cc >= 0 && cc < w) delta[rr * w + cc] += sign * bump[r * s + c];
+        }
+      }
+    }
+  }
+  normalize(delta);
+  for (let i = 0; i < delta.length; i++) delta[i] *= eps;
+  return delta;
+}
+
+/** What one iteration's proposal needs: the image, the current best and the geometry. */
+interface Proposal {
+  x: Float32Array;
+  best: Float32Array;
+  h: number;
+  w: number;
+  eps: number;
+  quantize: boolean;
+  rng: Rand;
+}
+
+/**
+ * L∞ step (Alg. 2): one window of side s = round(√(p·n_features)), 1 ≤ s ≤ h−1, set to a single ±ε,
+ * the sign redrawn until it changes the image (attack.py's while loop). Writes into `deltas`.
+ */
+function linfProposal(deltas: Float64Array, pIt: number, q: Proposal): void {
+  const { x, best, h, w, eps, rng } = q;
+  const s = Math.min(Math.max(Math.round(Math.sqrt(pIt * h * w)), 1), Math.min(h, w) - 1);
+  const ch = rng.int(h - s + 1);
+  const cw = rng.int(w - s + 1);
+  for (let guard = 0; guard < 100; guard++) {
+    const sign = rng.uniform() < 0.5 ? -eps : eps;
+    let changed = false;
+    for (let r = ch; r < ch + s; r++) {
+      for (let c = cw; c < cw + s; c++) {
+        const i = r * w + c;
+        deltas[i] = sign;
+        if (Math.abs(linfPixel(x[i], sign, eps, q.quantize) - best[i]) >= 1e-7) changed = true;
+      }
+    }
+    if (changed) break;
+  }
+}
+
+/**
+ * L2 step (Alg. 3): a ±bump in a first window of odd side s ≥ 3, a second window gives up its mass,
+ * and the result is rescaled to ‖δ‖₂ = ε. Writes into `deltas`.
+ */
+function l2Proposal(deltas: Float64Array, pIt: number, q: Proposal): void {
+  const { h, w, eps, rng } = q;
+  const d = h * w;
+  let s = Math.max(Math.round(Math.sqrt(pIt * d)), 3);
+  if (s % 2 === 0) s += 1;
+  s = Math.min(s, Math.min(h, w) - 1);
+  const ch = rng.int(h - s + 1);
+  const cw = rng.int(w - s + 1);
+  const ch2 = rng.int(h - s + 1);
+  const cw2 = rng.int(w - s + 1);
+  const in1 = (r: number, c: number) => r >= ch && r < ch + s && c >= cw && c < cw + s;
+  const in2 = (r: number, c: number) => r >= ch2 && r < ch2 + s && c >= cw2 && c < cw2 + s;
+  let normWindow = 0;
+  let normImage = 0;
+  let normWindows = 0;
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      const v = deltas[r * w + c] ** 2;
+      normImage += v;
+      if (in1(r, c)) normWindow += v;
+      if (in1(r, c) || in2(r, c)) normWindows += v;
+    }
+  }
+  normWindow = Math.sqrt(normWindow);
+  normImage = Math.sqrt(normImage);
+  normWindows = Math.sqrt(normWindows);
+  const bump = metaPseudoGaussian(s, rng);
+  const sign = rng.uniform() < 0.5 ? -1 : 1;
+  // new window = ±bump + old window direction, rescaled to the mass freed in both windows
+  for (let r = 0; r < s; r++) {
+    for (let c = 0; c < s; c++) {
+      bump[r * s + c] = sign * bump[r * s + c] + deltas[(ch + r) * w + cw + c] / (1e-10 + normWindow);
+    }
+  }
+  normalize(bump);
+  const mass = Math.sqrt(Math.max(eps * eps - normImage * normImage, 0) + normWindows * normWindows);
+  for (let r = ch2; r < ch2 + s; r++) for (let c = cw2; c < cw2 + s; c++) deltas[r * w + c] = 0;
+  for (let r = 0; r < s; r++)
+    for (let c = 0; c < s; c++) deltas[(ch + r) * w + cw + c] = bump[r * s + c] * mass;
+  let n = 0;
+  for (let i = 0; i < d; i++) n += deltas[i] * deltas[i];
+  n = Math.sqrt(n);
+  if (n > 0) for (let i = 0; i < d; i++) deltas[i] *= eps / n;
+}
+
+/**
+ * attack.py's model.loss, minimised: margin = f_cls − max_{j≠cls} f_j (negated when targeted), or
+ * CE = log p_y (untargeted) / −log p_t (targeted).
+ */
+function squareLoss(p: SquareParams, cls: number, targeted: boolean): (pr: Float32Array) => number {
+  const score = (q: number, pr: Float32Array) => (p.marginOn === 'logit' ? logProb(pr, q) : pr[q]);
+  return (pr) => {
+    if (p.loss === 'ce') return targeted ? -logProb(pr, cls) : logProb(pr, cls);
+    let other = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < pr.length; j++) if (j !== cls) other = Math.max(other, score(j, pr));
+    const margin = score(cls, pr) - other;
+    return targeted ? -margin : margin;
+  };
+}
+
 export async function squareAttack(options: SquareOptions, oracle: ScoreOracle): Promise<AttackResult> {
   const run = new AttackRun(options, oracle);
   const p = resolveSquareParams(options, options.target !== undefined);
@@ -140,18 +283,7 @@ export async function squareAttack(options: SquareOptions, oracle: ScoreOracle):
   const [h, w] = resolveShape(d, options.shape);
   if (h < 2 || w < 2) throw new RangeError('Square needs an image of at least 2×2 pixels');
   const { eps, norm } = p;
-  const cls = run.targeted ? (run.target as number) : run.label;
-
-  const score = (q: number, pr: Float32Array) => (p.marginOn === 'logit' ? logProb(pr, q) : pr[q]);
-  // attack.py's model.loss: margin = f_cls − max_{j≠cls} f_j, negated when targeted; CE = log p_y
-  // (untargeted, minimised) or −log p_t (targeted).
-  const lossOf = (pr: Float32Array) => {
-    if (p.loss === 'ce') return run.targeted ? -logProb(pr, cls) : logProb(pr, cls);
-    let other = Number.NEGATIVE_INFINITY;
-    for (let j = 0; j < pr.length; j++) if (j !== cls) other = Math.max(other, score(j, pr));
-    const margin = score(cls, pr) - other;
-    return run.targeted ? -margin : margin;
-  };
+  const lossOf = squareLoss(p, run.targeted ? (run.target as number) : run.label, run.targeted);
   const project = (delta: Float64Array) => projectToBall(x, delta, norm, eps, run.quantize);
 
   let best: Float32Array = Float32Array.from(x);
@@ -161,34 +293,7 @@ export async function squareAttack(options: SquareOptions, oracle: ScoreOracle):
 
   const stop = await untilStopped(async () => {
     const nIters = run.affordable();
-    const delta = new Float64Array(d);
-    if (norm === 'linf') {
-      // vertical stripes of ±ε ([c, 1, w] in attack.py: one sign per column)
-      for (let c = 0; c < w; c++) {
-        const s = rng.uniform() < 0.5 ? -eps : eps;
-        for (let r = 0; r < h; r++) delta[r * w + c] = s;
-      }
-    } else {
-      // a grid of ±meta-pseudo-Gaussian bumps of side ⌊h/5⌋, rescaled to ‖δ‖₂ = ε
-      const s = Math.max(1, Math.floor(h / 5));
-      const sp = Math.floor((h - s * 5) / 2);
-      for (let bi = 0, ch = sp; bi < Math.floor(h / s); bi++, ch += s) {
-        for (let bj = 0, cw = sp; bj < Math.floor(w / s); bj++, cw += s) {
-          const bump = metaPseudoGaussian(s, rng);
-          const sign = rng.uniform() < 0.5 ? -1 : 1;
-          for (let r = 0; r < s; r++) {
-            for (let c = 0; c < s; c++) {
-              const rr = ch + r;
-              const cc = cw + c;
-              if (rr >= 0 && rr < h && cc >= 0 && cc < w) delta[rr * w + cc] += sign * bump[r * s + c];
-            }
-          }
-        }
-      }
-      normalize(delta);
-      for (let i = 0; i < d; i++) delta[i] *= eps;
-    }
-    const start = project(delta);
+    const start = project(initialDelta(norm, h, w, eps, rng));
     const [probs0] = await run.score([start]);
     queried = true;
     best = start;
@@ -197,72 +302,11 @@ export async function squareAttack(options: SquareOptions, oracle: ScoreOracle):
     run.record({ loss: lossMin }, true);
 
     const deltas = new Float64Array(d);
+    const propose = norm === 'linf' ? linfProposal : l2Proposal;
     for (let it = 0; it < nIters - 1 && !run.isAdversarial(bestLabel); it++) {
       for (let i = 0; i < d; i++) deltas[i] = best[i] - x[i];
-      const pIt = pSelection(p.pInit, it, nIters);
-      let candidate: Float32Array;
-      if (norm === 'linf') {
-        // window side s = round(√(p·n_features)), 1 ≤ s ≤ h−1
-        const s = Math.min(Math.max(Math.round(Math.sqrt(pIt * d)), 1), Math.min(h, w) - 1);
-        const ch = rng.int(h - s + 1);
-        const cw = rng.int(w - s + 1);
-        // redraw the window's sign until it changes the image (attack.py's while loop)
-        for (let guard = 0; guard < 100; guard++) {
-          const sign = rng.uniform() < 0.5 ? -eps : eps;
-          let changed = false;
-          for (let r = ch; r < ch + s; r++) {
-            for (let c = cw; c < cw + s; c++) {
-              const i = r * w + c;
-              deltas[i] = sign;
-              if (Math.abs(linfPixel(x[i], sign, eps, run.quantize) - best[i]) >= 1e-7) changed = true;
-            }
-          }
-          if (changed) break;
-        }
-        candidate = project(deltas);
-      } else {
-        let s = Math.max(Math.round(Math.sqrt(pIt * d)), 3);
-        if (s % 2 === 0) s += 1;
-        s = Math.min(s, Math.min(h, w) - 1);
-        const ch = rng.int(h - s + 1);
-        const cw = rng.int(w - s + 1);
-        const ch2 = rng.int(h - s + 1);
-        const cw2 = rng.int(w - s + 1);
-        const in1 = (r: number, c: number) => r >= ch && r < ch + s && c >= cw && c < cw + s;
-        const in2 = (r: number, c: number) => r >= ch2 && r < ch2 + s && c >= cw2 && c < cw2 + s;
-        let normWindow = 0;
-        let normImage = 0;
-        let normWindows = 0;
-        for (let r = 0; r < h; r++) {
-          for (let c = 0; c < w; c++) {
-            const v = deltas[r * w + c] ** 2;
-            normImage += v;
-            if (in1(r, c)) normWindow += v;
-            if (in1(r, c) || in2(r, c)) normWindows += v;
-          }
-        }
-        normWindow = Math.sqrt(normWindow);
-        normImage = Math.sqrt(normImage);
-        normWindows = Math.sqrt(normWindows);
-        const bump = metaPseudoGaussian(s, rng);
-        const sign = rng.uniform() < 0.5 ? -1 : 1;
-        // new window = ±bump + old window direction, rescaled to the mass freed in both windows
-        for (let r = 0; r < s; r++) {
-          for (let c = 0; c < s; c++) {
-            bump[r * s + c] = sign * bump[r * s + c] + deltas[(ch + r) * w + cw + c] / (1e-10 + normWindow);
-          }
-        }
-        normalize(bump);
-        const mass = Math.sqrt(Math.max(eps * eps - normImage * normImage, 0) + normWindows * normWindows);
-        for (let r = ch2; r < ch2 + s; r++) for (let c = cw2; c < cw2 + s; c++) deltas[r * w + c] = 0;
-        for (let r = 0; r < s; r++)
-          for (let c = 0; c < s; c++) deltas[(ch + r) * w + cw + c] = bump[r * s + c] * mass;
-        let n = 0;
-        for (let i = 0; i < d; i++) n += deltas[i] * deltas[i];
-        n = Math.sqrt(n);
-        if (n > 0) for (let i = 0; i < d; i++) deltas[i] *= eps / n;
-        candidate = project(deltas);
-      }
+      propose(deltas, pSelection(p.pInit, it, nIters), { x, best, h, w, eps, quantize: run.quantize, rng });
+      const candidate = project(deltas);
       const [probs] = await run.score([candidate]);
       const loss = lossOf(probs);
       if (loss < lossMin) {

@@ -23,10 +23,23 @@ export function Field({
 }
 
 /** A `.field` that is itself the <label>: the caption in a span, then the control(s) with `id`. */
-export function LabelField({ id, label, children }: { id: string; label: ReactNode; children: ReactNode }) {
+export function LabelField({
+  id,
+  label,
+  hint,
+  children,
+}: {
+  id: string;
+  label: ReactNode;
+  /** Shown on hover over the label (e.g. what an attack parameter means). */
+  hint?: string;
+  children: ReactNode;
+}) {
   return (
     <label className="field" htmlFor={id}>
-      <span className="field__label">{label}</span>
+      <span className="field__label" title={hint}>
+        {label}
+      </span>
       {children}
     </label>
   );

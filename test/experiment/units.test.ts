@@ -8,6 +8,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { ATTACKS, snakeCase } from '../../src/attacks/index';
 import { drawNoise } from '../../src/attacks/random';
 import { MODEL_IDS } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -15,10 +16,12 @@ import { startCandidates } from '../../src/data/start-candidates';
 import { scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { ExperimentBackend } from '../../tools/experiment/backends';
 import {
+  attackSchema,
   ConfigError,
   cleanSeed,
   enumerateWork,
   eotDrawSeeds,
+  LIBRARY_ATTACKS,
   libraryOptions,
   parseShard,
   resolveConfig,
@@ -76,6 +79,27 @@ describe('experiment config', () => {
     const smoke = resolveConfig(SMOKE);
     expect(smoke.models).toEqual(['0', '0_4']);
     expect(enumerateWork(smoke)).toHaveLength(20);
+  });
+
+  it("takes each library attack's declared parameters in snake_case, with their ranges", () => {
+    const base = { type: 'square', norm: 'linf', eps: 0.1, max_queries: 10 };
+    expect(problems({ ...SMOKE, attacks: [{ ...base, p_init: 2 }] })[0]).toMatch(/^attacks\[0\]\.p_init: /);
+    expect(problems({ ...SMOKE, attacks: [{ ...base, pInit: 0.5 }] })[0]).toMatch(
+      /^attacks\[0\]\.pInit: unknown field/,
+    );
+    for (const type of LIBRARY_ATTACKS) {
+      const declared = Object.keys(ATTACKS[type].params.shape);
+      const shape = (attackSchema.options.find((o) => o.shape.type.value === type) as { shape: object })
+        .shape;
+      expect(Object.keys(shape).sort(), type).toEqual(
+        ['max_queries', 'type', ...declared.map(snakeCase)].sort(),
+      );
+    }
+    const hsja = resolveConfig({
+      ...SMOKE,
+      attacks: [{ type: 'hopskipjump', norm: 'l2', max_queries: 50, max_num_evals: 20 }],
+    });
+    expect(hsja.attacks[0].library?.options).toMatchObject({ maxNumEvals: 20 });
   });
 
   it('names the field of every problem', () => {

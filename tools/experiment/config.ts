@@ -5,7 +5,8 @@
  * Pure: runs in Node (the runner, merge, tests) and in the page.
  */
 import { z } from 'zod';
-import { ATTACKS, attackKey as libraryAttackKey } from '../../src/attacks/index';
+import { ATTACKS, attackKey as libraryAttackKey, snakeCase } from '../../src/attacks/index';
+import { EPS, NORM } from '../../src/attacks/params';
 import { customModelId, customWeightsId } from '../../src/core/custom-models';
 import { MODEL_IDS } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -16,11 +17,7 @@ export const TEST_SET_SIZE = 10_000;
 /** Experiment seeds are 31-bit (they also index JavaScript bit operations); the API takes up to core/request MAX_SEED. */
 export const MAX_EXPERIMENT_SEED = 0x7fffffff;
 
-const norm = z.enum(['l2', 'linf']);
-const posInt = z.int().min(1);
 const budget = z.int().min(1).max(10_000_000);
-const eps = z.number().gt(0).max(100);
-const unit = z.number().gt(0).max(1);
 
 /**
  * Clean classification. Randomized models: `eot_draws` seeded defense draws per image (default
@@ -31,65 +28,37 @@ const none = z.strictObject({ type: z.literal('none'), eot_draws: z.int().min(1)
 /** Random noise inside the eps ball (L∞: uniform per pixel; L2: a random direction of length eps). */
 const noise = z.strictObject({
   type: z.literal('noise'),
-  eps,
-  norm: norm.optional(),
+  eps: EPS,
+  norm: NORM.optional(),
   /** noise draws per image; the first misclassified one counts (default 1) */
   max_queries: budget.optional(),
 });
 
-/** Parameter names are the attack library's (src/attacks) in snake_case: `p_init` is `pInit`. */
-const square = z.strictObject({
-  type: z.literal('square'),
-  norm,
-  eps,
-  max_queries: budget,
-  p_init: unit.optional(),
-  loss: z.enum(['margin', 'ce']).optional(),
-  margin_on: z.enum(['logit', 'prob']).optional(),
-});
+/** The library attacks an experiment can run; `none` and `noise` are the runner's own. */
+export const LIBRARY_ATTACKS = ['square', 'hopskipjump', 'boundary', 'simba'] as const;
+export type LibraryAttack = (typeof LIBRARY_ATTACKS)[number];
 
-const hopskipjump = z.strictObject({
-  type: z.literal('hopskipjump'),
-  norm,
-  max_queries: budget,
-  gamma: z.number().gt(0).optional(),
-  max_num_evals: posInt.optional(),
-  init_num_evals: posInt.optional(),
-  max_iterations: posInt.optional(),
-  init_trials: posInt.optional(),
-});
+/**
+ * A library attack's config entry, derived from the parameters it declares (src/attacks/params.ts)
+ * in snake_case (`pInit` is `p_init`), plus the required query budget.
+ */
+function libraryAttackSchema<T extends LibraryAttack>(type: T) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, field] of Object.entries(ATTACKS[type].params.shape)) shape[snakeCase(k)] = field;
+  return z.strictObject({ type: z.literal(type), max_queries: budget, ...shape });
+}
 
-const boundary = z.strictObject({
-  type: z.literal('boundary'),
-  max_queries: budget,
-  norm: z.literal('l2').optional(),
-  steps: posInt.optional(),
-  spherical_step: z.number().gt(0).optional(),
-  source_step: z.number().gt(0).optional(),
-  source_step_convergence: z.number().gt(0).optional(),
-  step_adaptation: z.number().gt(1).optional(),
-  update_stats_every_k: posInt.optional(),
-  spherical_stats_window: posInt.optional(),
-  step_stats_window: posInt.optional(),
-  init_trials: posInt.optional(),
-});
-
-const simba = z.strictObject({
-  type: z.literal('simba'),
-  basis: z.enum(['pixel', 'dct']),
-  max_queries: budget,
-  epsilon: z.number().gt(0).optional(),
-  norm: z.literal('l2').optional(),
-  order: z.enum(['strided', 'rand']).optional(),
-  freq_dims: posInt.optional(),
-  stride: posInt.optional(),
-  max_iterations: posInt.optional(),
-});
-
-export const attackSchema = z.discriminatedUnion('type', [none, noise, square, hopskipjump, boundary, simba]);
+export const attackSchema = z.discriminatedUnion('type', [
+  none,
+  noise,
+  ...(LIBRARY_ATTACKS.map(libraryAttackSchema) as [
+    ReturnType<typeof libraryAttackSchema>,
+    ...ReturnType<typeof libraryAttackSchema>[],
+  ]),
+]);
 export type AttackSpec = z.infer<typeof attackSchema>;
-export type AttackType = AttackSpec['type'];
-export const ATTACK_TYPES: AttackType[] = ['none', 'noise', 'square', 'hopskipjump', 'boundary', 'simba'];
+export const ATTACK_TYPES = ['none', 'noise', ...LIBRARY_ATTACKS] as const;
+export type AttackType = (typeof ATTACK_TYPES)[number];
 
 /**
  * `custom:<path>.onnx`: an ONNX classifier of your own (src/core/custom-models.ts), read by the CLI
@@ -180,11 +149,8 @@ export const configSchema = z.strictObject({
 
 export type ExperimentConfig = z.infer<typeof configSchema>;
 
-/** The attacks the attack library (src/attacks) runs; `none` and `noise` are the runner's own. */
-export type LibraryAttack = 'square' | 'hopskipjump' | 'boundary' | 'simba';
-
-export function isLibraryAttack(type: AttackType): type is LibraryAttack {
-  return type === 'square' || type === 'hopskipjump' || type === 'boundary' || type === 'simba';
+export function isLibraryAttack(type: string): type is LibraryAttack {
+  return (LIBRARY_ATTACKS as readonly string[]).includes(type);
 }
 
 export interface ResolvedAttack {

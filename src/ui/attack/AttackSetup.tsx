@@ -1,7 +1,7 @@
 /** The attack's settings, built from the ATTACKS registry and the fifteen MODELS. */
 
 import { useEffect, useId, useState } from 'react';
-import { ATTACK_NAMES, ATTACKS, type AttackName, type Norm } from '../../attacks';
+import { ATTACK_NAMES, ATTACKS, type AttackName, type Norm, paramFields } from '../../attacks';
 import { CLASS_NAMES_EN } from '../../core/labels';
 import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, isRandomized, MODELS } from '../../core/models';
 import { hasEps, isBusy, useAttackStore } from '../../stores/attack';
@@ -12,14 +12,6 @@ import { LabelField, Options, Select } from '../fields';
 import { attackParams } from './runner';
 
 const NORM_LABEL: Record<Norm, string> = { l2: 'L2', linf: 'L∞' };
-
-/** Choices for the string parameters the attacks know. */
-const ENUM_PARAMS: Record<string, readonly string[]> = {
-  loss: ['margin', 'ce'],
-  marginOn: ['logit', 'prob'],
-  basis: ['dct', 'pixel'],
-  order: ['strided', 'rand'],
-};
 
 /** Parameters with their own field above (or that the worker sets), left out of "advanced". */
 const OWN_FIELDS = new Set(['norm', 'eps', 'maxQueries', 'target', 'targeted', 'seed', 'quantize', 'init']);
@@ -33,6 +25,8 @@ interface NumberFieldProps {
   max?: number;
   step?: number | 'any';
   integer?: boolean;
+  /** A further check (e.g. an attack parameter's declared range with exclusive bounds). */
+  accepts?: (v: number) => boolean;
   disabled?: boolean;
   className?: string;
   describedBy?: string;
@@ -48,6 +42,7 @@ function NumberField({
   max,
   step = 'any',
   integer = false,
+  accepts,
   disabled,
   className,
   describedBy,
@@ -56,12 +51,13 @@ function NumberField({
   useEffect(() => {
     setDraft((d) => (Number(d) === value && d.trim() !== '' ? d : String(value)));
   }, [value]);
-  const parsed = draft.trim() === '' ? Number.NaN : Number(draft);
-  const valid =
-    Number.isFinite(parsed) &&
-    (!integer || Number.isInteger(parsed)) &&
-    (min === undefined || parsed >= min) &&
-    (max === undefined || parsed <= max);
+  const ok = (v: number) =>
+    Number.isFinite(v) &&
+    (!integer || Number.isInteger(v)) &&
+    (min === undefined || v >= min) &&
+    (max === undefined || v <= max) &&
+    (accepts === undefined || accepts(v));
+  const valid = ok(draft.trim() === '' ? Number.NaN : Number(draft));
   return (
     <input
       id={id}
@@ -80,14 +76,7 @@ function NumberField({
         const text = e.target.value;
         setDraft(text);
         const v = text.trim() === '' ? Number.NaN : Number(text);
-        if (
-          Number.isFinite(v) &&
-          (!integer || Number.isInteger(v)) &&
-          (min === undefined || v >= min) &&
-          (max === undefined || v <= max)
-        ) {
-          onCommit(v);
-        }
+        if (ok(v)) onCommit(v);
       }}
       onBlur={() => {
         if (!valid) setDraft(String(value));
@@ -119,7 +108,10 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
   } catch (e) {
     problem = e instanceof Error ? e.message : String(e);
   }
-  const keys = Object.keys(resolved).filter((k) => !OWN_FIELDS.has(k));
+  // the attack's declared parameters (src/attacks/params.ts) that this run resolves to a value
+  const fields = paramFields(ATTACKS[attack].params).filter(
+    (f) => !OWN_FIELDS.has(f.key) && f.key in resolved,
+  );
   const changed = Object.keys(overrides).length;
   return (
     <details className="attack-advanced" data-testid="attack-advanced">
@@ -131,7 +123,8 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
         the norm, the image size or targeted-ness.
       </p>
       <div className="attack-advanced__grid">
-        {keys.map((k) => {
+        {fields.map((f) => {
+          const k = f.key;
           const v = resolved[k];
           const id = `${base}-${k}`;
           const label = (
@@ -140,23 +133,27 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
               {k in overrides ? ' *' : ''}
             </>
           );
-          if (typeof v === 'number') {
+          if (typeof v === 'number' && f.kind !== 'enum') {
             return (
-              <LabelField key={k} id={id} label={label}>
+              <LabelField key={k} id={id} label={label} hint={f.description}>
                 <NumberField
                   id={id}
                   value={v}
                   onCommit={(n) => setOverride(k, n)}
                   testId={`attack-param-${k}`}
+                  integer={f.kind === 'integer'}
+                  min={f.min}
+                  max={f.max}
+                  accepts={f.accepts}
                   disabled={disabled}
                 />
               </LabelField>
             );
           }
-          const options = ENUM_PARAMS[k];
-          if (typeof v === 'string' && options) {
+          if (typeof v === 'string' && f.options) {
+            const options = f.options;
             return (
-              <LabelField key={k} id={id} label={label}>
+              <LabelField key={k} id={id} label={label} hint={f.description}>
                 <Select
                   id={id}
                   value={v}

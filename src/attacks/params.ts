@@ -1,0 +1,87 @@
+/**
+ * Attack parameters, declared once per attack (after ART's `attack_params`): each attack module
+ * exports a zod object of its algorithm parameters, camelCase as the library takes them, with their
+ * ranges and meaning. A required field is one an experiment must state for its results to be
+ * self-describing (Square's norm and ε); optional ones have defaults that the attack's resolve()
+ * fills in, some against the image size, the norm or targeted-ness.
+ *
+ * Three consumers derive from the declaration: resolve() validates with it (checkParams), the
+ * experiment config builds its snake_case schema from it (tools/experiment/config.ts), and the
+ * attack lab builds its "Attack parameters" fields from it (paramFields).
+ */
+import { z } from 'zod';
+
+export const NORM = z.enum(['l2', 'linf']).describe('threat-model norm');
+/** ε in the attack's norm, on pixel values in [0, 1] (0.1 L∞ = 25.5 gray levels; √784 = 28 is the L2 diameter). */
+export const EPS = z
+  .number()
+  .gt(0)
+  .max(100)
+  .describe('perturbation budget ε in the attack norm (pixels in [0, 1])');
+export const POS_INT = z.int().min(1);
+
+export type ParamShape = Record<string, z.ZodType>;
+export type ParamSchema = z.ZodObject<ParamShape>;
+
+/**
+ * Checks the declared parameters present in `options` (other keys, such as the image, are ignored;
+ * every declared parameter is optional here).
+ * @throws RangeError naming the attack, the parameter and what is wrong
+ */
+export function checkParams(attack: string, schema: ParamSchema, options: Record<string, unknown>): void {
+  const given: Record<string, unknown> = {};
+  for (const k of Object.keys(schema.shape)) if (options[k] !== undefined) given[k] = options[k];
+  const r = schema.partial().safeParse(given);
+  if (r.success) return;
+  const issue = r.error.issues[0];
+  throw new RangeError(
+    `${attack} ${issue.path.join('.')}: ${issue.message}, got ${JSON.stringify(given[String(issue.path[0])])}`,
+  );
+}
+
+/** One declared parameter as a form field. */
+export interface ParamField {
+  key: string;
+  kind: 'number' | 'integer' | 'enum';
+  /** Inclusive bounds (HTML min/max); exclusive ones are still enforced by `accepts`. */
+  min?: number;
+  max?: number;
+  /** Enum choices. */
+  options?: readonly string[];
+  description?: string;
+  /** Whether a value is valid for this parameter (the declared schema's own check). */
+  accepts(value: unknown): boolean;
+}
+
+/** The declared parameters of a schema as form fields, in declaration order (literals are left out: nothing to choose). */
+export function paramFields(schema: ParamSchema): ParamField[] {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Record<string, unknown>>;
+  };
+  const fields: ParamField[] = [];
+  for (const [key, s] of Object.entries(json.properties ?? {})) {
+    const field = schema.shape[key];
+    const accepts = (v: unknown) => field.safeParse(v).success;
+    const description = typeof s.description === 'string' ? s.description : undefined;
+    if (Array.isArray(s.enum)) {
+      fields.push({ key, kind: 'enum', options: s.enum as string[], description, accepts });
+    } else if (s.type === 'number' || s.type === 'integer') {
+      const bound = (v: unknown) =>
+        typeof v === 'number' && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined;
+      fields.push({
+        key,
+        kind: s.type,
+        min: bound(s.minimum ?? s.exclusiveMinimum),
+        max: bound(s.maximum ?? s.exclusiveMaximum),
+        description,
+        accepts,
+      });
+    }
+  }
+  return fields;
+}
+
+/** `pInit` → `p_init`, `updateStatsEveryK` → `update_stats_every_k` (the experiment config's names). */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
