@@ -66,7 +66,11 @@ test.describe('heavy queued work and dead workers', () => {
       expect(r.status, JSON.stringify(r)).not.toBe(-1);
       expect([200, 503]).toContain(r.status);
       expect(r.type).toMatch(/json/);
-      if (r.status === 503) expect((r.body as { error: string }).error).toMatch(/worker/);
+      if (r.status === 503) {
+        expect((r.body as { error: string }).error).toMatch(/worker/);
+        // the kind travels as data (src/core/errors.ts), so the experiment runner retries on it
+        expect((r.body as { error_type?: string }).error_type).toBe('WorkerDiedError');
+      }
     }
     expect(await page.evaluate(() => window.__playground.engine.generation)).toBeGreaterThan(before);
     // and the page works again

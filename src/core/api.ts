@@ -77,15 +77,25 @@ export function modelRoute(model: string, action: 'decision' | 'score'): string 
   return `/${model.split(/[_/]/).map(encodeURIComponent).join('/')}/${action}`;
 }
 
-/** An error answer (or an answer not in the contract's shape), with the server's own message. */
+/**
+ * An error answer (or an answer not in the contract's shape), with the server's own message.
+ * `errorType` is the answer's `error_type`: the in-page engine names the error kind of
+ * src/core/errors.ts behind a 503 there (e.g. `WorkerDiedError`), so callers branch on it, not on text.
+ */
 export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly errorType?: string,
   ) {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** The body of an error answer: `{"error": message}`, plus `error_type` when the kind is one of ours. */
+export function errorBody(message: string, errorType?: string): { error: string; error_type?: string } {
+  return errorType ? { error: message, error_type: errorType } : { error: message };
 }
 
 function isProbs(v: unknown): v is number[] {
@@ -105,7 +115,8 @@ export function parseScoreAnswer(status: number, body: unknown, n: number, batch
   if (status !== 200) {
     const text =
       error ?? (typeof body === 'string' ? body.slice(0, 300) : JSON.stringify(body)?.slice(0, 300));
-    throw new ApiError(status, `HTTP ${status}: ${text}`);
+    const type = (body as { error_type?: unknown } | null)?.error_type;
+    throw new ApiError(status, `HTTP ${status}: ${text}`, typeof type === 'string' ? type : undefined);
   }
   const data = body && typeof body === 'object' ? (body as { data?: unknown }).data : undefined;
   if (!batch) {

@@ -117,6 +117,20 @@ export function isCustomId(id: string): boolean {
   return /^[a-z0-9]+(?:-[a-z0-9]+)*$/.test(id) && id.length <= MAX_ID_LENGTH + 8;
 }
 
+/**
+ * Why a file of `bytes` bytes cannot be an uploaded model (empty, or over MAX_CUSTOM_MODEL_BYTES),
+ * checked before anything reads it; null when its size is fine.
+ */
+export function sizeRefusal(fileName: string, bytes: number): ModelRefusedError | null {
+  if (bytes === 0) return new ModelRefusedError(`"${fileName}" was refused: the file is empty.`);
+  if (bytes > MAX_CUSTOM_MODEL_BYTES) {
+    return new ModelRefusedError(
+      `"${fileName}" was refused: ${(bytes / 2 ** 20).toFixed(1)} MiB is over the ${MAX_CUSTOM_MODEL_BYTES / 2 ** 20} MiB limit.`,
+    );
+  }
+  return null;
+}
+
 function dimText(d: number | string): string {
   return typeof d === 'number' ? (d < 0 ? '?' : String(d)) : d === '' ? '?' : d;
 }

@@ -7,7 +7,9 @@
 
 /** The inference worker died or hung and was restarted (the call may be retried on the new one). */
 export class WorkerDiedError extends Error {
-  override name = 'WorkerDiedError';
+  /** The kind's name as a literal: class names do not survive minification. */
+  static readonly kind = 'WorkerDiedError';
+  override name = WorkerDiedError.kind;
   constructor(message = 'the inference worker stopped responding and was restarted') {
     super(message);
   }
@@ -18,16 +20,21 @@ export class WorkerDiedError extends Error {
  * too large): the message names the file and what was found.
  */
 export class ModelRefusedError extends Error {
-  override name = 'ModelRefusedError';
+  static readonly kind = 'ModelRefusedError';
+  override name = ModelRefusedError.kind;
 }
 
-type ErrorClass = { new (...args: never[]): Error; prototype: { name: string } };
+type ErrorClass = { new (...args: never[]): Error; readonly kind: string };
 
 /** Whether `e` is (or was, before crossing a worker boundary) an error of kind `K`. */
 export function isError(e: unknown, K: ErrorClass): boolean {
-  if (e instanceof K) return true;
-  const name = (Object.create(K.prototype) as Error).name;
-  return e instanceof Error && (e.name === name || e.name === K.name);
+  return e instanceof K || (e instanceof Error && e.name === K.kind);
+}
+
+/** The name of `e`'s kind when it is one of the project's own errors above (what an API answer's `error_type` carries). */
+export function ownErrorKind(e: unknown): string | undefined {
+  for (const K of [WorkerDiedError, ModelRefusedError]) if (isError(e, K)) return K.kind;
+  return undefined;
 }
 
 /** What an engine `error` event is about, so the page can react without reading its text. */

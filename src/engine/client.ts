@@ -1,21 +1,24 @@
 /**
- * Page-side handle on the inference worker (the web-llm pattern): same API as the worker, plus
+ * Page-side handle on the inference worker (the web-llm pattern): the worker's EngineApi
+ * (src/engine/messages.ts), plus
  * load-progress events and recovery — if the worker dies, a new one starts and reloads what was loaded.
  */
 import * as Comlink from 'comlink';
 import type { TrajectoryPoint } from '../attacks/types';
+import { errorBody } from '../core/api';
 import type { CustomModelEntry } from '../core/custom-models';
-import { WorkerDiedError } from '../core/errors';
-import type { ApiResponse } from '../core/router';
-import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
+import { ownErrorKind, WorkerDiedError } from '../core/errors';
 import type {
   AddCustomRequest,
   ApiRequest,
+  ApiResponse,
   AttackRequest,
   AttackResponse,
   ClassifyRequest,
+  EngineApi,
   WorkerApi,
-} from './worker';
+} from './messages';
+import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
 
 export { WorkerDiedError };
 
@@ -34,7 +37,7 @@ type Listener = (e: EngineEvent | { type: 'restart'; generation: number }) => vo
 /** Initialising a worker (the WASM module, the backend choice) takes seconds; a minute means it is stuck. */
 const INIT_DEADLINE_MS = 60_000;
 
-export class EngineClient {
+export class EngineClient implements EngineApi {
   private worker!: Worker;
   private remote!: Comlink.Remote<WorkerApi>;
   private ready!: Promise<BackendStatus>;
@@ -251,11 +254,12 @@ export class EngineClient {
     try {
       return (await this.callWithRetry((r) => r.handle(req))) as ApiResponse;
     } catch (err) {
-      const why = err instanceof WorkerDiedError ? `${err.message}, and the retry failed too` : String(err);
+      const died = err instanceof WorkerDiedError;
+      const why = died ? `${err.message}, and the retry failed too` : String(err);
       return {
         status: 503,
         headers: { 'Content-Type': 'application/json' },
-        body: { error: `the in-page inference worker could not answer: ${why}` },
+        body: errorBody(`the in-page inference worker could not answer: ${why}`, ownErrorKind(err)),
       };
     }
   }

@@ -5,81 +5,29 @@
  */
 
 import * as Comlink from 'comlink';
-import {
-  ATTACKS,
-  type AttackName,
-  type AttackResult,
-  createHttpOracle,
-  createRouterOracle,
-  runAttack,
-  withEOT,
-} from '../attacks';
+import { type AttackHost, runAttackRequest } from '../attacks/request';
 import type { TrajectoryPoint } from '../attacks/types';
 import {
   type CustomModelEntry,
   customModelInfos,
   customWeightsId,
   isCustomId,
-  MAX_CUSTOM_MODEL_BYTES,
-  ModelRefusedError,
-  type OutputKind,
+  sizeRefusal,
 } from '../core/custom-models';
-import { getModel, MODELS, type ModelInfo, type PreprocessorSpec } from '../core/models';
+import { getModel, MODELS, type ModelInfo } from '../core/models';
 import { classifyInputs, createRouter } from '../core/router';
+import type {
+  AddCustomRequest,
+  ApiRequest,
+  AttackRequest,
+  AttackResponse,
+  ClassifyRequest,
+  WorkerApi,
+  WorkerInit,
+} from './messages';
 import { OrtBackend } from './ort-backend';
-import type { BackendChoice, EngineEvent } from './types';
+import type { EngineEvent } from './types';
 import { wasmHeapBytes } from './wasm-memory-probe';
-
-export interface WorkerInit {
-  modelsUrl: string;
-  backend: BackendChoice;
-  threads?: number;
-}
-
-import type { ApiRequest } from '../core/api';
-
-export type { ApiRequest };
-
-export interface ClassifyRequest {
-  model: string | { weights: string; preprocessor: PreprocessorSpec | null };
-  inputs: Float32Array[];
-  seed?: number;
-}
-
-export interface AttackRequest {
-  /** 'noise' is accepted as an alias of the random-noise baseline 'random'. */
-  attack: AttackName | 'noise';
-  /** The attack's own parameters (norm, eps, maxQueries, target, …); see src/attacks. */
-  params: Record<string, unknown>;
-  model: string;
-  x: Float32Array;
-  label: number;
-  seed: number;
-  /** Answer each query by k repeated queries (majority vote / mean scores); k queries are charged. */
-  eot?: number;
-  /** Fresh draws used to report a randomized defense's success rate on the final image (default 100). */
-  eotDraws?: number;
-  /**
-   * Attack this HTTP service (same contract, CORS headers) instead of the page's own models, e.g.
-   * `npm run serve` or the thesis' Flask service: every query is a POST from this worker.
-   */
-  endpoint?: string;
-}
-
-export interface AttackResponse extends AttackResult {
-  /** For randomized defenses: share of `eotDraws` fresh draws that misclassify the adversarial image. */
-  eotSuccessRate?: number;
-  eotDraws?: number;
-}
-
-/** An uploaded model to check and serve (see OrtBackend.addCustom). */
-export interface AddCustomRequest {
-  /** the URL-safe ID the page chose (customModelId): routes /custom/<id>/… */
-  id: string;
-  fileName: string;
-  bytes: Uint8Array;
-  outputs: OutputKind;
-}
 
 let backend: OrtBackend | null = null;
 /** The fifteen plus the uploaded models and their defended variants (what the router serves). */
@@ -102,6 +50,19 @@ function requireBackend(): OrtBackend {
   return backend;
 }
 
+function requireRouter(): ReturnType<typeof createRouter> {
+  if (!router) throw new Error('inference worker not initialised: call init() first');
+  return router;
+}
+
+const host: AttackHost = {
+  findModel,
+  handle: (req) => requireRouter().handle(req),
+  classify: async (model, inputs, seed) =>
+    (await classifyInputs(requireBackend(), model, inputs, seed)).preds,
+};
+
+/** The worker's calls: EngineApi (src/engine/messages.ts) plus start-up and test hooks. */
 const api = {
   init(opts: WorkerInit, onEvent?: (e: EngineEvent) => void) {
     listener = onEvent ?? null;
@@ -110,7 +71,7 @@ const api = {
     router = createRouter(backend, { models: () => served });
     return backend.status();
   },
-  status() {
+  async status() {
     return { backend: requireBackend().status(), weights: requireBackend().weightStatuses() };
   },
   async load(weights: string) {
@@ -122,30 +83,12 @@ const api = {
   async release(weights: string) {
     await requireBackend().release(weights);
   },
-  loadedWeights() {
-    return requireBackend().loadedWeights();
-  },
-  /**
-   * Checks an uploaded ONNX file and serves it under /custom/<id>/… (and its defended variants).
-   * Rejects with a message naming the file and what is wrong; a refused file is not kept.
-   */
   async addCustomModel(req: AddCustomRequest): Promise<CustomModelEntry> {
     if (!isCustomId(req.id)) throw new Error(`"${req.id}" is not a valid model ID (a–z, 0–9 and -)`);
-    if (!(req.bytes instanceof Uint8Array) || req.bytes.byteLength === 0) {
-      throw new ModelRefusedError(`"${req.fileName}" was refused: the file is empty.`);
-    }
-    if (req.bytes.byteLength > MAX_CUSTOM_MODEL_BYTES) {
-      throw new ModelRefusedError(
-        `"${req.fileName}" was refused: ${(req.bytes.byteLength / 2 ** 20).toFixed(1)} MiB is over the ${MAX_CUSTOM_MODEL_BYTES / 2 ** 20} MiB limit.`,
-      );
-    }
-    const entry = await requireBackend().addCustom(
-      customWeightsId(req.id),
-      req.id,
-      req.fileName,
-      req.bytes,
-      req.outputs,
-    );
+    const refused = sizeRefusal(req.fileName, req.bytes instanceof Uint8Array ? req.bytes.byteLength : 0);
+    if (refused) throw refused;
+    const b = requireBackend();
+    const entry = await b.addCustom(customWeightsId(req.id), req.id, req.fileName, req.bytes, req.outputs);
     refreshServed();
     return entry;
   },
@@ -153,97 +96,35 @@ const api = {
     await requireBackend().removeCustom(customWeightsId(id));
     refreshServed();
   },
-  /** One API request through the same router the Flask-compatible contract is defined by. */
-  async handle(req: ApiRequest) {
-    if (!router) throw new Error('inference worker not initialised: call init() first');
-    return router.handle(req);
-  },
-  /** Typed classification for the UI and attacks (no base64 round trip). */
+  handle: (req: ApiRequest) => requireRouter().handle(req),
   async classify(req: ClassifyRequest) {
     const model = typeof req.model === 'string' ? findModel(req.model) : req.model;
     if (!model) throw new Error(`unknown model '${String(req.model)}'`);
-    const result = await classifyInputs(requireBackend(), model, req.inputs, req.seed);
-    return Comlink.transfer(result, []);
+    return classifyInputs(requireBackend(), model, req.inputs, req.seed);
   },
-  /** Raw logits for a batch (attacks, experiments). */
   async infer(weights: string, inputs: Float32Array, n: number) {
     const out = await requireBackend().infer(weights, inputs, n);
     return Comlink.transfer(out, [out.buffer]);
   },
-  /**
-   * Runs a black-box attack here, next to the models: its oracle goes through the same API router
-   * (8-bit requests, batch extension), so it attacks exactly what `fetch('/<id>/…')` answers.
-   */
+  /** One attack at a time: a new one aborts the previous one. */
   async runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
-    if (!router) throw new Error('inference worker not initialised: call init() first');
-    const model = findModel(req.model);
-    if (!model) throw new Error(`unknown model '${req.model}'`);
-    const name: AttackName = req.attack === 'noise' ? 'random' : req.attack;
-    if (!ATTACKS[name]) throw new Error(`unknown attack '${req.attack}'`);
-    const r = router;
+    requireRouter();
     currentAttack?.abort();
     const controller = new AbortController();
     currentAttack = controller;
-    // Stop also aborts a request the endpoint is slow to answer
-    const remote = (seed: number) =>
-      createHttpOracle({
-        baseUrl: req.endpoint as string,
-        modelId: model.arch === 'custom' ? model.id : model.id.split('_').join('/'),
-        batch: true,
-        seed,
-        signal: controller.signal,
-      });
-    const base = req.endpoint
-      ? remote(req.seed)
-      : createRouterOracle((q) => r.handle(q), { modelId: model.id, batch: true, seed: req.seed });
-    const oracle = req.eot && req.eot > 1 ? withEOT(base, req.eot) : base;
-    let lastSent = 0;
-    const result = await runAttack(
-      name,
-      {
-        ...req.params,
-        x: req.x,
-        label: req.label,
-        seed: req.seed,
-        quantize: true,
-        maxQueries: Number(req.params.maxQueries ?? req.params.max_queries ?? 1000),
-        signal: controller.signal,
-        onProgress: (p: TrajectoryPoint) => {
-          // progress crosses a thread boundary: at most ~20 messages a second
-          const now = Date.now();
-          if (onProgress && now - lastSent > 50) {
-            lastSent = now;
-            onProgress(p);
-          }
-        },
-      },
-      oracle,
-    );
-    if (currentAttack === controller) currentAttack = null;
-    const out: AttackResponse = { ...result };
-    if (model.preprocessor) {
-      // judge a randomized defense over fresh draws, not over the one lucky draw the attack saw
-      const draws = req.eotDraws ?? 100;
-      const copies = Array.from({ length: draws }, () => result.adversarial);
-      const drawSeed = (req.seed ^ 0x5bd1e995) >>> 1;
-      const preds = req.endpoint
-        ? await remote(drawSeed).decide(copies)
-        : (await classifyInputs(requireBackend(), model, copies, drawSeed)).preds;
-      const target = req.params.target as number | undefined;
-      const fooled = preds.filter((p) => (target === undefined ? p !== req.label : p === target)).length;
-      out.eotSuccessRate = fooled / draws;
-      out.eotDraws = draws;
+    try {
+      return await runAttackRequest(req, host, controller.signal, onProgress);
+    } finally {
+      if (currentAttack === controller) currentAttack = null;
     }
-    return out;
   },
-  abortAttack() {
+  async abortAttack() {
     currentAttack?.abort();
   },
-  ping() {
+  async ping() {
     return Date.now();
   },
-  /** Size of onnxruntime's WASM heap(s) in bytes (for the memory-flatness test and the status panel). */
-  memory() {
+  async memory() {
     return { wasmHeapBytes: wasmHeapBytes() };
   },
   /** For the recovery test: make this worker die the way a crash would (no reply, no cleanup). */
@@ -256,8 +137,6 @@ const api = {
       // never returns and never yields: no message is answered again
     }
   },
-};
-
-export type WorkerApi = typeof api;
+} satisfies WorkerApi;
 
 Comlink.expose(api);

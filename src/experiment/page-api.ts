@@ -47,6 +47,11 @@ export interface PageAttackResult {
   eotDraws?: number;
 }
 
+/** An attack that failed in the page: the error's kind (src/core/errors.ts) and message, rethrown in Node. */
+export interface PageAttackFailure {
+  failed: { name: string; message: string };
+}
+
 export interface PageInfo {
   backend: BackendStatus;
   userAgent: string;
@@ -60,7 +65,8 @@ export interface ExperimentPageApi {
   version: 1;
   info(): Promise<PageInfo>;
   score(model: string, items: ScoreItem[], batch: boolean): Promise<PageScoreAnswer>;
-  attack(req: PageAttackRequest): Promise<PageAttackResult>;
+  /** Resolves to the failure instead of rejecting, so the error's kind survives page.evaluate. */
+  attack(req: PageAttackRequest): Promise<PageAttackResult | PageAttackFailure>;
   /** the last trajectory point of the attack in progress (null when none has been reported) */
   progress(): { queries: number; distance?: number } | null;
 }
@@ -91,9 +97,15 @@ export function createExperimentApi(engine: EngineClient): ExperimentPageApi {
     },
     async attack(req) {
       progress = null;
-      const res = await engine.runAttack({ ...req, x: Float32Array.from(req.x) }, (p) => {
-        progress = { queries: p.queries, distance: p.distance };
-      });
+      let res: Awaited<ReturnType<EngineClient['runAttack']>>;
+      try {
+        res = await engine.runAttack({ ...req, x: Float32Array.from(req.x) }, (p) => {
+          progress = { queries: p.queries, distance: p.distance };
+        });
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        return { failed: { name: err.name, message: err.message } };
+      }
       return {
         adversarial: Array.from(res.adversarial),
         success: res.success,

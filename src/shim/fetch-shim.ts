@@ -4,7 +4,8 @@
  * real fetch untouched. Responses are real `Response` objects with the status, JSON body and
  * headers a Flask client would see.
  */
-import type { ApiRequest, ApiResponse } from '../core/api';
+import { type ApiRequest, type ApiResponse, errorBody } from '../core/api';
+import { ownErrorKind } from '../core/errors';
 
 export interface ShimLogEntry {
   time: number;
@@ -53,9 +54,10 @@ export function installFetchShim(handler: Handler, onExchange?: (e: ShimLogEntry
       res = {
         status: 503,
         headers: { 'Content-Type': 'application/json' },
-        body: {
-          error: `the in-page API could not answer: ${err instanceof Error ? err.message : String(err)}`,
-        },
+        body: errorBody(
+          `the in-page API could not answer: ${err instanceof Error ? err.message : String(err)}`,
+          ownErrorKind(err),
+        ),
       };
     }
     const text = JSON.stringify(res.body);

@@ -5,7 +5,7 @@
  */
 import { create } from 'zustand';
 import { ATTACKS, type AttackName, type Norm, type TrajectoryPoint } from '../attacks';
-import type { AttackResponse } from '../engine/worker';
+import type { AttackResponse } from '../engine/messages';
 
 /** Parameter overrides a user typed in the advanced section (numbers or enum strings). */
 export type ParamOverrides = Record<string, number | string>;

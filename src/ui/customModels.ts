@@ -18,8 +18,8 @@ import {
   customModelId,
   customModelInfos,
   customWeightsId,
-  MAX_CUSTOM_MODEL_BYTES,
   type OutputKind,
+  sizeRefusal,
 } from '../core/custom-models';
 import { isError, ModelRefusedError } from '../core/errors';
 import { NUM_CLASSES } from '../core/labels';
@@ -83,15 +83,9 @@ const storedIds = new Set<string>();
 async function upload(file: File, outputs: OutputKind): Promise<CustomModelEntry | null> {
   const st = useCustomModelStore.getState();
   const fileName = file.name || 'unnamed file';
-  if (file.size > MAX_CUSTOM_MODEL_BYTES) {
-    st.refuse(
-      fileName,
-      `"${fileName}" was refused: ${(file.size / 2 ** 20).toFixed(1)} MiB is over the ${MAX_CUSTOM_MODEL_BYTES / 2 ** 20} MiB limit.`,
-    );
-    return null;
-  }
-  if (file.size === 0) {
-    st.refuse(fileName, `"${fileName}" was refused: the file is empty.`);
+  const refused = sizeRefusal(fileName, file.size);
+  if (refused) {
+    st.refuse(fileName, refused.message);
     return null;
   }
   const total = file.size;

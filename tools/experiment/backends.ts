@@ -25,6 +25,7 @@ import {
 } from '../../src/attacks/index';
 import { ApiError, parseScoreAnswer } from '../../src/core/api';
 import { type CustomModelEntry, customModelInfos } from '../../src/core/custom-models';
+import { isError, WorkerDiedError } from '../../src/core/errors';
 import { MODELS, type ModelInfo } from '../../src/core/models';
 import { createRouter } from '../../src/core/router';
 import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
@@ -293,6 +294,7 @@ export class BrowserBackend implements ExperimentBackend {
         if (poll) clearInterval(poll);
       }
     });
+    if ('failed' in res) throw Object.assign(new Error(res.failed.message), { name: res.failed.name });
     return { ...res, adversarial: Float32Array.from(res.adversarial) };
   }
 
@@ -339,7 +341,7 @@ export class BrowserBackend implements ExperimentBackend {
         break;
       } catch (e) {
         // a failure here shows again, with its reason, in the rows of this model
-        if (!/WorkerDied|stopped responding|crash|closed/i.test(String(e))) break;
+        if (!isTransient(e)) break;
       }
     }
     const page = this.page;
@@ -622,6 +624,20 @@ function ortNodeVersion(): string | null {
   } catch {
     return null;
   }
+}
+
+/** Failures worth another try: the inference worker or the page died, the connection dropped. */
+export function isTransient(e: unknown): boolean {
+  // ours by kind; the browser's and the network's by their own (third-party) messages and codes
+  if (isError(e, WorkerDiedError)) return true;
+  // the page's worker failing twice: the page's JSON 503 names the kind in error_type
+  if (e instanceof ApiError && e.errorType === WorkerDiedError.kind) return true;
+  const code = (e as { cause?: { code?: string } })?.cause?.code ?? (e as { code?: string })?.code;
+  if (code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'UND_ERR_SOCKET') return true;
+  // Playwright's and undici's own messages (third-party errors without a code)
+  return /Target (page, context or browser )?(has been )?closed|crash|fetch failed|socket hang up/i.test(
+    e instanceof Error ? e.message : String(e),
+  );
 }
 
 export { ApiError };

@@ -8,7 +8,6 @@
 import { ATTACKS, type AttackInfo } from '../../src/attacks/index';
 import { drawNoise } from '../../src/attacks/random';
 import { encodeBase64 } from '../../src/core/base64';
-import { isError, WorkerDiedError } from '../../src/core/errors';
 import { argmax } from '../../src/core/math';
 import { getModel, isRandomized } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -16,7 +15,7 @@ import { type AdversarialSet, adversarialImageAt } from '../../src/data/adversar
 import { imageAt, type TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
 import type { ScoreItem } from '../../src/experiment/api';
-import type { ExperimentBackend } from './backends';
+import { type ExperimentBackend, isTransient } from './backends';
 import {
   cleanSeed,
   enumerateWork,
@@ -138,18 +137,6 @@ export function pluralityVote(probs: readonly (readonly number[])[]): number {
   for (let c = 1; c < 10; c++)
     if (votes[c] > votes[best] || (votes[c] === votes[best] && mass[c] > mass[best])) best = c;
   return best;
-}
-
-/** Failures worth another try: the inference worker or the page died, the connection dropped. */
-export function isTransient(e: unknown): boolean {
-  // ours by kind; the browser's and the network's by their own (third-party) messages and codes
-  if (isError(e, WorkerDiedError)) return true;
-  const code = (e as { cause?: { code?: string } })?.cause?.code ?? (e as { code?: string })?.code;
-  if (code === 'ECONNRESET' || code === 'ECONNREFUSED' || code === 'UND_ERR_SOCKET') return true;
-  // the page's worker failing twice reaches the runner as the page's JSON 503, i.e. as text
-  return /worker stopped responding|WorkerDiedError|Target (page, context or browser )?(has been )?closed|crash|fetch failed|socket hang up/i.test(
-    message(e),
-  );
 }
 
 /** Waits ms, or rejects with Interrupted when the run is stopped meanwhile. */

@@ -74,6 +74,157 @@ const OUTPUT = 'logits';
 const PIXELS = 784;
 const CLASSES = 10;
 
+async function readManifest(modelsDir: string): Promise<ManifestWeights | null> {
+  const path = join(modelsDir, 'manifest.json');
+  if (!existsSync(path)) return null;
+  return JSON.parse(await readFile(path, 'utf8')) as ManifestWeights;
+}
+
+/** Checks a weight file's size and sha256 against manifest.json; throws ModelUnavailableError. */
+async function verifyBytes(modelsDir: string, weights: string, bytes: Buffer): Promise<void> {
+  let manifest: ManifestWeights | null;
+  try {
+    manifest = await readManifest(modelsDir);
+  } catch (e) {
+    throw new ModelUnavailableError(weights, `manifest.json is unreadable (${(e as Error).message})`);
+  }
+  if (!manifest) return; // nothing to verify against (e.g. a freshly trained model)
+  const entry = manifest.weights?.[weights];
+  if (!entry?.sha256) throw new ModelUnavailableError(weights, 'manifest.json lists no sha256 for it');
+  if (entry.bytes !== undefined && entry.bytes !== bytes.byteLength) {
+    throw new ModelUnavailableError(
+      weights,
+      `file has ${bytes.byteLength} bytes, manifest.json says ${entry.bytes}`,
+    );
+  }
+  const hex = createHash('sha256').update(bytes).digest('hex');
+  if (hex !== entry.sha256) {
+    throw new ModelUnavailableError(
+      weights,
+      `sha256 ${hex.slice(0, 12)}… does not match manifest.json (${entry.sha256.slice(0, 12)}…)`,
+    );
+  }
+}
+
+/** Opens `<modelsDir>/<weights>.onnx` (checked against the manifest when `verify`); throws ModelUnavailableError. */
+async function openWeightFile(
+  modelsDir: string,
+  weights: string,
+  verify: boolean,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<Slot> {
+  // weight IDs become file names: refuse anything that could leave the folder
+  if (!/^[A-Za-z0-9_-]+$/.test(weights))
+    throw new ModelUnavailableError(weights, 'not a valid weight-set ID');
+  const path = join(modelsDir, `${weights}.onnx`);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ModelUnavailableError(
+      weights,
+      code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code})`,
+    );
+  }
+  if (verify) await verifyBytes(modelsDir, weights, bytes);
+  try {
+    const session = await ort.InferenceSession.create(bytes, sessionOptions);
+    if (!session.inputNames.includes(INPUT) || !session.outputNames.includes(OUTPUT)) {
+      await session.release();
+      throw new Error(
+        `expected input "${INPUT}" and output "${OUTPUT}", found ${session.inputNames} → ${session.outputNames}`,
+      );
+    }
+    return {
+      session,
+      tail: Promise.resolve(),
+      inputName: INPUT,
+      outputName: OUTPUT,
+      maxBatch: Number.POSITIVE_INFINITY,
+      probabilities: false,
+    };
+  } catch (e) {
+    throw new ModelUnavailableError(weights, `onnxruntime could not load ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Logits of n images on one session, one run per image when the file fixes the batch size. */
+async function runOnSlot(
+  slot: Slot,
+  weights: string,
+  inputs: Float32Array,
+  n: number,
+): Promise<Float32Array> {
+  const runPart = async (part: Float32Array, m: number) => {
+    const feeds = { [slot.inputName]: new ort.Tensor('float32', part, [m, 1, 28, 28]) };
+    const out = await slot.session.run(feeds);
+    const logits = out[slot.outputName];
+    if (logits.type !== 'float32' || logits.data.length !== m * CLASSES) {
+      throw new Error(
+        `"${weights}" returned ${logits.type} ${JSON.stringify(logits.dims)}, expected float32 [${m},10]`,
+      );
+    }
+    const data = Float32Array.from(logits.data as Float32Array);
+    return slot.probabilities ? probabilitiesToLogits(data) : data;
+  };
+  if (n <= slot.maxBatch) return runPart(inputs, n);
+  // a model whose file fixes the batch size: one run per image
+  const all = new Float32Array(n * CLASSES);
+  for (let i = 0; i < n; i++) {
+    all.set(await runPart(inputs.subarray(i * PIXELS, (i + 1) * PIXELS), 1), i * CLASSES);
+  }
+  return all;
+}
+
+/**
+ * Opens an uploaded model and runs the checks every upload gets (no external data, inputs and
+ * outputs, a test run); throws ModelRefusedError (or Error for external data) naming the file.
+ */
+async function openCustomModel(
+  fileName: string,
+  bytes: Uint8Array,
+  outputs: OutputKind,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<{ session: ort.InferenceSession; spec: CustomModelSpec }> {
+  let external: string[] = [];
+  try {
+    external = externalDataRefs(bytes);
+  } catch {
+    // not a protobuf ModelProto: onnxruntime refuses it below, in its own words
+  }
+  if (external.length)
+    throw new Error(
+      `"${fileName}" was refused: it stores tensors outside the file (${external.slice(0, 3).join('; ')}${external.length > 3 ? '; …' : ''}). ` +
+        "Uploaded models must be self-contained: external data would be read from the server's working directory.",
+    );
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bytes, sessionOptions);
+  } catch (e) {
+    throw unreadableModelError(fileName, e);
+  }
+  let spec: CustomModelSpec;
+  try {
+    spec = await checkCustomSession(
+      fileName,
+      session,
+      outputs,
+      async (sp, input, n) => {
+        const out = (await session.run({ [sp.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) }))[
+          sp.outputName
+        ];
+        return { data: new Float32Array(out.data as Float32Array), dims: out.dims };
+      },
+      'drop --probabilities (serve) or #probabilities (experiments)',
+    );
+  } catch (e) {
+    await session.release();
+    throw e;
+  }
+  return { session, spec };
+}
+
 export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const modelsDir = opts.modelsDir ?? join('public', 'models');
   const verify = opts.verify ?? true;
@@ -100,37 +251,6 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
     };
   }
 
-  async function readManifest(): Promise<ManifestWeights | null> {
-    const path = join(modelsDir, 'manifest.json');
-    if (!existsSync(path)) return null;
-    return JSON.parse(await readFile(path, 'utf8')) as ManifestWeights;
-  }
-
-  async function verifyBytes(weights: string, bytes: Buffer): Promise<void> {
-    let manifest: ManifestWeights | null;
-    try {
-      manifest = await readManifest();
-    } catch (e) {
-      throw new ModelUnavailableError(weights, `manifest.json is unreadable (${(e as Error).message})`);
-    }
-    if (!manifest) return; // nothing to verify against (e.g. a freshly trained model)
-    const entry = manifest.weights?.[weights];
-    if (!entry?.sha256) throw new ModelUnavailableError(weights, 'manifest.json lists no sha256 for it');
-    if (entry.bytes !== undefined && entry.bytes !== bytes.byteLength) {
-      throw new ModelUnavailableError(
-        weights,
-        `file has ${bytes.byteLength} bytes, manifest.json says ${entry.bytes}`,
-      );
-    }
-    const hex = createHash('sha256').update(bytes).digest('hex');
-    if (hex !== entry.sha256) {
-      throw new ModelUnavailableError(
-        weights,
-        `sha256 ${hex.slice(0, 12)}… does not match manifest.json (${entry.sha256.slice(0, 12)}…)`,
-      );
-    }
-  }
-
   async function createSlot(weights: string): Promise<Slot> {
     const custom = customs.get(weights);
     if (custom) {
@@ -140,40 +260,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         throw new ModelUnavailableError(weights, `onnxruntime could not load it: ${(e as Error).message}`);
       }
     }
-    // weight IDs become file names: refuse anything that could leave the folder
-    if (!/^[A-Za-z0-9_-]+$/.test(weights))
-      throw new ModelUnavailableError(weights, 'not a valid weight-set ID');
-    const path = join(modelsDir, `${weights}.onnx`);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ModelUnavailableError(
-        weights,
-        code === 'ENOENT' ? `${path} does not exist` : `cannot read ${path} (${code})`,
-      );
-    }
-    if (verify) await verifyBytes(weights, bytes);
-    try {
-      const session = await ort.InferenceSession.create(bytes, sessionOptions);
-      if (!session.inputNames.includes(INPUT) || !session.outputNames.includes(OUTPUT)) {
-        await session.release();
-        throw new Error(
-          `expected input "${INPUT}" and output "${OUTPUT}", found ${session.inputNames} → ${session.outputNames}`,
-        );
-      }
-      return {
-        session,
-        tail: Promise.resolve(),
-        inputName: INPUT,
-        outputName: OUTPUT,
-        maxBatch: Number.POSITIVE_INFINITY,
-        probabilities: false,
-      };
-    } catch (e) {
-      throw new ModelUnavailableError(weights, `onnxruntime could not load ${path}: ${(e as Error).message}`);
-    }
+    return openWeightFile(modelsDir, weights, verify, sessionOptions);
   }
 
   function slotFor(weights: string): Promise<Slot> {
@@ -220,28 +307,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         );
       }
       const slot = await slotFor(weights);
-      const runPart = async (part: Float32Array, m: number) => {
-        const feeds = { [slot.inputName]: new ort.Tensor('float32', part, [m, 1, 28, 28]) };
-        const out = await slot.session.run(feeds);
-        const logits = out[slot.outputName];
-        if (logits.type !== 'float32' || logits.data.length !== m * CLASSES) {
-          throw new Error(
-            `"${weights}" returned ${logits.type} ${JSON.stringify(logits.dims)}, expected float32 [${m},10]`,
-          );
-        }
-        const data = Float32Array.from(logits.data as Float32Array);
-        return slot.probabilities ? probabilitiesToLogits(data) : data;
-      };
-      const run = async () => {
-        if (n <= slot.maxBatch) return runPart(inputs, n);
-        // a model whose file fixes the batch size: one run per image
-        const all = new Float32Array(n * CLASSES);
-        for (let i = 0; i < n; i++) {
-          all.set(await runPart(inputs.subarray(i * PIXELS, (i + 1) * PIXELS), 1), i * CLASSES);
-        }
-        return all;
-      };
-      const result = slot.tail.then(run);
+      const result = slot.tail.then(() => runOnSlot(slot, weights, inputs, n));
       slot.tail = result.catch(() => undefined);
       return result;
     },
@@ -271,41 +337,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
 
     async addCustom(id, fileName, bytes, outputs = 'logits') {
       const weights = customWeightsId(id);
-      let external: string[] = [];
-      try {
-        external = externalDataRefs(bytes);
-      } catch {
-        // not a protobuf ModelProto: onnxruntime refuses it below, in its own words
-      }
-      if (external.length)
-        throw new Error(
-          `"${fileName}" was refused: it stores tensors outside the file (${external.slice(0, 3).join('; ')}${external.length > 3 ? '; …' : ''}). ` +
-            "Uploaded models must be self-contained: external data would be read from the server's working directory.",
-        );
-      let session: ort.InferenceSession;
-      try {
-        session = await ort.InferenceSession.create(bytes, sessionOptions);
-      } catch (e) {
-        throw unreadableModelError(fileName, e);
-      }
-      let spec: CustomModelSpec;
-      try {
-        spec = await checkCustomSession(
-          fileName,
-          session,
-          outputs,
-          async (sp, input, n) => {
-            const out = (
-              await session.run({ [sp.inputName]: new ort.Tensor('float32', input, [n, 1, 28, 28]) })
-            )[sp.outputName];
-            return { data: new Float32Array(out.data as Float32Array), dims: out.dims };
-          },
-          'drop --probabilities (serve) or #probabilities (experiments)',
-        );
-      } catch (e) {
-        await session.release();
-        throw e;
-      }
+      const { session, spec } = await openCustomModel(fileName, bytes, outputs, sessionOptions);
       const entry: CustomModelEntry = {
         id,
         fileName,

@@ -5,7 +5,7 @@
 import { type ReactNode, useMemo, useState } from 'react';
 import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../../core/labels';
 import { isRandomized } from '../../core/models';
-import type { AttackResponse } from '../../engine/worker';
+import type { AttackResponse } from '../../engine/messages';
 import { type RunMeta, useAttackStore, type Verdict } from '../../stores/attack';
 import { findModel } from '../customModels';
 import { AttackCanvas } from './AttackCanvas';
