@@ -6,7 +6,13 @@
  * the model several times per image (EOT) says so in `queryCost`, and `CountingOracle` charges that
  * many queries per image, so budgets stay honest through any stack of wrappers.
  */
-import { type ApiRequest, type ApiRequestBody, type ApiResponse, imageRequestBody } from '../core/api';
+import {
+  type ApiRequest,
+  type ApiRequestBody,
+  type ApiResponse,
+  imageRequestBody,
+  modelRoute,
+} from '../core/api';
 import { CLASS_NAMES_DE } from '../core/labels';
 import { argmax } from '../core/math';
 import { Rng } from '../core/prng';
@@ -211,8 +217,13 @@ export class OracleHttpError extends Error {
 }
 
 export interface ApiOracleOptions {
-  /** Model id as in SPEC §2, e.g. "0" or "0_1" (the underscore alias route is used). */
+  /** Model id as in SPEC §2, e.g. "0" or "0_1" (the underscore alias route is used unless `canonicalRoute`). */
   modelId: string;
+  /**
+   * Post to the canonical route (`/0/1/…`, `/custom/<id>/…`: core/api modelRoute) instead of the
+   * underscore alias `/0_1/…`; services without the alias (the thesis' Flask app) need it.
+   */
+  canonicalRoute?: boolean;
   /** Send all images of a call in one `{"batch": [...]}` request (the batch extension). */
   batch?: boolean;
   /**
@@ -281,7 +292,7 @@ function apiOracle(transport: Transport, options: ApiOracleOptions): DecisionOra
     xs: Float32Array[],
     parse: (v: unknown, p: string) => T,
   ) => {
-    const path = `${modelPath}/${route}`;
+    const path = options.canonicalRoute ? modelRoute(options.modelId, route) : `${modelPath}/${route}`;
     const post = async (body: unknown): Promise<unknown> => {
       const res = await transport(path, JSON.stringify(body));
       if (res.status < 200 || res.status >= 300) {

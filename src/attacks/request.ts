@@ -68,7 +68,8 @@ export async function runAttackRequest(
   const remote = (seed: number) =>
     createHttpOracle({
       baseUrl: req.endpoint as string,
-      modelId: model.arch === 'custom' ? model.id : model.id.split('_').join('/'),
+      modelId: model.id,
+      canonicalRoute: true,
       batch: true,
       seed,
       signal,

@@ -465,7 +465,8 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
     // the canonical route (/0/4/...) so that services without the underscore alias work too
     return createHttpOracle({
       baseUrl: this.pick(),
-      modelId: call.model.split('_').join('/'),
+      modelId: call.model,
+      canonicalRoute: true,
       batch: this.batch,
       seed: call.seed,
       timeoutMs: 0,

@@ -53,7 +53,8 @@ async function classifyOnTarget(model: string, inputs: Float32Array[], seed: num
   if (endpoint === null) return engine.classify({ model, inputs, seed });
   const oracle = createHttpOracle({
     baseUrl: endpoint,
-    modelId: model.startsWith('custom/') ? model : model.split('_').join('/'),
+    modelId: model,
+    canonicalRoute: true,
     batch: true,
     seed,
   });

@@ -156,6 +156,30 @@ describe('HTTP oracle', () => {
     expect([bytes[0], bytes[1], bytes[2], bytes[783]]).toEqual([255, 128, 0, 51]);
   });
 
+  it('posts to the canonical route when asked (services without the underscore alias)', async () => {
+    const { f, calls } = fakeFetch(() => ({ status: 200, json: { data: 3 } }));
+    await createHttpOracle({ baseUrl: 'http://h/', modelId: '0_1', fetch: f, canonicalRoute: true }).decide([
+      x,
+    ]);
+    await createHttpOracle({
+      baseUrl: 'http://h',
+      modelId: 'custom/mlp',
+      fetch: f,
+      canonicalRoute: true,
+    }).decide([x]);
+    await createHttpOracle({
+      baseUrl: 'http://h',
+      modelId: 'custom/mlp/3',
+      fetch: f,
+      canonicalRoute: true,
+    }).decide([x]);
+    expect(calls.map((c) => c.url)).toEqual([
+      'http://h/0/1/decision',
+      'http://h/custom/mlp/decision',
+      'http://h/custom/mlp/3/decision',
+    ]);
+  });
+
   it('reads probability vectors from /score', async () => {
     const probs = [0.1, 0, 0, 0, 0, 0, 0, 0, 0.9, 0];
     const { f, calls } = fakeFetch(() => ({ status: 200, json: { data: probs } }));
