@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { MAX_BATCH } from '../src/core/api';
 import { buildService } from './app';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
@@ -47,7 +48,7 @@ const program = new Command()
   .option(
     '--max-batch <n>',
     'most images one coalesced onnxruntime run takes (1: no batching)',
-    int('--max-batch', 1, 4096),
+    int('--max-batch', 1, MAX_BATCH),
     64,
   )
   .option('--cors <origins>', 'allowed origins, comma-separated, or * (as flask_cors)', '*')

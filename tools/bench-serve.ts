@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
-import { imageRequestBody } from '../src/core/api';
+import { imageRequestBody, modelRoute } from '../src/core/api';
 import { imageAt } from '../src/data/idx';
 import { createNodeEngine } from './lib/node-engine';
 import { rssMiB, startServeProcess } from './lib/serve-process';
@@ -129,7 +129,7 @@ for (const threads of threadsList) {
   const url = serve.url;
   try {
     for (const id of models) {
-      const path = `/${id}/decision`;
+      const path = modelRoute(id, 'decision');
       const one = await load(url, path, 1, server.pid);
       const many = await load(url, path, 32, server.pid);
       const native = await nativeBatch64(id, 2);
@@ -149,7 +149,7 @@ for (const threads of threadsList) {
 }
 if (o.against) {
   for (const id of models) {
-    const path = `/${id.replace('_', '/')}/decision`;
+    const path = modelRoute(id, 'decision');
     const one = await load(o.against, path, 1);
     const many = await load(o.against, path, 32);
     rows.push(

@@ -1,10 +1,11 @@
 /**
- * `npm run bench:shim`: the API through `fetch` in the page (fetch shim → worker → onnxruntime-web
- * WASM), per architecture: single-request latency with a breakdown, batch-64 throughput with
- * several requests in flight (through the page's worker, and through a prototype pool of 1-thread
- * workers), and the time the default five-CNN comparison takes from an image change to its last
- * card; with onnxruntime-node on the same model files measured in the same run as the native
- * reference. Needs a production build (`npm run build`); prints Markdown tables.
+ * `npm run bench:shim`: the API through `fetch` in the page (fetch shim → worker pool →
+ * onnxruntime-web WASM), per architecture: single-request latency with a breakdown, batch-64
+ * throughput with several requests in flight, and the time the default five-CNN comparison takes
+ * from an image change to its last card. Two designs in the same run: the page's worker pool as
+ * shipped (src/engine/pool.ts; on 2 cores 2 workers × 1 thread) and one worker with all the
+ * threads (`?workers=1`, the design before the pool); onnxruntime-node on the same model files is
+ * the native reference. Needs a production build (`npm run build`); prints Markdown tables.
  * The page side is `window.__playground.bench` (src/app/bench-api.ts).
  */
 import { cpus } from 'node:os';
@@ -132,7 +133,6 @@ async function comparisonTimes(page: Page): Promise<number[]> {
   return out;
 }
 
-const set = loadTestSetNode();
 const pb = await startPreviewBrowser({ webgpu: true, port: 4179 }).catch((e: Error) => {
   console.error(e.message);
   process.exit(1);
@@ -142,99 +142,140 @@ const context = await browser.newContext({ viewport: { width: 1440, height: 1000
 // tsx (esbuild keepNames) wraps functions in __name(); functions sent to page.evaluate need it there
 await context.addInitScript('window.__name = (f) => f;');
 const threadsParam = opts.threads ? `&threads=${opts.threads}` : '';
-const page = await context.newPage();
-// no models selected in the UI, so the playground itself does not compete for the worker
-await page.goto(`${pb.url}?backend=${opts.backend}&models=${threadsParam}`);
-await page.waitForFunction(() => Boolean(window.__playground));
-const backend = await page.evaluate(() => window.__playground.ready);
+/** The two designs: the pool as shipped, and one worker with every thread. */
+const DESIGNS = [
+  { name: 'pool', query: threadsParam },
+  { name: 'single', query: `&workers=1${threadsParam}` },
+] as const;
+
+/** A page of one design with no models selected, so the playground itself does not compete. */
+async function openBenchPage(query: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${pb.url}?backend=${opts.backend}&models=${query}`);
+  await page.waitForFunction(() => Boolean(window.__playground));
+  await page.evaluate(() => window.__playground.ready);
+  return page;
+}
+
 const ua = await browser.version();
+const set = loadTestSetNode();
+const body = JSON.stringify(imageRequestBody(imageAt(set, 0)));
+const batchBody = JSON.stringify(
+  batchRequestBody(Array.from({ length: 64 }, (_, i) => imageRequestBody(imageAt(set, i)))),
+);
+const ids = opts.comparisonOnly ? [] : opts.models.split(',');
+type Latency = Awaited<ReturnType<typeof window.__playground.bench.latency>>;
+const measured: Record<
+  string,
+  {
+    design: { workers: number; threads: number; wasmHeapBytes: number };
+    latency: Record<string, Latency>;
+    tp: Record<string, number>;
+    comparisons: number[];
+  }
+> = {};
+for (const d of DESIGNS) {
+  const page = await openBenchPage(d.query);
+  const latency: Record<string, Latency> = {};
+  const tp: Record<string, number> = {};
+  for (const id of ids) {
+    latency[id] = await page.evaluate((a) => window.__playground.bench.latency(a), { id, body, n: N });
+    tp[id] = (
+      await page.evaluate((a) => window.__playground.bench.throughput(a), {
+        id,
+        batchBody,
+        batchSize: 64,
+        requests: BATCHES,
+        inFlight: IN_FLIGHT,
+      })
+    ).imagesPerSecond;
+    console.error(`measured ${id} (${d.name})`);
+  }
+  // the memory cost of the design: every worker holds its own session of each model measured
+  const design = await page.evaluate(() => window.__playground.bench.design());
+  await page.close();
+  // the default view: five CNN models selected, as a user first sees it
+  const ui = await context.newPage();
+  await ui.goto(`${pb.url}?backend=${opts.backend}${d.query}`);
+  await ui.waitForFunction(() => Boolean(window.__playground));
+  const comparisons = await comparisonTimes(ui);
+  await ui.close();
+  measured[d.name] = { design, latency, tp, comparisons };
+}
+const natives = Object.fromEntries(
+  await Promise.all(
+    ids.map(
+      async (id) =>
+        [
+          id,
+          await native(
+            id,
+            Float32Array.from(imageAt(set, 0), (v) => v / 255),
+          ),
+        ] as const,
+    ),
+  ),
+);
 
-const rows: string[] = [];
-const breakdown: string[] = [];
-const pool: string[] = [];
-for (const id of opts.comparisonOnly ? [] : opts.models.split(',')) {
-  const body = JSON.stringify(imageRequestBody(imageAt(set, 0)));
-  const batchBody = JSON.stringify(
-    batchRequestBody(Array.from({ length: 64 }, (_, i) => imageRequestBody(imageAt(set, i)))),
-  );
-  const web = await page.evaluate((a) => window.__playground.bench.latency(a), { id, body, n: N });
-  const tp = (engines?: number, threads?: number) =>
-    page.evaluate((a) => window.__playground.bench.throughput(a), {
-      id,
-      batchBody,
-      batchSize: 64,
-      requests: BATCHES,
-      inFlight: IN_FLIGHT,
-      engines,
-      threads,
-    });
-  const page1 = await tp();
-  const twoByOne = await tp(2, 1);
-  const oneByTwo = await tp(1, 2);
-  const nat = await native(
-    id,
-    Float32Array.from(imageAt(set, 0), (v) => v / 255),
-  );
-
+const pool = measured.pool;
+const single = measured.single;
+const label = (m: typeof pool) => `${m.design.workers} worker(s) × ${m.design.threads} thread(s)`;
+console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model}; ${ua}; backend ${opts.backend}`);
+console.log(
+  `Designs: pool = ${label(pool)} (as shipped), single = ${label(single)}. ${N} sequential requests per model, measured after the first 100 (cold: the model just loaded, V8 still tiering up ORT's WASM) and a warm-up of >= 300 requests and >= 3 s; ` +
+    `batch = ${BATCHES} requests of 64 images ({"batch": [...]}), ${IN_FLIGHT} in flight, after a 3 s warm-up.\n`,
+);
+console.log(
+  '| route | cold p50 ms (first 100) | p50 ms (page fetch) | p95 ms | req/s | single-worker p50 ms | ORT-node p50 ms (2 thr) | thesis Flask p50 |',
+);
+console.log('|---|---|---|---|---|---|---|---|');
+for (const id of ids) {
+  const web = pool.latency[id];
   const p50 = pct(web.single, 50);
   const thesis = THESIS_P50[id];
-  rows.push(
+  console.log(
     `| \`/${id}/decision\` | ${pct(web.cold, 50).toFixed(2)} | ${p50.toFixed(2)} | ${pct(web.single, 95).toFixed(2)} | ${(1000 / p50).toFixed(0)} | ` +
-      `${page1.imagesPerSecond.toFixed(0)} | ${pct(nat.single, 50).toFixed(2)} | ${nat.batch.toFixed(0)} | ` +
-      `${(nat.batch / page1.imagesPerSecond).toFixed(1)}× | ${thesis ? `${thesis} ms (${(thesis / p50).toFixed(1)}× faster)` : '–'} |`,
+      `${pct(single.latency[id].single, 50).toFixed(2)} | ${pct(natives[id].single, 50).toFixed(2)} | ${thesis ? `${thesis} ms (${(thesis / p50).toFixed(1)}× faster)` : '–'} |`,
   );
-  breakdown.push(
-    `| ${id} | ${p50.toFixed(2)} | ${pct(web.handle, 50).toFixed(2)} | ${pct(web.workerInference, 50).toFixed(2)} | ${pct(web.infer, 50).toFixed(2)} | ` +
-      `${pct(web.ping, 50).toFixed(2)} | ${pct(nat.single, 50).toFixed(2)} |`,
-  );
-  pool.push(
-    `| ${id} | ${page1.imagesPerSecond.toFixed(0)} | ${oneByTwo.imagesPerSecond.toFixed(0)} | ${twoByOne.imagesPerSecond.toFixed(0)} | ` +
-      `${(twoByOne.imagesPerSecond / oneByTwo.imagesPerSecond).toFixed(2)}× | ${nat.batch.toFixed(0)} | ${(nat.batch / Math.max(page1.imagesPerSecond, twoByOne.imagesPerSecond)).toFixed(1)}× |`,
-  );
-  console.error(`measured ${id}`);
 }
-await page.close();
-
-// the default view: five CNN models selected, as a user first sees it
-const ui = await context.newPage();
-await ui.goto(`${pb.url}?backend=${opts.backend}${threadsParam}`);
-await ui.waitForFunction(() => Boolean(window.__playground));
-const comparisons = await comparisonTimes(ui);
-await ui.close();
-
-console.log(`\nMachine: ${cpus().length} × ${cpus()[0]?.model}; ${ua}; backend ${JSON.stringify(backend)}`);
 console.log(
-  `${N} sequential requests per model, measured after the first 100 (cold: the model just loaded, V8 still tiering up ORT's WASM) and a warm-up of >= 300 requests and >= 3 s; ` +
-    `batch = ${BATCHES} requests of 64 images ({"batch": [...]}), ${IN_FLIGHT} in flight.\n`,
+  '\nWhere the time goes in the pool (p50 ms): the whole fetch; the same request handed to the engine',
 );
 console.log(
-  '| route | cold p50 ms (first 100) | p50 ms (page fetch) | p95 ms | req/s | batch-64 images/s | ORT-node p50 ms (2 thr) | ORT-node batch-64 images/s | native / page | thesis Flask p50 |',
+  'without fetch (engine.handle: postMessage + JSON/base64/router + run); onnxruntime-web session.run',
 );
-console.log('|---|---|---|---|---|---|---|---|---|---|');
-for (const r of rows) console.log(r);
-console.log('\nWhere the time goes (p50 ms): the whole fetch; the same request handed to the worker without');
-console.log(
-  'fetch (engine.handle: postMessage + JSON/base64/router + run); onnxruntime-web session.run inside',
-);
-console.log(
-  'the worker (X-Inference-Ms); a typed engine.infer round trip (postMessage + run, no JSON/base64);',
-);
-console.log('a no-op worker round trip (comlink ping); onnxruntime-node for the same model.\n');
+console.log('inside the worker (X-Inference-Ms); a typed engine.infer round trip (postMessage + run, no');
+console.log('JSON/base64); a no-op worker round trip (comlink ping); onnxruntime-node for the same model.\n');
 console.log(
   '| model | fetch | engine.handle | ORT-web run in worker | engine.infer round trip | worker ping | ORT-node |',
 );
 console.log('|---|---|---|---|---|---|---|');
-for (const r of breakdown) console.log(r);
+for (const id of ids) {
+  const web = pool.latency[id];
+  console.log(
+    `| ${id} | ${pct(web.single, 50).toFixed(2)} | ${pct(web.handle, 50).toFixed(2)} | ${pct(web.workerInference, 50).toFixed(2)} | ${pct(web.infer, 50).toFixed(2)} | ` +
+      `${pct(web.ping, 50).toFixed(2)} | ${pct(natives[id].single, 50).toFixed(2)} |`,
+  );
+}
 console.log(
-  `\nWorker pool prototype: batch-64 images/s with ${IN_FLIGHT} requests in flight, through the page's fetch and worker, through one fresh worker with 2 ORT threads, and through two fresh workers with 1 thread each (requests to the less busy one).\n`,
+  `\nBatch-64 images/s through the page's fetch, ${IN_FLIGHT} requests in flight (target: within 4× of onnxruntime-node).\n`,
 );
+console.log('| model | single worker | pool | pool / single | ORT-node batch-64 (2 thr) | native / pool |');
+console.log('|---|---|---|---|---|---|');
+for (const id of ids) {
+  console.log(
+    `| ${id} | ${single.tp[id].toFixed(0)} | ${pool.tp[id].toFixed(0)} | ${(pool.tp[id] / single.tp[id]).toFixed(2)}× | ` +
+      `${natives[id].batch.toFixed(0)} | ${(natives[id].batch / pool.tp[id]).toFixed(1)}× |`,
+  );
+}
+const mib = (m: typeof pool) => (m.design.wasmHeapBytes / 2 ** 20).toFixed(0);
 console.log(
-  '| model | page (fetch) | 1 worker × 2 threads | 2 workers × 1 thread | pool / single | ORT-node batch-64 | native / best page |',
+  `\nWASM heap of all workers after the models ${ids.join(', ')} ran: pool ${mib(pool)} MiB, single worker ${mib(single)} MiB.`,
 );
-console.log('|---|---|---|---|---|---|---|');
-for (const r of pool) console.log(r);
+const cmp = (m: typeof pool) =>
+  `median ${median(m.comparisons)!.toFixed(0)} ms, p90 ${pct(m.comparisons, 90).toFixed(0)} ms, min ${Math.min(...m.comparisons).toFixed(0)} ms`;
 console.log(
   `\nDefault five-CNN comparison, from the click that changes the image to the last fresh card (${COMPARISONS} images): ` +
-    `median ${median(comparisons)!.toFixed(0)} ms, p90 ${pct(comparisons, 90).toFixed(0)} ms, min ${Math.min(...comparisons).toFixed(0)} ms.`,
+    `pool ${cmp(pool)}; single worker ${cmp(single)}.`,
 );
 await pb.close();

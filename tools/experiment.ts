@@ -11,6 +11,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
+import { MAX_BATCH } from '../src/core/api';
 import { type AdversarialSet, AdversarialSetError } from '../src/data/adversarial';
 import {
   BrowserBackend,
@@ -51,6 +52,7 @@ interface Options {
   native?: boolean;
   backend: 'wasm' | 'webgpu';
   batchSize: string;
+  inFlight?: string;
   retryErrors?: boolean;
   retryUnstarted?: boolean;
   force?: boolean;
@@ -91,6 +93,10 @@ const program = new Command()
       .default('wasm'),
   )
   .option('--batch-size <n>', 'most images per API request (batch extension); 1 sends single requests', '64')
+  .option(
+    '--in-flight <n>',
+    "library attacks run side by side (default: the page's inference workers in browser mode, else 1); rows stay in order",
+  )
   .option('--retry-errors', 'redo the items whose earlier row is an error row')
   .option(
     '--retry-unstarted',
@@ -183,6 +189,7 @@ interface Cli {
   outDir: string;
   shard: Shard | null;
   batchSize: number;
+  inFlight: number | undefined;
 }
 
 /** Phase 1: the command line, checked (fails with exit 2 on a contradiction). */
@@ -197,13 +204,16 @@ function parseCli(): Cli {
     fail((e as Error).message);
   }
   const batchSize = Number(opts.batchSize);
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 4096)
-    fail('--batch-size must be an integer from 1 to 4096');
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH)
+    fail(`--batch-size must be an integer from 1 to ${MAX_BATCH}`);
   if (opts.fresh && opts.resume === false) fail('--fresh and --no-resume contradict each other: pick one');
   if (opts.fresh && opts.redoAll)
     fail('--fresh deletes the earlier rows that --redo-all keeps in superseded.jsonl: pick one');
   if (opts.endpoint && opts.native) fail('--endpoint and --native exclude each other');
-  return { opts, outDir, shard, batchSize };
+  const inFlight = opts.inFlight === undefined ? undefined : Number(opts.inFlight);
+  if (inFlight !== undefined && !(Number.isInteger(inFlight) && inFlight >= 1 && inFlight <= 64))
+    fail('--in-flight must be an integer from 1 to 64');
+  return { opts, outDir, shard, batchSize, inFlight };
 }
 
 /** Phase 2: the output folder can take this run (before anything is started), then locked for it. */
@@ -441,6 +451,7 @@ async function runPhase(
     testSet,
     sets,
     batchSize,
+    inFlight: cli.inFlight,
     retryErrors: Boolean(opts.retryErrors),
     retryUnstarted: Boolean(opts.retryUnstarted),
     signal: controller.signal,

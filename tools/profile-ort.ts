@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import * as ortNode from 'onnxruntime-node';
 import * as ortWeb from 'onnxruntime-web';
+import { MAX_BATCH } from '../src/core/api';
 import { getModel } from '../src/core/models';
 import { median } from './experiment/summary';
 import { MODELS_DIR } from './lib/manifest';
@@ -46,8 +47,10 @@ const opts = program.opts<{ models: string; batches: string; runs: string; top: 
 const runs = Number(opts.runs);
 const top = Number(opts.top);
 const batches = opts.batches.split(',').map(Number);
-if (batches.some((b) => !Number.isInteger(b) || b < 1 || b > 4096)) {
-  process.stderr.write('profile-ort: --batches must be positive integers (at most 4096), e.g. 1,64\n');
+if (batches.some((b) => !Number.isInteger(b) || b < 1 || b > MAX_BATCH)) {
+  process.stderr.write(
+    `profile-ort: --batches must be positive integers (at most ${MAX_BATCH}), e.g. 1,64\n`,
+  );
   process.exit(2);
 }
 for (const id of opts.models.split(',')) {

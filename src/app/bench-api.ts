@@ -3,7 +3,7 @@
  * functions instead of code sent as strings. Times are performance.now() in the page (ms).
  */
 import { modelRoute } from '../core/api';
-import { EngineClient } from '../engine/client';
+import type { EnginePool } from '../engine/pool';
 
 export interface LatencyResult {
   /** the first 100 requests after the model loaded (V8 still tiering up ORT's WASM) */
@@ -28,20 +28,16 @@ export interface ThroughputResult {
 
 export interface BenchPageApi {
   latency(a: { id: string; body: string; n: number }): Promise<LatencyResult>;
-  /**
-   * `requests` batch requests of `batchSize` images, `inFlight` at a time. With `engines`, through
-   * that many fresh workers of `threads` ORT threads each (requests go to the least busy one: a
-   * worker-pool prototype); without, through the page's own engine and fetch.
-   */
+  /** `requests` batch requests of `batchSize` images through the page's fetch, `inFlight` at a time. */
   throughput(a: {
     id: string;
     batchBody: string;
     batchSize: number;
     requests: number;
     inFlight: number;
-    engines?: number;
-    threads?: number;
   }): Promise<ThroughputResult>;
+  /** Workers in the page's engine pool, WASM threads per worker, and their WASM heaps together (bytes). */
+  design(): Promise<{ workers: number; threads: number; wasmHeapBytes: number }>;
 }
 
 async function post(id: string, body: string, inferenceMs?: number[]): Promise<void> {
@@ -67,7 +63,7 @@ async function pump(requests: number, inFlight: number, call: (i: number) => Pro
   );
 }
 
-export function createBenchApi(engine: EngineClient): BenchPageApi {
+export function createBenchApi(engine: EnginePool): BenchPageApi {
   return {
     async latency({ id, body, n }) {
       const workerInference: number[] = [];
@@ -89,47 +85,20 @@ export function createBenchApi(engine: EngineClient): BenchPageApi {
       return r;
     },
 
-    async throughput({ id, batchBody, batchSize, requests, inFlight, engines, threads }) {
-      if (!engines) {
-        const tw = performance.now();
-        while (performance.now() - tw < 1000) await post(id, batchBody);
-        const t0 = performance.now();
-        await pump(requests, inFlight, () => post(id, batchBody));
-        const ms = performance.now() - t0;
-        return { ms, imagesPerSecond: (requests * batchSize * 1000) / ms };
-      }
-      const pool = Array.from({ length: engines }, () => new EngineClient({ backend: 'wasm', threads }));
-      try {
-        // one after another: each worker downloads the file itself (the pool would share the bytes)
-        for (const e of pool) {
-          await e.backendStatus();
-          await e.load(id);
-        }
-        const busy = pool.map(() => 0);
-        const call = async () => {
-          const k = busy.indexOf(Math.min(...busy));
-          busy[k]++;
-          try {
-            const res = await pool[k].handle({
-              method: 'POST',
-              path: modelRoute(id, 'decision'),
-              body: batchBody,
-            });
-            if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-          } finally {
-            busy[k]--;
-          }
-        };
-        // fresh workers run ORT's WASM in V8's baseline tier first: warm up for at least 3 s
-        const tw = performance.now();
-        while (performance.now() - tw < 3000) await Promise.all(pool.map(() => call()));
-        const t0 = performance.now();
-        await pump(requests, inFlight, call);
-        const ms = performance.now() - t0;
-        return { ms, imagesPerSecond: (requests * batchSize * 1000) / ms };
-      } finally {
-        for (const e of pool) e.dispose();
-      }
+    async throughput({ id, batchBody, batchSize, requests, inFlight }) {
+      // a fresh worker runs ORT's WASM in V8's baseline tier first: warm up for at least 3 s
+      const tw = performance.now();
+      while (performance.now() - tw < 3000) await Promise.all([post(id, batchBody), post(id, batchBody)]);
+      const t0 = performance.now();
+      await pump(requests, inFlight, () => post(id, batchBody));
+      const ms = performance.now() - t0;
+      return { ms, imagesPerSecond: (requests * batchSize * 1000) / ms };
+    },
+
+    async design() {
+      const status = await engine.backendStatus();
+      const { wasmHeapBytes } = await engine.memory();
+      return { workers: engine.workers, threads: status.threads, wasmHeapBytes };
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
- * App-wide singletons outside React: the inference worker client and the fetch shim, installed once
+ * App-wide singletons outside React: the inference worker pool and the fetch shim, installed once
  * at start-up so that page code and Playwright scripts can `fetch('/0/decision', …)` immediately.
  */
-import { EngineClient } from '../engine/client';
+import { EnginePool } from '../engine/pool';
 import type { BackendChoice } from '../engine/types';
 import { installExperimentApi } from '../experiment/page-api';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
@@ -22,6 +22,12 @@ function threadOverride(): number | undefined {
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
 }
 
+/** `?workers=N` overrides the size of the WASM worker pool (default min(cores, 4); 1 is a single worker). */
+function workersOverride(): number | undefined {
+  const n = Number(new URLSearchParams(location.search).get('workers'));
+  return Number.isInteger(n) && n >= 1 && n <= 16 ? n : undefined;
+}
+
 /** `?heartbeat=MS` (tests): declare the worker dead after MS ms without an answer, idle or busy. */
 function heartbeatOverride(): number | undefined {
   const n = Number(new URLSearchParams(location.search).get('heartbeat'));
@@ -29,9 +35,10 @@ function heartbeatOverride(): number | undefined {
 }
 
 const heartbeat = heartbeatOverride();
-export const engine = new EngineClient({
+export const engine = new EnginePool({
   backend: initialBackend(),
   threads: threadOverride(),
+  workers: workersOverride(),
   ...(heartbeat && { heartbeatMs: heartbeat, busyHeartbeatMs: heartbeat }),
 });
 
@@ -65,7 +72,7 @@ export function setBackend(choice: BackendChoice): void {
 declare global {
   interface Window {
     __playground: {
-      engine: EngineClient;
+      engine: EnginePool;
       shimLog: ShimLogEntry[];
       ready: Promise<unknown>;
       /** what `npm run bench:shim` drives */

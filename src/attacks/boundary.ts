@@ -116,6 +116,98 @@ class Window {
   }
 }
 
+/** The two step sizes, relative to the current distance ‖x − x̃‖. */
+interface Steps {
+  spherical: number;
+  source: number;
+}
+
+/** Scratch vectors of one run (length d). */
+interface Scratch {
+  source: Float64Array;
+  eta: Float64Array;
+  spherical: Float64Array;
+  candidate: Float64Array;
+}
+
+/**
+ * One proposal from `current` (Foolbox 3): an orthogonal step of steps.spherical·‖x − x̃‖ along a
+ * Gaussian direction, projected back onto the sphere around x, then a step of steps.source·‖x − x̃‖
+ * towards x. Fills scratch.spherical and scratch.candidate; false when current is x itself.
+ */
+function propose(
+  x: Float32Array,
+  current: Float32Array,
+  steps: Steps,
+  rng: { normal(): number },
+  s: Scratch,
+): boolean {
+  const d = x.length;
+  const { source, eta, spherical, candidate } = s;
+  let sourceNorm = 0;
+  for (let i = 0; i < d; i++) {
+    source[i] = x[i] - current[i];
+    sourceNorm += source[i] * source[i];
+  }
+  sourceNorm = Math.sqrt(sourceNorm);
+  if (sourceNorm === 0) return false;
+  // Gaussian η minus its component along the source direction (Pythagoras keeps it on the sphere)
+  let proj = 0;
+  for (let i = 0; i < d; i++) {
+    eta[i] = rng.normal();
+    proj += (eta[i] * source[i]) / sourceNorm;
+  }
+  let etaNorm = 0;
+  for (let i = 0; i < d; i++) {
+    eta[i] -= (proj * source[i]) / sourceNorm;
+    etaNorm += eta[i] * eta[i];
+  }
+  etaNorm = Math.sqrt(etaNorm) || 1;
+  const scale = (steps.spherical * sourceNorm) / etaNorm;
+  const onSphere = Math.sqrt(steps.spherical * steps.spherical + 1);
+  let newSourceNorm = 0;
+  for (let i = 0; i < d; i++) {
+    spherical[i] = clip01(x[i] + (eta[i] * scale - source[i]) / onSphere);
+    const t = x[i] - spherical[i];
+    newSourceNorm += t * t;
+  }
+  newSourceNorm = Math.sqrt(newSourceNorm);
+  // the source step, corrected for the sphere's numerical deviation
+  const length = Math.max(steps.source * sourceNorm + newSourceNorm - sourceNorm, 0) / (newSourceNorm || 1);
+  for (let i = 0; i < d; i++) candidate[i] = spherical[i] + length * (x[i] - spherical[i]);
+  return true;
+}
+
+/**
+ * Foolbox's step-size adaptation: both steps grow when most orthogonal steps stay adversarial
+ * (> 0.5) and shrink when few do (< 0.2); the source step alone follows the success of whole
+ * steps (> 0.25 / < 0.1). A window is cleared after it caused a change.
+ */
+function adaptSteps(steps: Steps, spherical: Window, step: Window, factor: number): void {
+  if (spherical.full) {
+    const prob = spherical.mean();
+    if (prob > 0.5) {
+      steps.spherical *= factor;
+      steps.source *= factor;
+      spherical.clear();
+    } else if (prob < 0.2) {
+      steps.spherical /= factor;
+      steps.source /= factor;
+      spherical.clear();
+    }
+  }
+  if (step.full) {
+    const prob = step.mean();
+    if (prob > 0.25) {
+      steps.source *= factor;
+      step.clear();
+    } else if (prob < 0.1) {
+      steps.source /= factor;
+      step.clear();
+    }
+  }
+}
+
 export async function boundaryAttack(
   options: BoundaryOptions,
   oracle: DecisionOracle,
@@ -125,8 +217,7 @@ export async function boundaryAttack(
   const { x, d, rng } = run;
   let best: { image: Float32Array; label: number } | null = null;
   let bestDist = Number.POSITIVE_INFINITY;
-  let sphericalStep = p.sphericalStep;
-  let sourceStep = p.sourceStep;
+  const steps: Steps = { spherical: p.sphericalStep, source: p.sourceStep };
 
   let startSource: StartSource | 'none' = 'none';
   const stop = await untilStopped(async () => {
@@ -139,53 +230,19 @@ export async function boundaryAttack(
 
     const statsSpherical = new Window(p.sphericalStatsWindow);
     const statsStep = new Window(p.stepStatsWindow);
-    const source = new Float64Array(d);
-    const eta = new Float64Array(d);
-    const spherical = new Float64Array(d);
-    const candidate = new Float64Array(d);
-
+    const scratch: Scratch = {
+      source: new Float64Array(d),
+      eta: new Float64Array(d),
+      spherical: new Float64Array(d),
+      candidate: new Float64Array(d),
+    };
     for (let step = 1; step <= p.steps; step++) {
-      if (sourceStep < p.sourceStepConvergence) break;
-      const current = (best as { image: Float32Array }).image;
-      // unnormalised source direction x − x̃ and its norm
-      let sourceNorm = 0;
-      for (let i = 0; i < d; i++) {
-        source[i] = x[i] - current[i];
-        sourceNorm += source[i] * source[i];
-      }
-      sourceNorm = Math.sqrt(sourceNorm);
-      if (sourceNorm === 0) break;
-
-      // Orthogonal step: Gaussian η, minus its component along the source direction, scaled to
-      // sphericalStep·‖x − x̃‖, then projected back onto the sphere around x (Pythagoras).
-      let proj = 0;
-      for (let i = 0; i < d; i++) {
-        eta[i] = rng.normal();
-        proj += (eta[i] * source[i]) / sourceNorm;
-      }
-      let etaNorm = 0;
-      for (let i = 0; i < d; i++) {
-        eta[i] -= (proj * source[i]) / sourceNorm;
-        etaNorm += eta[i] * eta[i];
-      }
-      etaNorm = Math.sqrt(etaNorm) || 1;
-      const scale = (sphericalStep * sourceNorm) / etaNorm;
-      const onSphere = Math.sqrt(sphericalStep * sphericalStep + 1);
-      let newSourceNorm = 0;
-      for (let i = 0; i < d; i++) {
-        spherical[i] = clip01(x[i] + (eta[i] * scale - source[i]) / onSphere);
-        const t = x[i] - spherical[i];
-        newSourceNorm += t * t;
-      }
-      newSourceNorm = Math.sqrt(newSourceNorm);
-      // Source step: sourceStep·‖x − x̃‖ towards x, corrected for the sphere's numerical deviation.
-      const length = Math.max(sourceStep * sourceNorm + newSourceNorm - sourceNorm, 0) / (newSourceNorm || 1);
-      for (let i = 0; i < d; i++) candidate[i] = spherical[i] + length * (x[i] - spherical[i]);
-
-      const cand = run.prep(candidate);
+      if (steps.source < p.sourceStepConvergence) break;
+      if (!propose(x, (best as { image: Float32Array }).image, steps, rng, scratch)) break;
+      const cand = run.prep(scratch.candidate);
       const checkStats = step % p.updateStatsEveryK === 0 && run.affordable() >= 2;
       if (run.affordable() < 1) throw new StopAttack('budget');
-      const labels = await run.decide(checkStats ? [cand, run.prep(spherical)] : [cand]);
+      const labels = await run.decide(checkStats ? [cand, run.prep(scratch.spherical)] : [cand]);
       const isAdv = run.isAdversarial(labels[0]);
       const dist = l2Distance(cand, x);
       // closer by construction, but numerical precision (and quantisation) can break that
@@ -197,28 +254,7 @@ export async function boundaryAttack(
       if (checkStats) {
         statsSpherical.push(run.isAdversarial(labels[1]));
         statsStep.push(isAdv);
-        if (statsSpherical.full) {
-          const prob = statsSpherical.mean();
-          if (prob > 0.5) {
-            sphericalStep *= p.stepAdaptation;
-            sourceStep *= p.stepAdaptation;
-            statsSpherical.clear();
-          } else if (prob < 0.2) {
-            sphericalStep /= p.stepAdaptation;
-            sourceStep /= p.stepAdaptation;
-            statsSpherical.clear();
-          }
-        }
-        if (statsStep.full) {
-          const prob = statsStep.mean();
-          if (prob > 0.25) {
-            sourceStep *= p.stepAdaptation;
-            statsStep.clear();
-          } else if (prob < 0.1) {
-            sourceStep /= p.stepAdaptation;
-            statsStep.clear();
-          }
-        }
+        adaptSteps(steps, statsSpherical, statsStep, p.stepAdaptation);
       }
     }
   });
@@ -232,8 +268,8 @@ export async function boundaryAttack(
     initCandidates: options.initCandidates?.length ?? 0,
     start: startSource,
     stoppedBy: stop,
-    finalSphericalStep: sphericalStep,
-    finalSourceStep: sourceStep,
+    finalSphericalStep: steps.spherical,
+    finalSourceStep: steps.source,
   };
   const found = best as { image: Float32Array; label: number } | null;
   if (!found) return run.result(Float32Array.from(x), run.label, params);

@@ -16,17 +16,21 @@ export interface AttackRequest {
   attack: AttackName | 'noise';
   /** The attack's own parameters (norm, eps, maxQueries, target, …); see src/attacks. */
   params: Record<string, unknown>;
+  /** A served model ID ("0", "2_3", "custom/<id>"). */
   model: string;
+  /** The clean image: 784 values in [0, 1], row-major 28×28 (quantised to 8 bits before use). */
   x: Float32Array;
+  /** The class the attack moves away from (untargeted) — the true or the predicted one. */
   label: number;
+  /** Seeds the attack's own randomness and the defense's draws of its queries. */
   seed: number;
   /** Answer each query by k repeated queries (majority vote / mean scores); k queries are charged. */
   eot?: number;
   /** Fresh draws used to report a randomized defense's success rate on the final image (default 100). */
   eotDraws?: number;
   /**
-   * Attack this HTTP service (same contract, CORS headers) instead of the page's own models, e.g.
-   * `npm run serve` or the thesis' Flask service: every query is a POST from this worker.
+   * Attack this HTTP service (same contract, CORS headers) instead of the engine's own models, e.g.
+   * `npm run serve` or the thesis' Flask service: every query is a POST to it.
    */
   endpoint?: string;
 }
@@ -43,16 +47,34 @@ export interface AttackHost {
   findModel(id: string): ModelInfo | undefined;
   /** One API request through the engine's router. */
   handle(req: ApiRequest): Promise<ApiResponse>;
-  /** Decisions of `model` on `inputs` with the defense's draws seeded by `seed`. */
+  /** Decisions (class indices) of `model` on `inputs` (784 values in [0, 1] each), the defense's draws seeded by `seed`. */
   classify(model: ModelInfo, inputs: Float32Array[], seed: number): Promise<number[]>;
 }
 
-/** Progress crosses a thread boundary: at most one point per PROGRESS_MS. */
+/** Progress usually crosses a thread boundary (worker → page): at most one point per PROGRESS_MS. */
 const PROGRESS_MS = 50;
 
 /**
+ * The model and attack `req` names.
+ * @throws Error for an unknown model or attack (before anything runs)
+ */
+export function checkAttackRequest(
+  req: AttackRequest,
+  host: AttackHost,
+): { model: ModelInfo; name: AttackName } {
+  const model = host.findModel(req.model);
+  if (!model) throw new Error(`unknown model '${req.model}'`);
+  const name = req.attack === 'noise' ? 'random' : req.attack;
+  if (!isAttackName(name)) throw new Error(`unknown attack '${req.attack}'`);
+  return { model, name };
+}
+
+/**
  * Runs `req` with 8-bit (quantised) queries, so it attacks exactly what `fetch('/<id>/…')` answers.
- * @throws Error for an unknown model or attack; an attack's own RangeError for bad parameters
+ * Aborting `signal` ends the attack with its best result so far (not an error); progress points
+ * reach `onProgress` at most every PROGRESS_MS.
+ * @throws Error for an unknown model or attack; an attack's own RangeError for bad parameters;
+ *   an oracle's error when the model or endpoint fails to answer
  */
 export async function runAttackRequest(
   req: AttackRequest,
@@ -60,22 +82,19 @@ export async function runAttackRequest(
   signal: AbortSignal,
   onProgress?: (p: TrajectoryPoint) => void,
 ): Promise<AttackResponse> {
-  const model = host.findModel(req.model);
-  if (!model) throw new Error(`unknown model '${req.model}'`);
-  const name = req.attack === 'noise' ? 'random' : req.attack;
-  if (!isAttackName(name)) throw new Error(`unknown attack '${req.attack}'`);
-  // Stop also aborts a request the endpoint is slow to answer
-  const remote = (seed: number) =>
+  const { model, name } = checkAttackRequest(req, host);
+  const remote = (seed: number, abort?: AbortSignal) =>
     createHttpOracle({
       baseUrl: req.endpoint as string,
       modelId: model.id,
       canonicalRoute: true,
       batch: true,
       seed,
-      signal,
+      signal: abort,
     });
+  // Stop also aborts a query the endpoint is slow to answer
   const base = req.endpoint
-    ? remote(req.seed)
+    ? remote(req.seed, signal)
     : createRouterOracle(host.handle, { modelId: model.id, batch: true, seed: req.seed });
   const oracle = req.eot && req.eot > 1 ? withEOT(base, req.eot) : base;
   let lastSent = 0;
@@ -105,6 +124,7 @@ export async function runAttackRequest(
     const draws = req.eotDraws ?? 100;
     const copies = Array.from({ length: draws }, () => result.adversarial);
     const drawSeed = (req.seed ^ 0x5bd1e995) >>> 1;
+    // not under `signal`: the attack is over, and Stop must not lose its result
     const preds = req.endpoint
       ? await remote(drawSeed).decide(copies)
       : await host.classify(model, copies, drawSeed);

@@ -24,6 +24,12 @@ export class ModelRefusedError extends Error {
   override name = ModelRefusedError.kind;
 }
 
+/** A weight file whose size or sha256 does not match the manifest: it is not used. */
+export class ChecksumError extends Error {
+  static readonly kind = 'ChecksumError';
+  override name = ChecksumError.kind;
+}
+
 type ErrorClass = { new (...args: never[]): Error; readonly kind: string };
 
 /** Whether `e` is (or was, before crossing a worker boundary) an error of kind `K`. */

@@ -272,11 +272,27 @@ export class EngineClient implements EngineApi {
     return this.callWithRetry((r) => r.infer(weights, inputs, n));
   }
 
-  /** Runs an attack in the worker; `onProgress` receives trajectory points (throttled). */
-  runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
+  /**
+   * Runs an attack in the worker; `onProgress` receives trajectory points (throttled); with
+   * `route`, the attack's queries are answered there (the pool's handle) instead of in this worker.
+   */
+  runAttack(
+    req: AttackRequest,
+    onProgress?: (p: TrajectoryPoint) => void,
+    route?: (req: ApiRequest) => Promise<ApiResponse>,
+  ): Promise<AttackResponse> {
     return this.call((r) =>
-      r.runAttack(req, onProgress ? Comlink.proxy(onProgress) : undefined),
+      r.runAttack(
+        req,
+        onProgress ? Comlink.proxy(onProgress) : undefined,
+        route ? Comlink.proxy(route) : undefined,
+      ),
     ) as Promise<AttackResponse>;
+  }
+
+  /** Decides WebGPU or WASM now; the worker's backend status after the decision. */
+  decideBackend(): Promise<BackendStatus> {
+    return this.callWithRetry((r) => r.decideBackend());
   }
 
   abortAttack(): Promise<void> {

@@ -27,6 +27,8 @@ export interface ClassifyRequest {
   inputs: Float32Array[];
   /** base seed of a randomized preprocessor (drawn when absent) */
   seed?: number;
+  /** per-input seeds overriding the ones derived from `seed` (a part of a classification split across the pool) */
+  itemSeeds?: number[];
 }
 
 /** An uploaded model to check and serve (see OrtBackend.addCustom). */
@@ -51,15 +53,30 @@ export interface EngineApi {
   classify(req: ClassifyRequest): Promise<ClassifyResult>;
   /** Raw logits, N×10, for N images of 784 values. */
   infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array>;
-  /** Runs a black-box attack next to the models (src/attacks/request.ts); progress is throttled. */
-  runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse>;
+  /**
+   * Runs a black-box attack next to the models (src/attacks/request.ts); progress is throttled.
+   * With `route`, its queries go there (the pool's handle, so that its batches use every worker)
+   * instead of to this worker's own router.
+   */
+  runAttack(
+    req: AttackRequest,
+    onProgress?: (p: TrajectoryPoint) => void,
+    route?: (req: ApiRequest) => Promise<ApiResponse>,
+  ): Promise<AttackResponse>;
   /** Stops the attack in progress; it returns its best result so far. */
   abortAttack(): Promise<void>;
-  /** Checks an uploaded ONNX model and serves it under /custom/<id>/…; rejects with ModelRefusedError. */
+  /**
+   * Checks an uploaded ONNX model and serves it under /custom/<id>/…; rejects with
+   * ModelRefusedError naming the file and what was found (a plain Error for an invalid `id`).
+   */
   addCustomModel(req: AddCustomRequest): Promise<CustomModelEntry>;
+  /** Stops serving an uploaded model and frees its session and bytes (no-op for an unknown ID). */
   removeCustomModel(id: string): Promise<void>;
+  /** Downloads (or finds cached), verifies and opens a weight set; rejects with ModelUnavailableError. */
   load(weights: string): Promise<WeightStatus>;
+  /** Frees a weight set's session; the next request for it loads it again. */
   release(weights: string): Promise<void>;
+  /** The backend and every weight set's load state. */
   status(): Promise<EngineState>;
   /** Size of onnxruntime's WASM heap(s) in bytes. */
   memory(): Promise<{ wasmHeapBytes: number }>;
@@ -71,6 +88,8 @@ export interface EngineApi {
 export interface WorkerApi extends EngineApi {
   /** Starts onnxruntime with `opts`; engine events (loads, backend, errors) go to `onEvent`. */
   init(opts: WorkerInit, onEvent?: (e: EngineEvent) => void): BackendStatus;
+  /** Decides WebGPU or WASM now (otherwise decided at the first model load). */
+  decideBackend(): Promise<BackendStatus>;
   /** Makes the worker die the way a crash would (no reply, no cleanup). */
   crashForTest(): void;
   /** Blocks the worker's thread for good, as a stuck run would. */

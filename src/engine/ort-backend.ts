@@ -13,6 +13,7 @@ import {
   unreadableModelError,
 } from '../core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../core/engine';
+import { ChecksumError, isError } from '../core/errors';
 import type {
   ActiveBackend,
   BackendChoice,
@@ -77,6 +78,18 @@ function sessionOptions(backend: string): ort.InferenceSession.SessionOptions {
 const CHUNK_TARGET_MS = 400;
 /** Most images in one ORT run (bounds the tensors of a 4096-image batch). */
 const MAX_CHUNK = 64;
+
+/** Cache Storage bucket of verified weight files (see OrtBackend.verifiedBytes). */
+const WEIGHT_CACHE = 'playground-weights-v1';
+
+/** The weight cache, or null where Cache Storage is unavailable (then every load downloads). */
+async function openWeightCache(): Promise<Cache | null> {
+  try {
+    return (await globalThis.caches?.open(WEIGHT_CACHE)) ?? null;
+  } catch {
+    return null;
+  }
+}
 
 /** Resolves after the event loop has taken its next task (a MessageChannel message: no timer clamping). */
 function yieldToEventLoop(): Promise<void> {
@@ -154,7 +167,7 @@ export class OrtBackend implements InferenceEngine {
   }
 
   /** WebGPU when an adapter that is not a fallback adapter exists (or when forced), else WASM. */
-  private decideBackend(): Promise<ActiveBackend> {
+  decideBackend(): Promise<ActiveBackend> {
     if (!this.backendDecided) {
       this.backendDecided = (async (): Promise<ActiveBackend> => {
         const req = this.opts.backend;
@@ -248,6 +261,53 @@ export class OrtBackend implements InferenceEngine {
     return out;
   }
 
+  /**
+   * The weight file's bytes, checked against the manifest (size and sha256). Kept in Cache Storage
+   * (WEIGHT_CACHE) and fetched under a Web Lock, so the pool's other workers and a restarted worker
+   * do not download it again; a cached copy that fails the check is dropped and downloaded once more.
+   * @throws Error naming the file and what did not match
+   */
+  private async verifiedBytes(
+    weights: string,
+    url: string,
+    entry: { file: string; bytes: number; sha256: string },
+  ): Promise<Uint8Array> {
+    // one download for all workers: the others wait for the first and then find the file cached
+    const locks = (globalThis.navigator as { locks?: LockManager } | undefined)?.locks;
+    if (!locks) return this.cachedOrFetched(weights, url, entry);
+    return locks.request(`weights ${url}`, () => this.cachedOrFetched(weights, url, entry));
+  }
+
+  private async cachedOrFetched(
+    weights: string,
+    url: string,
+    entry: { file: string; bytes: number; sha256: string },
+  ): Promise<Uint8Array> {
+    const cache = await openWeightCache();
+    const check = async (bytes: Uint8Array) => {
+      if (bytes.byteLength !== entry.bytes)
+        return `${entry.file} has ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`;
+      const hex = await sha256Hex(bytes);
+      return hex === entry.sha256
+        ? null
+        : `${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`;
+    };
+    const hit = await cache?.match(url).catch(() => undefined);
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      if ((await check(bytes)) === null) {
+        this.setStatus(weights, { loadedBytes: bytes.byteLength, totalBytes: bytes.byteLength });
+        return bytes;
+      }
+      await cache?.delete(url).catch(() => false);
+    }
+    const bytes = await this.fetchWithProgress(weights, url);
+    const problem = await check(bytes);
+    if (problem) throw new ChecksumError(problem);
+    await cache?.put(url, new Response(bytes as unknown as BodyInit)).catch(() => {});
+    return bytes;
+  }
+
   /** Loads (once) the session for a weight set; concurrent callers share the same promise. */
   load(weights: string): Promise<Loaded> {
     const have = this.loaded.get(weights);
@@ -262,7 +322,7 @@ export class OrtBackend implements InferenceEngine {
 
   private async createSession(weights: string): Promise<Loaded> {
     const t0 = performance.now();
-    this.setStatus(weights, { state: 'loading', error: null });
+    this.setStatus(weights, { state: 'loading', error: null, errorKind: undefined });
     try {
       const custom = this.custom.get(weights);
       let loaded: Loaded;
@@ -278,16 +338,7 @@ export class OrtBackend implements InferenceEngine {
         const entry = manifest?.weights?.[weights];
         if (!manifest) throw new Error('models/manifest.json is missing or unreadable');
         if (!entry) throw new Error(`the manifest lists no weight file for '${weights}'`);
-        const bytes = await this.fetchWithProgress(weights, `${this.opts.modelsUrl}${entry.file}`);
-        if (bytes.byteLength !== entry.bytes) {
-          throw new Error(`${entry.file} has ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`);
-        }
-        const hex = await sha256Hex(bytes);
-        if (hex !== entry.sha256) {
-          throw new Error(
-            `${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`,
-          );
-        }
+        const bytes = await this.verifiedBytes(weights, `${this.opts.modelsUrl}${entry.file}`, entry);
         const { session, backend } = await this.openSession(weights, bytes, 'input');
         loaded = {
           session,
@@ -303,7 +354,8 @@ export class OrtBackend implements InferenceEngine {
       return loaded;
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
-      this.setStatus(weights, { state: 'error', error: reason });
+      const errorKind = isError(err, ChecksumError) ? 'checksum' : 'unavailable';
+      this.setStatus(weights, { state: 'error', error: reason, errorKind });
       throw new ModelUnavailableError(weights, reason);
     }
   }

@@ -7,8 +7,10 @@ export type ActiveBackend = 'webgpu' | 'wasm';
 export interface BackendStatus {
   requested: BackendChoice;
   active: ActiveBackend | null;
-  /** WASM threads (1 when the page is not cross-origin isolated). */
+  /** WASM threads per worker (1 when the page is not cross-origin isolated). */
   threads: number;
+  /** Inference workers in the page's pool (src/engine/pool.ts); absent inside a worker. */
+  workers?: number;
   crossOriginIsolated: boolean;
   /** Adapter description when WebGPU was probed, e.g. "SwiftShader (fallback)". */
   adapter: string | null;
@@ -29,6 +31,8 @@ export interface WeightStatus {
   lastRunMs: number | null;
   backend: ActiveBackend | null;
   error: string | null;
+  /** What kind of failure `error` is: the file failed its size/sha256 check, or could not be loaded at all. */
+  errorKind?: 'checksum' | 'unavailable';
 }
 
 export type EngineEvent =

@@ -5,7 +5,7 @@
  */
 
 import * as Comlink from 'comlink';
-import { type AttackHost, runAttackRequest } from '../attacks/request';
+import { type AttackHost, checkAttackRequest, runAttackRequest } from '../attacks/request';
 import type { TrajectoryPoint } from '../attacks/types';
 import {
   type CustomModelEntry,
@@ -19,6 +19,7 @@ import { classifyInputs, createRouter } from '../core/router';
 import type {
   AddCustomRequest,
   ApiRequest,
+  ApiResponse,
   AttackRequest,
   AttackResponse,
   ClassifyRequest,
@@ -100,20 +101,30 @@ const api = {
   async classify(req: ClassifyRequest) {
     const model = typeof req.model === 'string' ? findModel(req.model) : req.model;
     if (!model) throw new Error(`unknown model '${String(req.model)}'`);
-    return classifyInputs(requireBackend(), model, req.inputs, req.seed);
+    return classifyInputs(requireBackend(), model, req.inputs, req.seed, { itemSeeds: req.itemSeeds });
   },
   async infer(weights: string, inputs: Float32Array, n: number) {
     const out = await requireBackend().infer(weights, inputs, n);
     return Comlink.transfer(out, [out.buffer]);
   },
   /** One attack at a time: a new one aborts the previous one. */
-  async runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
+  async runAttack(
+    req: AttackRequest,
+    onProgress?: (p: TrajectoryPoint) => void,
+    route?: (req: ApiRequest) => Promise<ApiResponse>,
+  ): Promise<AttackResponse> {
     requireRouter();
+    checkAttackRequest(req, host); // a bad request must not stop the attack in progress
     currentAttack?.abort();
     const controller = new AbortController();
     currentAttack = controller;
     try {
-      return await runAttackRequest(req, host, controller.signal, onProgress);
+      return await runAttackRequest(
+        req,
+        route ? { ...host, handle: route } : host,
+        controller.signal,
+        onProgress,
+      );
     } finally {
       if (currentAttack === controller) currentAttack = null;
     }
@@ -126,6 +137,10 @@ const api = {
   },
   async memory() {
     return { wasmHeapBytes: wasmHeapBytes() };
+  },
+  async decideBackend() {
+    await requireBackend().decideBackend();
+    return requireBackend().status();
   },
   /** For the recovery test: make this worker die the way a crash would (no reply, no cleanup). */
   crashForTest() {

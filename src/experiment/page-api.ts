@@ -1,14 +1,14 @@
 /**
  * `window.__playground.experiment`: what the experiment runner (`npm run experiment`, driving the
  * production build in headless Chromium) calls in the page. Everything goes through the same
- * EngineClient the playground uses:
+ * engine (the worker pool, src/engine/pool.ts) the playground uses:
  * - `score`: `/score` requests through the API router (engine.handle), many images per worker
  *   round trip with the batch extension, each with its own `seed`;
  * - `attack`: engine.runAttack, the attack library in the inference worker.
  * Arguments and results are plain JSON (number arrays, not typed arrays) so they cross
  * Playwright's page.evaluate unchanged.
  */
-import type { EngineClient } from '../engine/client';
+import type { EnginePool } from '../engine/pool';
 import type { BackendStatus } from '../engine/types';
 import { type ScoreItem, scoreBody, scoreRoute } from './api';
 
@@ -59,6 +59,8 @@ export interface PageInfo {
   crossOriginIsolated: boolean;
   /** whether engine.runAttack exists in this build */
   attacks: boolean;
+  /** inference workers in the page's pool: attacks that run side by side at full speed */
+  workers: number;
 }
 
 export interface ExperimentPageApi {
@@ -71,19 +73,21 @@ export interface ExperimentPageApi {
   progress(): { queries: number; distance?: number } | null;
 }
 
-export function createExperimentApi(engine: EngineClient): ExperimentPageApi {
+export function createExperimentApi(engine: EnginePool): ExperimentPageApi {
   let progress: { queries: number; distance?: number } | null = null;
 
   return {
     version: 1,
     async info() {
+      const started = await engine.backendStatus(); // the pool has its workers
       return {
         // lastBackendStatus follows the worker's events (the backend is decided at the first model load)
-        backend: engine.lastBackendStatus ?? (await engine.backendStatus()),
+        backend: engine.lastBackendStatus ?? started,
         userAgent: navigator.userAgent,
         hardwareConcurrency: navigator.hardwareConcurrency,
         crossOriginIsolated: Boolean(globalThis.crossOriginIsolated),
         attacks: typeof engine.runAttack === 'function',
+        workers: engine.workers,
       };
     },
     async score(model, items, batch) {
@@ -97,7 +101,7 @@ export function createExperimentApi(engine: EngineClient): ExperimentPageApi {
     },
     async attack(req) {
       progress = null;
-      let res: Awaited<ReturnType<EngineClient['runAttack']>>;
+      let res: Awaited<ReturnType<EnginePool['runAttack']>>;
       try {
         res = await engine.runAttack({ ...req, x: Float32Array.from(req.x) }, (p) => {
           progress = { queries: p.queries, distance: p.distance };
@@ -128,7 +132,7 @@ export function createExperimentApi(engine: EngineClient): ExperimentPageApi {
 }
 
 /** Sets `window.__playground.experiment` (call after `window.__playground` exists). */
-export function installExperimentApi(engine: EngineClient): ExperimentPageApi {
+export function installExperimentApi(engine: EnginePool): ExperimentPageApi {
   const api = createExperimentApi(engine);
   const w = window as unknown as { __playground?: Record<string, unknown> };
   if (!w.__playground) w.__playground = {};

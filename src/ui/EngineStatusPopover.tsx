@@ -1,5 +1,5 @@
 /** Header button + popover: per-model load state, load time and last inference time. */
-import { useEffect, useId, useRef, useState } from 'react';
+import { type RefObject, useEffect, useId, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useEngineStore } from '../stores/engineStore';
 import { useResultsStore } from '../stores/resultsStore';
@@ -15,34 +15,13 @@ export function EngineStatusPopover() {
   const targets = useTargets();
   const weights = useEngineStore((s) => s.weights);
   const backend = useEngineStore((s) => s.backend);
-  const timings = useResultsStore(
-    useShallow((s) => Object.fromEntries(Object.entries(s.results).map(([k, r]) => [k, r.inferenceMs]))),
-  );
 
   const uniqueWeights = [...new Set(targets.map((t) => t.weights))];
   const ready = uniqueWeights.filter((w) => weights[w]?.state === 'ready').length;
   const loading = uniqueWeights.some((w) => weights[w]?.state === 'loading');
   const failed = uniqueWeights.filter((w) => weights[w]?.state === 'error').length;
 
-  useEffect(() => {
-    if (!open) return;
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        setOpen(false);
-        rootRef.current?.querySelector('button')?.focus();
-      }
-    };
-    const onDown = (e: PointerEvent) => {
-      if (!rootRef.current?.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener('keydown', onKey);
-    document.addEventListener('pointerdown', onDown);
-    panelRef.current?.focus();
-    return () => {
-      document.removeEventListener('keydown', onKey);
-      document.removeEventListener('pointerdown', onDown);
-    };
-  }, [open]);
+  useDismiss(open, setOpen, rootRef, panelRef);
 
   return (
     <div className="popover-anchor" ref={rootRef}>
@@ -74,7 +53,8 @@ export function EngineStatusPopover() {
           <h2 className="popover__title">Engine status</h2>
           <p className="popover__meta">
             Backend: <strong>{backend?.active ?? 'starting'}</strong>
-            {backend?.active === 'wasm' && ` · ${backend.threads} thread(s)`}
+            {backend?.active === 'wasm' &&
+              ` · ${backend.workers ?? 1} worker(s) × ${backend.threads} thread(s)`}
             {backend?.crossOriginIsolated === false && ' · not cross-origin isolated'}
             {backend?.adapter && (
               <>
@@ -89,41 +69,7 @@ export function EngineStatusPopover() {
               </>
             )}
           </p>
-          {targets.length === 0 ? (
-            <p className="muted">No models selected.</p>
-          ) : (
-            <table className="status-table">
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col">Weights</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Load</th>
-                  <th scope="col">Last inference</th>
-                </tr>
-              </thead>
-              <tbody>
-                {targets.map((t) => {
-                  const w = weights[t.weights];
-                  return (
-                    <tr key={t.key} data-testid={`status-row-${t.key}`}>
-                      <th scope="row">{findModel(t.key) ? t.key : t.name}</th>
-                      <td>{t.weights}</td>
-                      <td>
-                        <span className={`state state--${w?.state ?? 'idle'}`} title={w?.error ?? undefined}>
-                          {w?.state ?? 'idle'}
-                        </span>
-                      </td>
-                      <td>{w?.totalBytes ? bytes(w.totalBytes) : '–'}</td>
-                      <td>{ms(w?.loadMs)}</td>
-                      <td>{ms(timings[t.key])}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          )}
+          <StatusTable targets={targets} />
           <p className="popover__foot muted">
             Load = fetch, checksum and session creation. Inference = one worker call for this image (all draws
             when sampling).
@@ -131,5 +77,75 @@ export function EngineStatusPopover() {
         </div>
       )}
     </div>
+  );
+}
+
+/** Escape (focus back on the button) or a pointer down outside closes the open popover. */
+function useDismiss(
+  open: boolean,
+  setOpen: (open: boolean) => void,
+  rootRef: RefObject<HTMLDivElement | null>,
+  panelRef: RefObject<HTMLDivElement | null>,
+): void {
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        setOpen(false);
+        rootRef.current?.querySelector('button')?.focus();
+      }
+    };
+    const onDown = (e: PointerEvent) => {
+      if (!rootRef.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('keydown', onKey);
+    document.addEventListener('pointerdown', onDown);
+    panelRef.current?.focus();
+    return () => {
+      document.removeEventListener('keydown', onKey);
+      document.removeEventListener('pointerdown', onDown);
+    };
+  }, [open, setOpen, rootRef, panelRef]);
+}
+
+/** One row per selected model: its weights, load state, size, load time and last inference time. */
+function StatusTable({ targets }: { targets: ReturnType<typeof useTargets> }) {
+  const weights = useEngineStore((s) => s.weights);
+  const timings = useResultsStore(
+    useShallow((s) => Object.fromEntries(Object.entries(s.results).map(([k, r]) => [k, r.inferenceMs]))),
+  );
+  if (targets.length === 0) return <p className="muted">No models selected.</p>;
+  return (
+    <table className="status-table">
+      <thead>
+        <tr>
+          <th scope="col">Model</th>
+          <th scope="col">Weights</th>
+          <th scope="col">State</th>
+          <th scope="col">Size</th>
+          <th scope="col">Load</th>
+          <th scope="col">Last inference</th>
+        </tr>
+      </thead>
+      <tbody>
+        {targets.map((t) => {
+          const w = weights[t.weights];
+          return (
+            <tr key={t.key} data-testid={`status-row-${t.key}`}>
+              <th scope="row">{findModel(t.key) ? t.key : t.name}</th>
+              <td>{t.weights}</td>
+              <td>
+                <span className={`state state--${w?.state ?? 'idle'}`} title={w?.error ?? undefined}>
+                  {w?.state ?? 'idle'}
+                </span>
+              </td>
+              <td>{w?.totalBytes ? bytes(w.totalBytes) : '–'}</td>
+              <td>{ms(w?.loadMs)}</td>
+              <td>{ms(timings[t.key])}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }

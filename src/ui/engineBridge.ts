@@ -5,7 +5,7 @@
 import { useEffect } from 'react';
 import { engine, setBackend } from '../app/runtime';
 import { MODELS } from '../core/models';
-import type { BackendChoice } from '../engine/types';
+import type { BackendChoice, WeightStatus } from '../engine/types';
 import { type ManifestModelInfo, useEngineStore } from '../stores/engineStore';
 import { reportError } from '../stores/errorStore';
 
@@ -31,8 +31,8 @@ const unavailable = { missing: new Map<string, string>(), checksum: new Map<stri
 /** Failures already announced: the same failure is not re-announced after the user dismissed it. */
 const announced = new Set<string>();
 
-function reportWeightsError(weights: string, reason: string): void {
-  const kind = /checksum|bytes, the manifest says/.test(reason) ? 'checksum' : 'missing';
+function reportWeightsError(weights: string, reason: string, errorKind: WeightStatus['errorKind']): void {
+  const kind = errorKind === 'checksum' ? 'checksum' : 'missing';
   const fingerprint = `${weights}:${reason}`;
   if (announced.has(fingerprint)) return;
   announced.add(fingerprint);
@@ -104,7 +104,7 @@ export function useEngineBridge(): void {
         case 'weights':
           st.setWeight(e.status);
           if (e.status.state === 'error' && e.status.error)
-            reportWeightsError(e.status.weights, e.status.error);
+            reportWeightsError(e.status.weights, e.status.error, e.status.errorKind);
           break;
         case 'backend':
           st.setBackend(e.status);

@@ -601,6 +601,69 @@ describe('runner (fake backend)', () => {
     expect(strip(readResults(dir1).rows)).toEqual(strip([...latestRows(readResults(dir).rows).values()]));
   });
 
+  it('runs library attacks side by side (inFlight) and still writes every row in order, as a sequential run does', async () => {
+    // labels the fake model gets right, so every image is attacked
+    const labelled = { ...set, labels: new Uint8Array(10000) };
+    for (let i = 0; i < 10000; i++) {
+      let sum = 0;
+      for (let p = 0; p < 784; p++) sum += set.images[i * 784 + p];
+      labelled.labels[i] = sum % 10;
+    }
+    const resolved = resolveConfig({
+      ...SMOKE,
+      models: ['0'],
+      images: { indices: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] },
+      attacks: [{ type: 'square', norm: 'linf', eps: 0.1, max_queries: 50 }],
+    });
+    let running = 0;
+    let most = 0;
+    const attacking = (parallelism?: number): ExperimentBackend => ({
+      ...fakeBackend(new Set(), { score: 0 }),
+      parallelism,
+      async attack(call) {
+        running++;
+        most = Math.max(most, running);
+        // later images finish first: rows arrive out of order
+        await new Promise((r) => setTimeout(r, 40 - 3 * (call.seed % 10)));
+        running--;
+        const adversarial = Float32Array.from(call.x, (v, i) => (i === 0 ? 1 - v : v));
+        return {
+          adversarial,
+          success: true,
+          queries: 7 + (call.seed % 5),
+          l2: 1,
+          linf: 1,
+          trajectory: [],
+          adversarialLabel: (call.label + 1) % 10,
+        };
+      },
+    });
+    const run = async (backend: ExperimentBackend, inFlight?: number) => {
+      const dir = mkdtempSync(join(tmpdir(), 'exp-runner-'));
+      most = 0;
+      await runExperiment({
+        resolved,
+        outDir: dir,
+        shard: null,
+        testSet: labelled,
+        batchSize: 4,
+        retryErrors: false,
+        signal: new AbortController().signal,
+        backend,
+        inFlight,
+      });
+      return { rows: readResults(dir).rows.map(({ ms: _ms, ...r }) => JSON.stringify(r)), most };
+    };
+    const sequential = await run(attacking());
+    expect(sequential.most).toBe(1);
+    const side = await run(attacking(3));
+    expect(side.most).toBe(3);
+    expect(side.rows).toEqual(sequential.rows);
+    expect(side.rows.filter((r) => r.includes('"attack":"square')).length).toBe(10);
+    // an explicit inFlight wins over the backend's parallelism
+    expect((await run(attacking(3), 2)).most).toBe(2);
+  });
+
   it('stops at once when aborted, writing no partial rows', async () => {
     const resolved = resolveConfig(config);
     const dir = mkdtempSync(join(tmpdir(), 'exp-runner-'));

@@ -78,6 +78,8 @@ export interface ExperimentBackend {
   /** probability vectors of the items, in order; throws (ApiError or other) for the whole call */
   score(model: string, items: ScoreItem[]): Promise<number[][]>;
   attack(call: AttackCall): Promise<AttackOutcome>;
+  /** Attacks it runs side by side at full speed (the page's workers); 1 when absent. */
+  readonly parallelism?: number;
   /** Loads a model and settles the inference backend before the environment is recorded. */
   warmUp?(model: string): Promise<void>;
   /**
@@ -132,6 +134,11 @@ export class BrowserBackend implements ExperimentBackend {
   private crashed = false;
   private url = '';
   private info: Record<string, unknown> = {};
+
+  /** The page's inference workers: one attack each runs side by side at full speed. */
+  get parallelism(): number {
+    return typeof this.info.workers === 'number' && this.info.workers > 0 ? this.info.workers : 1;
+  }
 
   private constructor(
     private readonly opts: BrowserBackendOptions,

@@ -149,6 +149,7 @@ export const configSchema = z.strictObject({
 
 export type ExperimentConfig = z.infer<typeof configSchema>;
 
+/** Whether `type` is run by the attack library (src/attacks) rather than by the runner itself. */
 export function isLibraryAttack(type: string): type is LibraryAttack {
   return (LIBRARY_ATTACKS as readonly string[]).includes(type);
 }

@@ -85,6 +85,8 @@ export interface RunnerOptions {
     budget: number;
   }) => void;
   log?: (line: string) => void;
+  /** library attacks run side by side (default: the backend's parallelism, else 1); rows stay in order */
+  inFlight?: number;
 }
 
 export interface RunStats {
@@ -178,6 +180,8 @@ export function unstarted(r: ResultRow): boolean {
 /** What the row kinds share within one invocation: budgets, backend calls with retries, row builders. */
 interface Shared {
   opts: RunnerOptions;
+  /** library attacks run side by side (RunnerOptions.inFlight, else the backend's parallelism) */
+  inFlight: number;
   testSet: TestSet;
   batchSize: number;
   configSeed: number;
@@ -359,6 +363,7 @@ function sharedContext(opts: RunnerOptions, stats: RunStats, writer: ResultsWrit
   const { base, errorRow, skippedRow } = rowBuilders(testSet);
   return {
     opts,
+    inFlight: Math.max(1, Math.floor(opts.inFlight ?? backend.parallelism ?? 1)),
     testSet,
     batchSize,
     configSeed,
@@ -576,83 +581,108 @@ async function noiseRows(sh: Shared, m: ModelScope, its: WorkItem[], attack: Res
   }
 }
 
-/** The attack library (Square, HopSkipJump, Boundary, SimBA), one image at a time through the backend. */
+/** One image's row of a library attack (Square, HopSkipJump, Boundary, SimBA) through the backend. */
+async function libraryRow(
+  sh: Shared,
+  m: ModelScope,
+  it: WorkItem,
+  attack: ResolvedAttack,
+): Promise<ResultRow> {
+  const { base, configSeed, retrying, eotRate, errorRow, skippedRow, imageKey, opts, stats } = sh;
+  const { resolved, backend } = sh.opts;
+  const { model, randomized, clean } = m;
+  const eot = randomized && resolved.config.eot > 1 ? resolved.config.eot : undefined;
+  const seed = rowSeed(configSeed, model, attack.key, it.index);
+  const c = clean.get(imageKey(it.set, it.index))!;
+  if (c.error) return errorRow(it, seed, c.ms, c.error);
+  if (c.pred !== c.label) return skippedRow(it, seed, c);
+  const t = performance.now();
+  try {
+    const res = await retrying(`${attack.type} on model ${model}, image ${it.index}`, () =>
+      backend.attack({
+        type: attack.type as LibraryAttack,
+        options: needsStart(attack.type)
+          ? { ...attack.library!.options, initCandidates: startCandidates(opts.testSet, it.index) }
+          : attack.library!.options,
+        model,
+        x: bytesToFloat(c.bytes),
+        label: c.label,
+        seed,
+        eot,
+        onProgress: (queries) =>
+          opts.onAttackProgress?.({
+            model,
+            attack: attack.key,
+            index: it.index,
+            queries,
+            budget: Number(attack.params.max_queries),
+          }),
+      }),
+    );
+    stats.images += res.queries;
+    const adv = floatToBytes(res.adversarial);
+    const { l2, linf } = byteDistances(adv, c.bytes);
+    const row: ResultRow = {
+      ...base(it, seed, 0),
+      clean_pred: c.pred,
+      adv_pred: res.adversarialLabel,
+      success: res.success,
+      queries: res.queries,
+      l2: round(l2),
+      linf: round(linf),
+    };
+    const start = res.params?.start;
+    if (start === 'noise' || start === 'data' || start === 'given' || start === 'none') row.start = start;
+    const traj = thinTrajectory(res.trajectory);
+    if (traj.length) row.traj = traj;
+    if (randomized) {
+      // the worker's own measurement when it made one (same definition: EOT_DRAWS fresh draws)
+      row.eot_success_rate =
+        typeof res.eotSuccessRate === 'number' && res.eotDraws === EOT_DRAWS
+          ? round(res.eotSuccessRate)
+          : await eotRate(model, encodeBase64(adv), seed, c.label);
+    }
+    if (res.success) row.adv = encodeBase64(adv);
+    row.ms = round(performance.now() - t);
+    return row;
+  } catch (e) {
+    if (e instanceof Interrupted) throw e;
+    return errorRow(it, seed, performance.now() - t, message(e));
+  }
+}
+
+/**
+ * The attack library's rows, `inFlight` images at a time (each attack is sequential in itself; a
+ * backend with several workers runs several side by side). Rows are written in item order, as a
+ * sequential run writes them: a finished row waits for the rows before it.
+ */
 async function libraryRows(
   sh: Shared,
   m: ModelScope,
   its: WorkItem[],
   attack: ResolvedAttack,
 ): Promise<void> {
-  const { base, configSeed, emit, retrying, eotRate, errorRow, skippedRow, imageKey, opts, stats } = sh;
-  const { resolved, backend } = sh.opts;
-  const { model, randomized, clean } = m;
-  const eot = randomized && resolved.config.eot > 1 ? resolved.config.eot : undefined;
-  for (const it of its) {
-    const seed = rowSeed(configSeed, model, attack.key, it.index);
-    const c = clean.get(imageKey(it.set, it.index))!;
-    if (c.error) {
-      emit([errorRow(it, seed, c.ms, c.error)], model, attack.key);
-      continue;
-    }
-    if (c.pred !== c.label) {
-      emit([skippedRow(it, seed, c)], model, attack.key);
-      continue;
-    }
-    const t = performance.now();
-    let row: ResultRow;
+  const done: (ResultRow | undefined)[] = new Array(its.length);
+  let next = 0;
+  let written = 0;
+  let stopped = false;
+  const lane = async () => {
     try {
-      const res = await retrying(`${attack.type} on model ${model}, image ${it.index}`, () =>
-        backend.attack({
-          type: attack.type as LibraryAttack,
-          options: needsStart(attack.type)
-            ? { ...attack.library!.options, initCandidates: startCandidates(opts.testSet, it.index) }
-            : attack.library!.options,
-          model,
-          x: bytesToFloat(c.bytes),
-          label: c.label,
-          seed,
-          eot,
-          onProgress: (queries) =>
-            opts.onAttackProgress?.({
-              model,
-              attack: attack.key,
-              index: it.index,
-              queries,
-              budget: Number(attack.params.max_queries),
-            }),
-        }),
-      );
-      stats.images += res.queries;
-      const adv = floatToBytes(res.adversarial);
-      const { l2, linf } = byteDistances(adv, c.bytes);
-      row = {
-        ...base(it, seed, 0),
-        clean_pred: c.pred,
-        adv_pred: res.adversarialLabel,
-        success: res.success,
-        queries: res.queries,
-        l2: round(l2),
-        linf: round(linf),
-      };
-      const start = res.params?.start;
-      if (start === 'noise' || start === 'data' || start === 'given' || start === 'none') row.start = start;
-      const traj = thinTrajectory(res.trajectory);
-      if (traj.length) row.traj = traj;
-      if (randomized) {
-        // the worker's own measurement when it made one (same definition: EOT_DRAWS fresh draws)
-        row.eot_success_rate =
-          typeof res.eotSuccessRate === 'number' && res.eotDraws === EOT_DRAWS
-            ? round(res.eotSuccessRate)
-            : await eotRate(model, encodeBase64(adv), seed, c.label);
+      while (!stopped && next < its.length) {
+        const k = next++;
+        done[k] = await libraryRow(sh, m, its[k], attack);
+        while (!stopped && written < its.length && done[written]) {
+          sh.emit([done[written]!], m.model, attack.key);
+          done[written++] = undefined;
+        }
       }
-      if (res.success) row.adv = encodeBase64(adv);
-      row.ms = round(performance.now() - t);
     } catch (e) {
-      if (e instanceof Interrupted) throw e;
-      row = errorRow(it, seed, performance.now() - t, message(e));
+      stopped = true; // the other lanes write nothing more
+      throw e;
     }
-    emit([row], model, attack.key);
-  }
+  };
+  const lanes = Math.max(1, Math.min(sh.inFlight, its.length));
+  await Promise.all(Array.from({ length: lanes }, lane));
 }
 
 /** The row kind that runs each attack type. */

@@ -225,6 +225,39 @@ async function openCustomModel(
   return { session, spec };
 }
 
+/** onnxruntime-node's CPU session options with `threads` intra-op threads. */
+function cpuSessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  };
+}
+
+/** The slot of an uploaded model's session (its own tensor names, batch size and output kind). */
+function customSlot(session: ort.InferenceSession, entry: CustomModelEntry): Slot {
+  return {
+    session,
+    tail: Promise.resolve(),
+    inputName: entry.spec.inputName,
+    outputName: entry.spec.outputName,
+    maxBatch: entry.spec.batch === 1 ? 1 : Number.POSITIVE_INFINITY,
+    probabilities: entry.spec.outputs === 'probabilities',
+  };
+}
+
+/** Frees a slot's session once its queued runs are done (a slot that never loaded has nothing to free). */
+async function freeSlot(slot: Promise<Slot>): Promise<void> {
+  try {
+    const s = await slot;
+    await s.tail;
+    await s.session.release();
+  } catch {
+    // never loaded
+  }
+}
+
 export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const modelsDir = opts.modelsDir ?? join('public', 'models');
   const verify = opts.verify ?? true;
@@ -233,23 +266,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const states = new Map<string, WeightState>();
   const customs = new Map<string, { bytes: Uint8Array; entry: CustomModelEntry }>();
 
-  const sessionOptions: ort.InferenceSession.SessionOptions = {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  };
-
-  function customSlot(session: ort.InferenceSession, entry: CustomModelEntry): Slot {
-    return {
-      session,
-      tail: Promise.resolve(),
-      inputName: entry.spec.inputName,
-      outputName: entry.spec.outputName,
-      maxBatch: entry.spec.batch === 1 ? 1 : Number.POSITIVE_INFINITY,
-      probabilities: entry.spec.outputs === 'probabilities',
-    };
-  }
+  const sessionOptions = cpuSessionOptions(threads);
 
   async function createSlot(weights: string): Promise<Slot> {
     const custom = customs.get(weights);
@@ -319,14 +336,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
           const slot = slots.get(name);
           slots.delete(name);
           states.delete(name);
-          if (!slot) return;
-          try {
-            const s = await slot;
-            await s.tail; // let queued runs finish first
-            await s.session.release();
-          } catch {
-            // a slot that never loaded has nothing to free
-          }
+          if (slot) await freeSlot(slot);
         }),
       );
     },

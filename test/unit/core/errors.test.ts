@@ -14,7 +14,7 @@ describe('typed errors (src/core/errors.ts)', () => {
   });
 
   it('never take a plain Error or another kind for theirs', () => {
-    // a plain Error once counted as every kind (the name was looked up on the prototype: "Error")
+    // the kind is matched by its literal name, never by the prototype's (which is "Error")
     expect(isError(new Error('onnxruntime failed'), WorkerDiedError)).toBe(false);
     expect(isError(new Error('quota exceeded'), ModelRefusedError)).toBe(false);
     expect(isError(new TypeError('t'), ModelRefusedError)).toBe(false);
