@@ -5,7 +5,13 @@
 import { useState } from 'react';
 import { type CustomModelEntry, EXPECTED_MODEL } from '../core/custom-models';
 import { CLASS_NAMES_EN } from '../core/labels';
-import { type Evaluation, useCustomModelStore } from '../stores/customModelStore';
+import {
+  type CustomModelState,
+  type Evaluation,
+  type Refusal,
+  type UploadProgress,
+  useCustomModelStore,
+} from '../stores/customModelStore';
 import { useEngineStore } from '../stores/engineStore';
 import { evaluateCustomModel, forgetUnrestored, removeCustomModel, uploadCustomModel } from './customModels';
 import { percent } from './format';
@@ -136,87 +142,80 @@ function ModelItem({ entry }: { entry: CustomModelEntry }) {
   );
 }
 
-export function YourModels() {
-  const models = useCustomModelStore((s) => s.models);
-  const upload = useCustomModelStore((s) => s.upload);
-  const refusals = useCustomModelStore((s) => s.refusals);
-  const unrestored = useCustomModelStore((s) => s.unrestored);
-  const notice = useCustomModelStore((s) => s.storageNotice);
-  const { dismissRefusal, setStorageNotice } = useCustomModelStore.getState();
-  const [probabilities, setProbabilities] = useState(false);
-  const [dragging, setDragging] = useState(false);
-
-  const take = async (files: FileList | null) => {
-    for (const f of files ? [...files] : [])
-      await uploadCustomModel(f, probabilities ? 'probabilities' : 'logits');
-  };
-
+function UploadBusy({ upload }: { upload: UploadProgress }) {
   return (
-    <section className="panel your-models" aria-labelledby="your-models-heading" data-testid="your-models">
-      <div className="panel__header">
-        <h2 id="your-models-heading" className="panel__title">
-          Your models {models.length > 0 && <span className="panel__count">{models.length}</span>}
-        </h2>
-      </div>
-      <p className="hint muted" data-testid="custom-expected">
-        Bring an ONNX classifier and compare and attack it beside the fifteen. Expected: {EXPECTED_MODEL}. It
-        is served at <code>/custom/&lt;file name&gt;/decision</code> and <code>/score</code> and kept in this
-        browser until removed.
-      </p>
-      <label
-        className={`dropzone your-models__drop ${dragging ? 'is-dragging' : ''}`}
-        data-testid="custom-dropzone"
-        onDragOver={(e) => {
-          e.preventDefault();
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={(e) => {
-          e.preventDefault();
-          setDragging(false);
-          void take(e.dataTransfer.files);
-        }}
-      >
-        <span className="dropzone__title">Drop an .onnx file here or choose one</span>
-        <input
-          type="file"
-          accept=".onnx"
-          multiple
-          data-testid="custom-file-input"
-          disabled={upload !== null}
-          onChange={(e) => {
-            const files = e.currentTarget.files;
-            void take(files).finally(() => {
-              e.target.value = '';
-            });
-          }}
+    <span className="dropzone__busy your-models__progress" data-testid="custom-upload-progress">
+      <span className="progress">
+        <span
+          className="progress__bar"
+          style={{ width: `${Math.round((upload.total ? upload.loaded / upload.total : 0) * 100)}%` }}
         />
-        {upload && (
-          <span className="dropzone__busy your-models__progress" data-testid="custom-upload-progress">
-            <span className="progress">
-              <span
-                className="progress__bar"
-                style={{ width: `${Math.round((upload.total ? upload.loaded / upload.total : 0) * 100)}%` }}
-              />
-            </span>
-            {upload.phase === 'reading'
-              ? `Reading ${upload.fileName}: ${mib(upload.loaded)} of ${mib(upload.total)}`
-              : upload.phase === 'checking'
-                ? `Checking ${upload.fileName} in onnxruntime…`
-                : `Saving ${upload.fileName} in this browser…`}
-          </span>
-        )}
-      </label>
-      <label className="your-models__check">
-        <input
-          type="checkbox"
-          checked={probabilities}
-          onChange={(e) => setProbabilities(e.target.checked)}
-          data-testid="custom-probabilities"
-        />{' '}
-        outputs are already probabilities{' '}
-        <span className="muted">(otherwise they are taken as logits and softmax is applied)</span>
-      </label>
+      </span>
+      {upload.phase === 'reading'
+        ? `Reading ${upload.fileName}: ${mib(upload.loaded)} of ${mib(upload.total)}`
+        : upload.phase === 'checking'
+          ? `Checking ${upload.fileName} in onnxruntime…`
+          : `Saving ${upload.fileName} in this browser…`}
+    </span>
+  );
+}
+
+/** The .onnx file input, also a drop target; `take` uploads the files one after another. */
+function Dropzone({
+  upload,
+  take,
+}: {
+  upload: UploadProgress | null;
+  take: (files: FileList | null) => Promise<void>;
+}) {
+  const [dragging, setDragging] = useState(false);
+  return (
+    <label
+      className={`dropzone your-models__drop ${dragging ? 'is-dragging' : ''}`}
+      data-testid="custom-dropzone"
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setDragging(false);
+        void take(e.dataTransfer.files);
+      }}
+    >
+      <span className="dropzone__title">Drop an .onnx file here or choose one</span>
+      <input
+        type="file"
+        accept=".onnx"
+        multiple
+        data-testid="custom-file-input"
+        disabled={upload !== null}
+        onChange={(e) => {
+          const files = e.currentTarget.files;
+          void take(files).finally(() => {
+            e.target.value = '';
+          });
+        }}
+      />
+      {upload && <UploadBusy upload={upload} />}
+    </label>
+  );
+}
+
+/** Saved models that could not be served again, refused uploads, and a storage problem, each dismissable. */
+function Messages({
+  unrestored,
+  refusals,
+  notice,
+}: {
+  unrestored: CustomModelState['unrestored'];
+  refusals: Refusal[];
+  notice: string | null;
+}) {
+  const { dismissRefusal, setStorageNotice } = useCustomModelStore.getState();
+  return (
+    <>
       {unrestored.map((u) => (
         <div
           key={u.id}
@@ -269,6 +268,48 @@ export function YourModels() {
           </button>
         </div>
       )}
+    </>
+  );
+}
+
+/** The "Your models" panel: upload, messages, and the list of uploaded models. */
+export function YourModels() {
+  const models = useCustomModelStore((s) => s.models);
+  const upload = useCustomModelStore((s) => s.upload);
+  const refusals = useCustomModelStore((s) => s.refusals);
+  const unrestored = useCustomModelStore((s) => s.unrestored);
+  const notice = useCustomModelStore((s) => s.storageNotice);
+  const [probabilities, setProbabilities] = useState(false);
+
+  const take = async (files: FileList | null) => {
+    for (const f of files ? [...files] : [])
+      await uploadCustomModel(f, probabilities ? 'probabilities' : 'logits');
+  };
+
+  return (
+    <section className="panel your-models" aria-labelledby="your-models-heading" data-testid="your-models">
+      <div className="panel__header">
+        <h2 id="your-models-heading" className="panel__title">
+          Your models {models.length > 0 && <span className="panel__count">{models.length}</span>}
+        </h2>
+      </div>
+      <p className="hint muted" data-testid="custom-expected">
+        Bring an ONNX classifier and compare and attack it beside the fifteen. Expected: {EXPECTED_MODEL}. It
+        is served at <code>/custom/&lt;file name&gt;/decision</code> and <code>/score</code> and kept in this
+        browser until removed.
+      </p>
+      <Dropzone upload={upload} take={take} />
+      <label className="your-models__check">
+        <input
+          type="checkbox"
+          checked={probabilities}
+          onChange={(e) => setProbabilities(e.target.checked)}
+          data-testid="custom-probabilities"
+        />{' '}
+        outputs are already probabilities{' '}
+        <span className="muted">(otherwise they are taken as logits and softmax is applied)</span>
+      </label>
+      <Messages unrestored={unrestored} refusals={refusals} notice={notice} />
       {models.length > 0 && (
         <ul className="your-models__list" aria-label="Your models">
           {models.map((m) => (

@@ -12,7 +12,14 @@ import { AttackCanvas } from './AttackCanvas';
 import { downloadJson, downloadNpy, downloadPng } from './download';
 import { downloadStem } from './export';
 import { modelTitle, num, pct, wall } from './format';
-import { DIVERGING_GRADIENT, grayRgba, perturbation, perturbationRgba, quantize } from './perturbation';
+import {
+  DIVERGING_GRADIENT,
+  grayRgba,
+  type Perturbation,
+  perturbation,
+  perturbationRgba,
+  quantize,
+} from './perturbation';
 import { TransferGrid } from './TransferGrid';
 
 const IMAGE_SIZE = 196;
@@ -166,17 +173,16 @@ function Downloads({ meta, result }: { meta: RunMeta; result: AttackResponse }) 
   );
 }
 
-export function AttackResultView({
-  onShowComparison,
-}: {
-  onShowComparison?: (adversarial: Float32Array) => void;
-}) {
-  const meta = useAttackStore((s) => s.meta);
-  const result = useAttackStore((s) => s.result);
-  const verdict = useAttackStore((s) => s.adversarialVerdict);
-  const verdictError = useAttackStore((s) => s.verdictError);
+type ResultImages = {
+  original: Uint8ClampedArray;
+  adversarial: Uint8ClampedArray;
+  perturbation: Uint8ClampedArray;
+  p: Perturbation;
+};
 
-  const images = useMemo(() => {
+/** The three images' pixels and the perturbation's numbers, recomputed only when the run changes. */
+function useResultImages(meta: RunMeta | null, result: AttackResponse | null): ResultImages | null {
+  return useMemo(() => {
     if (!meta || !result) return null;
     const reference = quantize(meta.original);
     const p = perturbation(reference, result.adversarial);
@@ -187,16 +193,231 @@ export function AttackResultView({
       p,
     };
   }, [meta, result]);
+}
 
-  if (!meta || !result || !images) return null;
-  const model = findModel(meta.model);
-  const randomized = model ? isRandomized(model) : false;
-  const { p } = images;
+function ResultHeader({ meta, result }: { meta: RunMeta; result: AttackResponse }) {
   const goal =
     meta.target === null
       ? `away from ${CLASS_NAMES_EN[meta.label]}`
       : `from ${CLASS_NAMES_EN[meta.label]} to ${CLASS_NAMES_EN[meta.target]}`;
+  return (
+    <header className="attack-result__head">
+      <h3 id="attack-result-title" className="attack-result__title">
+        <span
+          className={`verdict ${result.success ? 'verdict--bad' : 'verdict--ok'}`}
+          data-testid="attack-success"
+          data-value={result.success}
+        >
+          {result.success ? 'Attack succeeded' : 'Attack failed'}
+        </span>{' '}
+        <span className="muted small">
+          {modelTitle(meta.model)} · {goal}
+          {meta.labelSource === 'predicted' && ' (label = the model’s prediction: true class unknown)'}
+        </span>
+      </h3>
+    </header>
+  );
+}
+
+function PerturbationLegend({ p }: { p: Perturbation }) {
+  return (
+    <div
+      className="attack-legend"
+      data-testid="attack-perturbation-legend"
+      data-min={p.min.toFixed(5)}
+      data-max={p.max.toFixed(5)}
+    >
+      <span className="attack-legend__bar" style={{ background: DIVERGING_GRADIENT }} />
+      <span className="attack-legend__ticks">
+        <span>−{num(p.absMax, 3)}</span>
+        <span>0</span>
+        <span>+{num(p.absMax, 3)}</span>
+      </span>
+      <span className="muted small">
+        δ from {num(p.min, 3)} to {num(p.max, 3)} · {p.changed} of {p.delta.length} pixels changed
+      </span>
+    </div>
+  );
+}
+
+function ResultFigures({
+  meta,
+  images,
+  verdict,
+  verdictError,
+}: {
+  meta: RunMeta;
+  images: ResultImages;
+  verdict: Verdict | null;
+  verdictError: string | null;
+}) {
+  const { p } = images;
   const amplification = p.absMax > 0 ? 1 / p.absMax : 0;
+  return (
+    <div className="attack-figures">
+      <Figure
+        rgba={images.original}
+        label="Original image"
+        testId="attack-canvas-original"
+        caption="Original"
+      >
+        <Decision verdict={meta.originalVerdict} testId="attack-original-decision" note="no prediction" />
+      </Figure>
+      <Figure
+        rgba={images.adversarial}
+        label="Adversarial image"
+        testId="attack-canvas-adversarial"
+        caption="Adversarial"
+      >
+        <Decision
+          verdict={verdict}
+          testId="attack-adversarial-decision"
+          note={verdictError ? `not classified: ${verdictError}` : undefined}
+        />
+      </Figure>
+      <Figure
+        rgba={images.perturbation}
+        label={`Perturbation, amplified: from ${num(p.min, 3)} to ${num(p.max, 3)}`}
+        testId="attack-canvas-perturbation"
+        caption={<>Perturbation{amplification > 1 && ` ×${num(amplification, 3)}`}</>}
+      >
+        <PerturbationLegend p={p} />
+      </Figure>
+    </div>
+  );
+}
+
+function ResultMetrics({ meta, result }: { meta: RunMeta; result: AttackResponse }) {
+  return (
+    <dl className="attack-metrics">
+      <Metric
+        name="Success"
+        value={result.success ? 'yes' : 'no'}
+        testId="attack-metric-success"
+        raw={String(result.success)}
+      />
+      <Metric
+        name="Queries"
+        value={`${result.queries} / ${meta.maxQueries}`}
+        testId="attack-metric-queries"
+        raw={String(result.queries)}
+      />
+      <Metric name="L2" value={num(result.l2)} testId="attack-metric-l2" raw={String(result.l2)} />
+      <Metric name="L∞" value={num(result.linf)} testId="attack-metric-linf" raw={String(result.linf)} />
+      <Metric
+        name="Wall time"
+        value={wall(result.wallMs)}
+        testId="attack-metric-wall"
+        raw={String(result.wallMs)}
+      />
+      {meta.eps !== null && (
+        <Metric name="Budget ε" value={num(meta.eps)} testId="attack-metric-eps" raw={String(meta.eps)} />
+      )}
+      {meta.eot > 1 && (
+        <Metric name="EOT k" value={String(meta.eot)} testId="attack-metric-eot" raw={String(meta.eot)} />
+      )}
+    </dl>
+  );
+}
+
+function EotRate({ model, rate, draws }: { model: string; rate: number; draws: number | undefined }) {
+  return (
+    <p className="attack-note attack-note--random" data-testid="attack-eot-rate" data-value={rate}>
+      <span className="badge badge--random">random</span> Over {draws ?? 100} fresh draws of the defense's
+      randomness, the adversarial image fools model {model} in <strong>{pct(rate)}</strong> of them. The
+      result is random: model {model} draws new randomness on every query, so one success (or failure) says
+      little — this rate is the number to report.
+    </p>
+  );
+}
+
+/** The target model's class probabilities on the adversarial image (or why there are none yet). */
+function AdversarialScores({
+  meta,
+  verdict,
+  verdictError,
+}: {
+  meta: RunMeta;
+  verdict: Verdict | null;
+  verdictError: string | null;
+}) {
+  const model = findModel(meta.model);
+  const randomized = model ? isRandomized(model) : false;
+  return (
+    <div>
+      <h4 className="attack-subtitle">
+        Model {meta.model} on the adversarial image
+        {verdict && verdict.draws > 1 && (
+          <span className="muted small"> · mean of {verdict.draws} draws</span>
+        )}
+      </h4>
+      {verdict ? (
+        <Scores verdict={verdict} label={meta.label} target={meta.target} />
+      ) : (
+        <p className="muted small">{verdictError ? `Not classified: ${verdictError}` : 'Classifying…'}</p>
+      )}
+      {randomized && verdict?.fooled !== undefined && (
+        <p className="muted small">
+          {verdict.fooled}/{verdict.draws} draws fooled.
+        </p>
+      )}
+    </div>
+  );
+}
+
+function ResultActions({
+  meta,
+  result,
+  onShowComparison,
+}: {
+  meta: RunMeta;
+  result: AttackResponse;
+  onShowComparison?: (adversarial: Float32Array) => void;
+}) {
+  return (
+    <div className="attack-actions">
+      <Downloads meta={meta} result={result} />
+      {onShowComparison && (
+        <button
+          type="button"
+          className="button button--small"
+          onClick={() => onShowComparison(result.adversarial)}
+          data-testid="attack-show-comparison"
+        >
+          Show in the comparison
+        </button>
+      )}
+      {meta.initIndex !== null && (
+        <p className="muted small">Started from test image #{meta.initIndex} (target class).</p>
+      )}
+      {result.params.start === 'data' && (
+        <p className="muted small" data-testid="attack-start-note">
+          No uniform-noise start was adversarial; started from the nearest test image of another class.
+        </p>
+      )}
+      {result.params.start === 'none' && (
+        <p className="small" data-testid="attack-start-note">
+          No adversarial starting point was found, so the attack never ran: this is not evidence of
+          robustness.
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The finished attack's figures, numbers, verdict, downloads and transferability; nothing before one. */
+export function AttackResultView({
+  onShowComparison,
+}: {
+  onShowComparison?: (adversarial: Float32Array) => void;
+}) {
+  const meta = useAttackStore((s) => s.meta);
+  const result = useAttackStore((s) => s.result);
+  const verdict = useAttackStore((s) => s.adversarialVerdict);
+  const verdictError = useAttackStore((s) => s.verdictError);
+  const images = useResultImages(meta, result);
+
+  if (!meta || !result || !images) return null;
 
   return (
     <section
@@ -205,157 +426,17 @@ export function AttackResultView({
       data-success={result.success}
       aria-labelledby="attack-result-title"
     >
-      <header className="attack-result__head">
-        <h3 id="attack-result-title" className="attack-result__title">
-          <span
-            className={`verdict ${result.success ? 'verdict--bad' : 'verdict--ok'}`}
-            data-testid="attack-success"
-            data-value={result.success}
-          >
-            {result.success ? 'Attack succeeded' : 'Attack failed'}
-          </span>{' '}
-          <span className="muted small">
-            {modelTitle(meta.model)} · {goal}
-            {meta.labelSource === 'predicted' && ' (label = the model’s prediction: true class unknown)'}
-          </span>
-        </h3>
-      </header>
-
-      <div className="attack-figures">
-        <Figure
-          rgba={images.original}
-          label="Original image"
-          testId="attack-canvas-original"
-          caption="Original"
-        >
-          <Decision verdict={meta.originalVerdict} testId="attack-original-decision" note="no prediction" />
-        </Figure>
-        <Figure
-          rgba={images.adversarial}
-          label="Adversarial image"
-          testId="attack-canvas-adversarial"
-          caption="Adversarial"
-        >
-          <Decision
-            verdict={verdict}
-            testId="attack-adversarial-decision"
-            note={verdictError ? `not classified: ${verdictError}` : undefined}
-          />
-        </Figure>
-        <Figure
-          rgba={images.perturbation}
-          label={`Perturbation, amplified: from ${num(p.min, 3)} to ${num(p.max, 3)}`}
-          testId="attack-canvas-perturbation"
-          caption={<>Perturbation{amplification > 1 && ` ×${num(amplification, 3)}`}</>}
-        >
-          <div
-            className="attack-legend"
-            data-testid="attack-perturbation-legend"
-            data-min={p.min.toFixed(5)}
-            data-max={p.max.toFixed(5)}
-          >
-            <span className="attack-legend__bar" style={{ background: DIVERGING_GRADIENT }} />
-            <span className="attack-legend__ticks">
-              <span>−{num(p.absMax, 3)}</span>
-              <span>0</span>
-              <span>+{num(p.absMax, 3)}</span>
-            </span>
-            <span className="muted small">
-              δ from {num(p.min, 3)} to {num(p.max, 3)} · {p.changed} of {p.delta.length} pixels changed
-            </span>
-          </div>
-        </Figure>
-      </div>
-
-      <dl className="attack-metrics">
-        <Metric
-          name="Success"
-          value={result.success ? 'yes' : 'no'}
-          testId="attack-metric-success"
-          raw={String(result.success)}
-        />
-        <Metric
-          name="Queries"
-          value={`${result.queries} / ${meta.maxQueries}`}
-          testId="attack-metric-queries"
-          raw={String(result.queries)}
-        />
-        <Metric name="L2" value={num(result.l2)} testId="attack-metric-l2" raw={String(result.l2)} />
-        <Metric name="L∞" value={num(result.linf)} testId="attack-metric-linf" raw={String(result.linf)} />
-        <Metric
-          name="Wall time"
-          value={wall(result.wallMs)}
-          testId="attack-metric-wall"
-          raw={String(result.wallMs)}
-        />
-        {meta.eps !== null && (
-          <Metric name="Budget ε" value={num(meta.eps)} testId="attack-metric-eps" raw={String(meta.eps)} />
-        )}
-        {meta.eot > 1 && (
-          <Metric name="EOT k" value={String(meta.eot)} testId="attack-metric-eot" raw={String(meta.eot)} />
-        )}
-      </dl>
+      <ResultHeader meta={meta} result={result} />
+      <ResultFigures meta={meta} images={images} verdict={verdict} verdictError={verdictError} />
+      <ResultMetrics meta={meta} result={result} />
 
       {result.eotSuccessRate !== undefined && (
-        <p
-          className="attack-note attack-note--random"
-          data-testid="attack-eot-rate"
-          data-value={result.eotSuccessRate}
-        >
-          <span className="badge badge--random">random</span> Over {result.eotDraws ?? 100} fresh draws of the
-          defense's randomness, the adversarial image fools model {meta.model} in{' '}
-          <strong>{pct(result.eotSuccessRate)}</strong> of them. The result is random: model {meta.model}{' '}
-          draws new randomness on every query, so one success (or failure) says little — this rate is the
-          number to report.
-        </p>
+        <EotRate model={meta.model} rate={result.eotSuccessRate} draws={result.eotDraws} />
       )}
 
       <div className="attack-result__columns">
-        <div>
-          <h4 className="attack-subtitle">
-            Model {meta.model} on the adversarial image
-            {verdict && verdict.draws > 1 && (
-              <span className="muted small"> · mean of {verdict.draws} draws</span>
-            )}
-          </h4>
-          {verdict ? (
-            <Scores verdict={verdict} label={meta.label} target={meta.target} />
-          ) : (
-            <p className="muted small">{verdictError ? `Not classified: ${verdictError}` : 'Classifying…'}</p>
-          )}
-          {randomized && verdict?.fooled !== undefined && (
-            <p className="muted small">
-              {verdict.fooled}/{verdict.draws} draws fooled.
-            </p>
-          )}
-        </div>
-        <div className="attack-actions">
-          <Downloads meta={meta} result={result} />
-          {onShowComparison && (
-            <button
-              type="button"
-              className="button button--small"
-              onClick={() => onShowComparison(result.adversarial)}
-              data-testid="attack-show-comparison"
-            >
-              Show in the comparison
-            </button>
-          )}
-          {meta.initIndex !== null && (
-            <p className="muted small">Started from test image #{meta.initIndex} (target class).</p>
-          )}
-          {result.params.start === 'data' && (
-            <p className="muted small" data-testid="attack-start-note">
-              No uniform-noise start was adversarial; started from the nearest test image of another class.
-            </p>
-          )}
-          {result.params.start === 'none' && (
-            <p className="small" data-testid="attack-start-note">
-              No adversarial starting point was found, so the attack never ran: this is not evidence of
-              robustness.
-            </p>
-          )}
-        </div>
+        <AdversarialScores meta={meta} verdict={verdict} verdictError={verdictError} />
+        <ResultActions meta={meta} result={result} onShowComparison={onShowComparison} />
       </div>
 
       <TransferGrid />

@@ -1,10 +1,18 @@
 /** The attack's settings, built from the ATTACKS registry and the fifteen MODELS. */
 
 import { useEffect, useId, useState } from 'react';
-import { ATTACK_NAMES, ATTACKS, type AttackName, type Norm, paramFields } from '../../attacks';
+import {
+  ATTACK_NAMES,
+  ATTACKS,
+  type AttackInfo,
+  type AttackName,
+  type Norm,
+  paramFields,
+} from '../../attacks';
+import type { CustomModelEntry } from '../../core/custom-models';
 import { CLASS_NAMES_EN } from '../../core/labels';
-import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, isRandomized, MODELS } from '../../core/models';
-import { hasEps, isBusy, useAttackStore } from '../../stores/attack';
+import { ARCH_LABEL, ARCHS, DEFENSE_LABEL, isRandomized, MODELS, type ModelInfo } from '../../core/models';
+import { type AttackConfig, type AttackState, hasEps, isBusy, useAttackStore } from '../../stores/attack';
 import { useCustomModelStore } from '../../stores/customModelStore';
 import { customModelInfoList, findModel } from '../customModels';
 import { EndpointPicker } from '../EndpointPicker';
@@ -192,6 +200,216 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
   );
 }
 
+function ModelOptions({ models }: { models: ModelInfo[] }) {
+  return (
+    <>
+      {models.map((m) => (
+        <option key={m.id} value={m.id}>
+          {m.id} · {DEFENSE_LABEL[m.defense]}
+          {isRandomized(m) ? ' (random)' : ''}
+        </option>
+      ))}
+    </>
+  );
+}
+
+function ModelField({
+  id,
+  config,
+  setConfig,
+  uploaded,
+}: {
+  id: string;
+  config: AttackConfig;
+  setConfig: AttackState['setConfig'];
+  uploaded: CustomModelEntry[];
+}) {
+  return (
+    <LabelField id={`${id}-model`} label="Target model">
+      <Select
+        id={`${id}-model`}
+        value={config.model}
+        onChange={(model) => setConfig({ model })}
+        testId="attack-model"
+      >
+        {ARCHS.map((arch) => (
+          <optgroup key={arch} label={ARCH_LABEL[arch]}>
+            <ModelOptions models={MODELS.filter((m) => m.arch === arch)} />
+          </optgroup>
+        ))}
+        {uploaded.length > 0 && (
+          <optgroup label="Your models">
+            <ModelOptions models={customModelInfoList(uploaded)} />
+          </optgroup>
+        )}
+      </Select>
+    </LabelField>
+  );
+}
+
+function AttackMethodField({
+  id,
+  attack,
+  setAttack,
+}: {
+  id: string;
+  attack: AttackName;
+  setAttack: AttackState['setAttack'];
+}) {
+  return (
+    <LabelField id={`${id}-attack`} label="Attack">
+      <Select id={`${id}-attack`} value={attack} onChange={setAttack} testId="attack-method">
+        <Options
+          values={ATTACK_NAMES}
+          label={(n) => (
+            <>
+              {ATTACKS[n].title} · {ATTACKS[n].kind}
+            </>
+          )}
+        />
+      </Select>
+    </LabelField>
+  );
+}
+
+function NormField({
+  id,
+  norm,
+  norms,
+  setNorm,
+}: {
+  id: string;
+  norm: Norm;
+  norms: readonly Norm[];
+  setNorm: AttackState['setNorm'];
+}) {
+  return (
+    <LabelField id={`${id}-norm`} label="Norm">
+      <Select
+        id={`${id}-norm`}
+        value={norm}
+        onChange={setNorm}
+        disabled={norms.length < 2}
+        testId="attack-norm"
+      >
+        <Options values={norms} label={(n) => NORM_LABEL[n]} />
+      </Select>
+    </LabelField>
+  );
+}
+
+/** One line on the chosen attack: its paper, what it observes, and how targeted decision runs start. */
+function AttackAbout({ info, targeted }: { info: AttackInfo; targeted: boolean }) {
+  return (
+    <p className="attack-setup__about muted small" data-testid="attack-about">
+      <strong>{info.title}</strong> · {info.paper} ·{' '}
+      {info.kind === 'decision' ? 'decision-based (labels only)' : 'score-based (probabilities)'}
+      {targeted && info.kind === 'decision' && (
+        <> · targeted runs start from a test image the model already assigns to the target class</>
+      )}
+    </p>
+  );
+}
+
+/** ε for attacks with a budget; minimal-distance attacks have none, and say so. */
+function EpsField({ id, norm, withEps }: { id: string; norm: Norm; withEps: boolean }) {
+  return withEps ? (
+    <LabelField id={`${id}-eps`} label={<>ε ({NORM_LABEL[norm]} budget)</>}>
+      <ConfigNumber
+        id={`${id}-eps`}
+        field="eps"
+        min={0}
+        step={norm === 'linf' ? 0.01 : 0.1}
+        testId="attack-eps"
+      />
+    </LabelField>
+  ) : (
+    <div className="field">
+      <span className="field__label">ε</span>
+      <span className="attack-setup__static muted small" data-testid="attack-eps-none">
+        none — minimises the {NORM_LABEL[norm]} distance
+      </span>
+    </div>
+  );
+}
+
+function GoalField({ config, setConfig }: { config: AttackConfig; setConfig: AttackState['setConfig'] }) {
+  return (
+    <div className="field">
+      <span className="field__label">Goal</span>
+      <div className="attack-setup__target">
+        <label className="field--inline small">
+          <input
+            type="checkbox"
+            checked={config.targeted}
+            onChange={(e) => setConfig({ targeted: e.target.checked })}
+            data-testid="attack-targeted"
+          />
+          targeted
+        </label>
+        <select
+          aria-label="Target class"
+          value={config.target}
+          disabled={!config.targeted}
+          onChange={(e) => setConfig({ target: Number(e.target.value) })}
+          data-testid="attack-target"
+        >
+          {CLASS_NAMES_EN.map((n, i) => (
+            <option key={n} value={i}>
+              {n}
+            </option>
+          ))}
+        </select>
+      </div>
+    </div>
+  );
+}
+
+function SeedField({ id, setConfig }: { id: string; setConfig: AttackState['setConfig'] }) {
+  return (
+    <LabelField id={`${id}-seed`} label="Seed">
+      <span className="attack-setup__seed">
+        <ConfigNumber
+          id={`${id}-seed`}
+          field="seed"
+          min={0}
+          step={1}
+          integer
+          testId="attack-seed"
+          className="input--seed"
+        />
+        <button
+          type="button"
+          className="button button--small"
+          title="Draw a new seed"
+          onClick={() => setConfig({ seed: Math.floor(Math.random() * 2 ** 31) })}
+          data-testid="attack-seed-random"
+        >
+          new
+        </button>
+      </span>
+    </LabelField>
+  );
+}
+
+/** What EOT costs; styled as a warning while a randomized model is attacked with k < 2. */
+function EotNote({ id, config, randomized }: { id: string; config: AttackConfig; randomized: boolean }) {
+  return (
+    <p
+      id={`${id}-eot-note`}
+      className={`attack-note small ${randomized && config.eot < 2 ? 'attack-note--warn' : 'muted'}`}
+      data-testid="attack-eot-note"
+    >
+      EOT (expectation over transformation) asks each query k times and averages the scores or takes the
+      majority decision; <strong>k queries are charged per image</strong>, so the budget buys k× fewer steps.
+      {randomized
+        ? ` ${config.model} is a randomized defense: use k > 1, or the attack optimises against single lucky draws.`
+        : ' Deterministic models need k = 1.'}
+    </p>
+  );
+}
+
+/** The attack lab's settings: target model, attack, norm, budget, goal, EOT, seed and advanced parameters. */
 export function AttackSetup() {
   const config = useAttackStore((s) => s.config);
   const busy = useAttackStore((s) => isBusy(s.status));
@@ -210,79 +428,13 @@ export function AttackSetup() {
       <legend className="sr-only">Attack settings</legend>
       <EndpointPicker testId="attack-target-endpoint" />
       <div className="attack-setup__grid">
-        <LabelField id={`${id}-model`} label="Target model">
-          <Select
-            id={`${id}-model`}
-            value={config.model}
-            onChange={(model) => setConfig({ model })}
-            testId="attack-model"
-          >
-            {ARCHS.map((arch) => (
-              <optgroup key={arch} label={ARCH_LABEL[arch]}>
-                {MODELS.filter((m) => m.arch === arch).map((m) => (
-                  <option key={m.id} value={m.id}>
-                    {m.id} · {DEFENSE_LABEL[m.defense]}
-                    {isRandomized(m) ? ' (random)' : ''}
-                  </option>
-                ))}
-              </optgroup>
-            ))}
-            {uploaded.length > 0 && (
-              <optgroup label="Your models">
-                {customModelInfoList(uploaded).map((m) => (
-                  <option key={m.id} value={m.id}>
-                    {m.id} · {DEFENSE_LABEL[m.defense]}
-                    {isRandomized(m) ? ' (random)' : ''}
-                  </option>
-                ))}
-              </optgroup>
-            )}
-          </Select>
-        </LabelField>
+        <ModelField id={id} config={config} setConfig={setConfig} uploaded={uploaded} />
 
-        <LabelField id={`${id}-attack`} label="Attack">
-          <Select id={`${id}-attack`} value={config.attack} onChange={setAttack} testId="attack-method">
-            <Options
-              values={ATTACK_NAMES}
-              label={(n) => (
-                <>
-                  {ATTACKS[n].title} · {ATTACKS[n].kind}
-                </>
-              )}
-            />
-          </Select>
-        </LabelField>
+        <AttackMethodField id={id} attack={config.attack} setAttack={setAttack} />
 
-        <LabelField id={`${id}-norm`} label="Norm">
-          <Select
-            id={`${id}-norm`}
-            value={config.norm}
-            onChange={setNorm}
-            disabled={info.norms.length < 2}
-            testId="attack-norm"
-          >
-            <Options values={info.norms} label={(n) => NORM_LABEL[n]} />
-          </Select>
-        </LabelField>
+        <NormField id={id} norm={config.norm} norms={info.norms} setNorm={setNorm} />
 
-        {withEps ? (
-          <LabelField id={`${id}-eps`} label={<>ε ({NORM_LABEL[config.norm]} budget)</>}>
-            <ConfigNumber
-              id={`${id}-eps`}
-              field="eps"
-              min={0}
-              step={config.norm === 'linf' ? 0.01 : 0.1}
-              testId="attack-eps"
-            />
-          </LabelField>
-        ) : (
-          <div className="field">
-            <span className="field__label">ε</span>
-            <span className="attack-setup__static muted small" data-testid="attack-eps-none">
-              none — minimises the {NORM_LABEL[config.norm]} distance
-            </span>
-          </div>
-        )}
+        <EpsField id={id} norm={config.norm} withEps={withEps} />
 
         <LabelField id={`${id}-budget`} label="Query budget">
           <ConfigNumber
@@ -295,33 +447,7 @@ export function AttackSetup() {
           />
         </LabelField>
 
-        <div className="field">
-          <span className="field__label">Goal</span>
-          <div className="attack-setup__target">
-            <label className="field--inline small">
-              <input
-                type="checkbox"
-                checked={config.targeted}
-                onChange={(e) => setConfig({ targeted: e.target.checked })}
-                data-testid="attack-targeted"
-              />
-              targeted
-            </label>
-            <select
-              aria-label="Target class"
-              value={config.target}
-              disabled={!config.targeted}
-              onChange={(e) => setConfig({ target: Number(e.target.value) })}
-              data-testid="attack-target"
-            >
-              {CLASS_NAMES_EN.map((n, i) => (
-                <option key={n} value={i}>
-                  {n}
-                </option>
-              ))}
-            </select>
-          </div>
-        </div>
+        <GoalField config={config} setConfig={setConfig} />
 
         <LabelField id={`${id}-eot`} label="EOT k">
           <ConfigNumber
@@ -337,49 +463,11 @@ export function AttackSetup() {
           />
         </LabelField>
 
-        <LabelField id={`${id}-seed`} label="Seed">
-          <span className="attack-setup__seed">
-            <ConfigNumber
-              id={`${id}-seed`}
-              field="seed"
-              min={0}
-              step={1}
-              integer
-              testId="attack-seed"
-              className="input--seed"
-            />
-            <button
-              type="button"
-              className="button button--small"
-              title="Draw a new seed"
-              onClick={() => setConfig({ seed: Math.floor(Math.random() * 2 ** 31) })}
-              data-testid="attack-seed-random"
-            >
-              new
-            </button>
-          </span>
-        </LabelField>
+        <SeedField id={id} setConfig={setConfig} />
       </div>
 
-      <p className="attack-setup__about muted small" data-testid="attack-about">
-        <strong>{info.title}</strong> · {info.paper} ·{' '}
-        {info.kind === 'decision' ? 'decision-based (labels only)' : 'score-based (probabilities)'}
-        {config.targeted && info.kind === 'decision' && (
-          <> · targeted runs start from a test image the model already assigns to the target class</>
-        )}
-      </p>
-      <p
-        id={`${id}-eot-note`}
-        className={`attack-note small ${randomized && config.eot < 2 ? 'attack-note--warn' : 'muted'}`}
-        data-testid="attack-eot-note"
-      >
-        EOT (expectation over transformation) asks each query k times and averages the scores or takes the
-        majority decision; <strong>k queries are charged per image</strong>, so the budget buys k× fewer
-        steps.
-        {randomized
-          ? ` ${config.model} is a randomized defense: use k > 1, or the attack optimises against single lucky draws.`
-          : ' Deterministic models need k = 1.'}
-      </p>
+      <AttackAbout info={info} targeted={config.targeted} />
+      <EotNote id={id} config={config} randomized={randomized} />
 
       <AdvancedParams attack={config.attack} disabled={busy} />
     </fieldset>
