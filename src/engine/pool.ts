@@ -283,7 +283,9 @@ export class EnginePool implements EngineApi {
   /** The first worker's backend once the pool has its workers (what `window.__playground.ready` waits for). */
   async backendStatus(): Promise<BackendStatus> {
     await this.sized;
-    return { ...(await this.clients[0].backendStatus()), workers: this.clients.length };
+    // the decision (made while sizing) is in the first worker's last backend event
+    const first = this.clients[0];
+    return { ...(first.lastBackendStatus ?? (await first.backendStatus())), workers: this.clients.length };
   }
 
   /** A new backend: the first worker restarts on it, and the pool is sized again. */
