@@ -6,7 +6,8 @@
  */
 import { expect, type Page, test } from '@playwright/test';
 import { deriveSeed } from '../src/core/router';
-import { grayRequest, openApp } from './helpers';
+import { imageAt } from '../src/data/idx';
+import { grayRequest, openApp, testSet } from './helpers';
 
 interface Answer {
   status: number;
@@ -47,7 +48,8 @@ test.describe('worker pool', () => {
       const whole = await post(single, path, { seed: 7, batch: items });
       expect(pooled.status, JSON.stringify(pooled.body).slice(0, 200)).toBe(200);
       expect(pooled.seed).toBe(whole.seed);
-      expect(closeTo(pooled.body.data as number[][], whole.body.data as number[][])).toBeLessThan(1e-5);
+      // the same kernels on one thread each: bit for bit, not just close
+      expect(pooled.body.data).toEqual(whole.body.data);
     }
     // each item replays alone with the seed the router derives for its index, whatever worker answers
     const batch = await post(page, '/0/3/score', { seed: 7, batch: items });
@@ -95,6 +97,37 @@ test.describe('worker pool', () => {
     expect(downloads.filter((p) => p.endsWith('/5.onnx'))).toHaveLength(1);
   });
 
+  test('more attacks than workers wait their turn: each runs to its end, none aborts another', async ({
+    page,
+  }) => {
+    test.setTimeout(120_000);
+    await openApp(page, '?backend=wasm&workers=2');
+    const x = Array.from(imageAt(testSet, 1), (v) => v / 255);
+    const label = testSet.labels[1];
+    const results = await page.evaluate(
+      ({ x, label }) =>
+        Promise.all(
+          [1, 2, 3].map((seed) =>
+            window.__playground.engine
+              .runAttack({
+                attack: 'square',
+                params: { norm: 'linf', eps: 0.01, maxQueries: 150 },
+                model: '0',
+                x: Float32Array.from(x),
+                label,
+                seed,
+              })
+              .then((r) => ({ stoppedBy: r.params.stoppedBy, queries: r.queries, success: r.success })),
+          ),
+        ),
+      { x, label },
+    );
+    for (const r of results) {
+      expect(r.stoppedBy).not.toBe('aborted');
+      if (!r.success) expect(r.queries).toBe(150);
+    }
+  });
+
   test('every worker of the pool killed under load: every request settles, the pool comes back whole', async ({
     page,
   }) => {
@@ -107,7 +140,7 @@ test.describe('worker pool', () => {
     const pending = Promise.all(
       Array.from({ length: 4 }, () => post(page, '/0/decision', batch).catch(failed)),
     );
-    await page.evaluate(() => window.__playground.engine.crashForTest());
+    await page.evaluate(() => window.__playground.engine.crashForTest('all'));
     for (const r of await pending) {
       expect([200, 503], JSON.stringify(r).slice(0, 300)).toContain(r.status);
       if (r.status === 200) expect(r.body.data).toHaveLength(200);

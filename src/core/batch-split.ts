@@ -6,7 +6,7 @@
  */
 import type { ApiResponse } from './api';
 import { freshSeed } from './prng';
-import { MAX_SEED } from './request';
+import { MAX_BATCH, MAX_BODY_BYTES, MAX_SEED, utf8Length } from './request';
 import { type ClassifyResult, deriveSeed } from './router';
 
 /**
@@ -38,6 +38,8 @@ export function splitBatchBody(
   fresh: () => number = freshSeed,
 ): string[] | null {
   if (typeof body !== 'string' || parts < 2 || body.length < 2) return null;
+  // over the router's limits: one worker answers with the same 413/400 the unsplit request gets
+  if (body.length * 3 > MAX_BODY_BYTES && utf8Length(body) > MAX_BODY_BYTES) return null;
   let json: unknown;
   try {
     json = JSON.parse(body.charCodeAt(0) === 0xfeff ? body.slice(1) : body);
@@ -46,7 +48,7 @@ export function splitBatchBody(
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return null;
   const { batch, seed, ...rest } = json as { batch?: unknown; seed?: unknown };
-  if (!Array.isArray(batch)) return null;
+  if (!Array.isArray(batch) || batch.length > MAX_BATCH) return null;
   if (seed !== undefined && !isSeed(seed)) return null;
   if (!batch.every((it) => typeof it === 'object' && it !== null && !Array.isArray(it))) return null;
   const ranges = partition(batch.length, parts, minPart);

@@ -55,6 +55,7 @@ export class EngineClient implements EngineApi {
   private restarted!: Promise<void>;
   private signalRestart: () => void = () => {};
   generation = 0;
+  private disposed = false;
   backendChoice: BackendChoice;
   lastBackendStatus: BackendStatus | null = null;
 
@@ -205,6 +206,7 @@ export class EngineClient implements EngineApi {
    */
   private async currentReady(): Promise<void> {
     for (;;) {
+      if (this.disposed) throw new Error('the engine was disposed');
       const ready = this.ready;
       const replaced = await Promise.race([ready.then(() => false), this.restarted.then(() => true)]);
       if (!replaced && ready === this.ready) return;
@@ -350,6 +352,8 @@ export class EngineClient implements EngineApi {
 
   /** Stops the worker for good (a benchmark's extra engines); later calls never resolve. */
   dispose(): void {
+    this.disposed = true;
+    this.signalRestart(); // calls waiting for this worker to start fail instead of waiting forever
     this.generation++;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = null;

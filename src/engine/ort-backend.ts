@@ -79,6 +79,9 @@ const CHUNK_TARGET_MS = 400;
 /** Most images in one ORT run (bounds the tensors of a 4096-image batch). */
 const MAX_CHUNK = 64;
 
+/** A weight download that receives nothing for this long is given up. */
+const STALL_MS = 60_000;
+
 /** Cache Storage bucket of verified weight files (see OrtBackend.verifiedBytes). */
 const WEIGHT_CACHE = 'playground-weights-v1';
 
@@ -232,7 +235,31 @@ export class OrtBackend implements InferenceEngine {
   }
 
   private async fetchWithProgress(weights: string, url: string): Promise<Uint8Array> {
-    const res = await fetch(url);
+    // a download that stalls is given up, so it cannot hold the weight lock (and every worker) forever
+    const stall = new AbortController();
+    let timer = setTimeout(() => stall.abort(), STALL_MS);
+    const alive = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => stall.abort(), STALL_MS);
+    };
+    try {
+      return await this.download(weights, url, stall.signal, alive);
+    } catch (e) {
+      if (stall.signal.aborted)
+        throw new Error(`${url}: no data for ${STALL_MS / 1000} s, download given up`);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async download(
+    weights: string,
+    url: string,
+    signal: AbortSignal,
+    alive: () => void,
+  ): Promise<Uint8Array> {
+    const res = await fetch(url, { signal });
     if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`);
     const total = Number(res.headers.get('Content-Length') ?? 0);
     this.setStatus(weights, { totalBytes: total, loadedBytes: 0 });
@@ -244,6 +271,7 @@ export class OrtBackend implements InferenceEngine {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      alive();
       chunks.push(value);
       loaded += value.byteLength;
       if (loaded - lastEmit > 256 * 1024) {
@@ -294,7 +322,7 @@ export class OrtBackend implements InferenceEngine {
     };
     const hit = await cache?.match(url).catch(() => undefined);
     if (hit) {
-      const bytes = new Uint8Array(await hit.arrayBuffer());
+      const bytes = new Uint8Array(await hit.arrayBuffer().catch(() => new ArrayBuffer(0)));
       if ((await check(bytes)) === null) {
         this.setStatus(weights, { loadedBytes: bytes.byteLength, totalBytes: bytes.byteLength });
         return bytes;

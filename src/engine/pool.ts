@@ -54,16 +54,28 @@ export interface EnginePoolOptions extends EngineClientOptions {
 export type PoolEvent = EngineEvent | { type: 'restart'; generation: number };
 type Listener = (e: PoolEvent) => void;
 
+/** A worker of the pool and what it has in hand. */
+interface Member {
+  client: EngineClient;
+  /** images queued on it (API requests count their images, estimated from the body) */
+  work: number;
+  /** attacks running on it: a worker runs one at a time (a second would abort the first) */
+  attacks: number;
+}
+
+/** Roughly the images in a request body (a gray 28×28 item is about 1.1 kB of JSON). */
+const imagesIn = (body: string | undefined) => Math.max(1, Math.round((body?.length ?? 0) / 1100));
+
 export class EnginePool implements EngineApi {
-  private clients: EngineClient[] = [];
-  /** Outstanding work per worker (request body characters or images): requests go to the least. */
-  private work: number[] = [];
-  private attacks: number[] = [];
+  private members: Member[] = [];
   private listeners = new Set<Listener>();
   private wanted = new Set<string>();
   private customs = new Map<string, AddCustomRequest>();
+  /** Attacks waiting for a worker without one. */
+  private attackQueue: (() => void)[] = [];
   /** Resolves once the backend is decided and the pool has its workers. */
   private sized: Promise<void> = Promise.resolve();
+  private restarts = 0;
   private readonly wasmWorkers: number;
   private readonly threads: number;
   backendChoice: BackendChoice;
@@ -73,58 +85,63 @@ export class EnginePool implements EngineApi {
     this.wasmWorkers = Math.max(1, Math.floor(opts.workers ?? Math.min(cores, MAX_DEFAULT_WORKERS)));
     this.threads = opts.threads ?? Math.max(1, Math.floor(cores / this.wasmWorkers));
     this.backendChoice = opts.backend ?? 'auto';
-    this.spawn();
+    this.spawn(this.backendChoice);
     this.size();
+  }
+
+  private get clients(): EngineClient[] {
+    return this.members.map((m) => m.client);
   }
 
   /** Workers now (1 on WebGPU, until the backend is decided, or with `workers: 1`). */
   get workers(): number {
-    return this.clients.length;
+    return this.members.length;
   }
 
-  /** Worker restarts so far, all workers together (grows by one per restart). */
+  /** Worker restarts so far, any worker (grows by one per restart; tests poll it). */
   get generation(): number {
-    return this.clients.reduce((sum, c) => sum + c.generation, 0);
+    return this.restarts;
   }
 
   get lastBackendStatus(): BackendStatus | null {
-    const s = this.clients[0].lastBackendStatus;
-    return s && { ...s, workers: this.clients.length };
+    const s = this.members[0].client.lastBackendStatus;
+    return s && { ...s, workers: this.members.length };
   }
 
-  private spawn(): EngineClient {
-    const c = new EngineClient({ ...this.opts, backend: this.backendChoice, threads: this.threads });
-    const first = this.clients.length === 0;
-    c.subscribe((e) => {
-      // the first worker's events describe the pool; of the others only what went wrong
-      if (first && e.type === 'backend')
-        this.emit({ ...e, status: { ...e.status, workers: this.clients.length } });
-      else if (
-        first ||
-        e.type === 'error' ||
-        e.type === 'restart' ||
-        (e.type === 'weights' && e.status.state === 'error')
-      )
-        this.emit(e.type === 'restart' ? { type: 'restart', generation: this.generation } : e);
+  private spawn(backend: BackendChoice): Member {
+    const client = new EngineClient({ ...this.opts, backend, threads: this.threads });
+    const first = this.members.length === 0;
+    client.subscribe((e) => {
+      if (e.type === 'restart') {
+        this.restarts++;
+        this.emit({ type: 'restart', generation: this.restarts });
+      } else if (first && e.type === 'backend') {
+        this.emit({ ...e, status: { ...e.status, workers: this.members.length } });
+      } else if (first || e.type === 'error') {
+        // the first worker's events describe the pool; of the others only their errors
+        this.emit(e);
+      }
     });
-    this.clients.push(c);
-    this.work.push(0);
-    this.attacks.push(0);
-    return c;
+    const m: Member = { client, work: 0, attacks: 0 };
+    this.members.push(m);
+    return m;
   }
 
-  /** Decides the backend on the first worker; on WASM, starts the others and gives them what is loaded. */
+  /**
+   * Decides the backend on the first worker; on WASM, starts the others (on WASM too, so that every
+   * part of a split batch runs on the same kernels) and gives them what is loaded and uploaded.
+   */
   private size(): void {
-    this.sized = this.clients[0]
+    this.sized = this.members[0].client
       .decideBackend()
       .then(async (status) => {
         if (status.active !== 'wasm') return;
-        const added: EngineClient[] = [];
-        while (this.clients.length < this.wasmWorkers) added.push(this.spawn());
-        if (added.length) this.emit({ type: 'backend', status: { ...status, workers: this.clients.length } });
-        for (const c of added) {
-          for (const req of this.customs.values()) await c.addCustomModel(req);
-          for (const w of this.wanted) await c.load(w);
+        const added: Member[] = [];
+        while (this.members.length < this.wasmWorkers) added.push(this.spawn('wasm'));
+        if (added.length) this.emit({ type: 'backend', status: { ...status, workers: this.members.length } });
+        for (const { client } of added) {
+          for (const req of this.customs.values()) await client.addCustomModel(req);
+          for (const w of this.wanted) await client.load(w);
         }
       })
       .catch((e: unknown) => {
@@ -141,51 +158,51 @@ export class EnginePool implements EngineApi {
     return () => this.listeners.delete(l);
   }
 
-  /** Worker indices, least busy first. */
-  private byLoad(): number[] {
-    return this.work
-      .map((w, i) => [w, i])
-      .sort((a, b) => a[0] - b[0] || a[1] - b[1])
-      .map(([, i]) => i);
+  /** Workers, least busy first. */
+  private byLoad(): Member[] {
+    return [...this.members].sort((a, b) => a.work - b.work);
   }
 
-  /** Runs fn on worker i, counting `amount` of outstanding work against it meanwhile. */
-  private async on<T>(i: number, amount: number, fn: (c: EngineClient) => Promise<T>): Promise<T> {
-    this.work[i] += amount;
+  /** Runs fn on a worker, counting `amount` of outstanding work against it meanwhile. */
+  private async on<T>(m: Member, amount: number, fn: (c: EngineClient) => Promise<T>): Promise<T> {
+    m.work += amount;
     try {
-      return await fn(this.clients[i]);
+      return await fn(m.client);
     } finally {
-      this.work[i] -= amount;
+      m.work -= amount;
     }
   }
 
-  /** One API request; a large batch is split across the workers. Always answers (see EngineClient.handle). */
+  /**
+   * One API request; always answers (see EngineClient.handle). A large batch is split across the
+   * workers that are idle (with several requests in flight, whole requests on different workers
+   * keep every core busy at less cost); anything else goes to the least busy worker.
+   */
   async handle(req: ApiRequest): Promise<ApiResponse> {
     await this.sized;
-    const n = this.clients.length;
-    if (n > 1 && String(req.method).toUpperCase() === 'POST') {
-      const parts = splitBatchBody(req.body, n, MIN_PART);
+    const idle = this.members.filter((m) => m.work === 0);
+    if (idle.length > 1 && String(req.method).toUpperCase() === 'POST') {
+      const parts = splitBatchBody(req.body, idle.length, MIN_PART);
       if (parts) {
-        const order = this.byLoad();
         const answers = await Promise.all(
-          parts.map((body, i) => this.on(order[i], body.length, (c) => c.handle({ ...req, body }))),
+          parts.map((body, i) => this.on(idle[i], imagesIn(body), (c) => c.handle({ ...req, body }))),
         );
         const merged = mergeBatchAnswers(answers);
         if (merged) return merged;
         // a part failed: one worker answers the whole batch, so that an error names the right item
       }
     }
-    return this.on(this.byLoad()[0], req.body?.length ?? 1, (c) => c.handle(req));
+    return this.on(this.byLoad()[0], imagesIn(req.body), (c) => c.handle(req));
   }
 
   /** Typed classification; a large one is split across the workers with the seeds of the whole. */
   async classify(req: ClassifyRequest): Promise<ClassifyResult> {
     await this.sized;
-    const ranges = partition(req.inputs.length, this.clients.length, MIN_PART);
-    if (ranges.length < 2) return this.on(this.byLoad()[0], req.inputs.length, (c) => c.classify(req));
+    const ranges = partition(req.inputs.length, this.members.length, MIN_PART);
+    const order = this.byLoad();
+    if (ranges.length < 2) return this.on(order[0], req.inputs.length, (c) => c.classify(req));
     const base = req.seed ?? freshSeed();
     const seeds = itemSeedsOf(base, req.inputs.length, req.itemSeeds);
-    const order = this.byLoad();
     const parts = await Promise.all(
       ranges.map(([a, b], i) =>
         this.on(order[i], b - a, (c) =>
@@ -199,7 +216,7 @@ export class EnginePool implements EngineApi {
   /** Raw logits, N×10; a large batch is split across the workers. */
   async infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
     await this.sized;
-    const ranges = partition(n, this.clients.length, MIN_PART);
+    const ranges = partition(n, this.members.length, MIN_PART);
     const order = this.byLoad();
     const parts = await Promise.all(
       ranges.map(([a, b], i) =>
@@ -212,22 +229,35 @@ export class EnginePool implements EngineApi {
     return out;
   }
 
-  /**
-   * Runs an attack on the worker with the fewest attacks; with several workers its queries go
-   * through this pool (split batches), so one attack uses every worker.
-   */
-  async runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
-    await this.sized;
-    const i = this.attacks.indexOf(Math.min(...this.attacks));
-    this.attacks[i]++;
-    try {
-      const route = this.clients.length > 1 ? (q: ApiRequest) => this.handle(q) : undefined;
-      return await this.clients[i].runAttack(req, onProgress, route);
-    } finally {
-      this.attacks[i]--;
+  /** Takes a worker without an attack, waiting for one to finish when every worker has one. */
+  private async attackSlot(): Promise<Member> {
+    for (;;) {
+      await this.sized;
+      const free = this.members.find((m) => m.attacks === 0);
+      if (free) {
+        free.attacks++; // taken now: two attacks waking together must not pick the same worker
+        return free;
+      }
+      await new Promise<void>((resolve) => this.attackQueue.push(resolve));
     }
   }
 
+  /**
+   * Runs an attack on a worker without one (more attacks than workers wait their turn); with
+   * several workers its queries go through this pool, so its batches are split across them.
+   */
+  async runAttack(req: AttackRequest, onProgress?: (p: TrajectoryPoint) => void): Promise<AttackResponse> {
+    const m = await this.attackSlot();
+    try {
+      const route = this.members.length > 1 ? (q: ApiRequest) => this.handle(q) : undefined;
+      return await m.client.runAttack(req, onProgress, route);
+    } finally {
+      m.attacks--;
+      this.attackQueue.shift()?.();
+    }
+  }
+
+  /** Stops every running attack (each returns its best result so far). */
   async abortAttack(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.abortAttack()));
   }
@@ -266,7 +296,7 @@ export class EnginePool implements EngineApi {
   }
 
   status(): Promise<EngineState> {
-    return this.clients[0].status();
+    return this.members[0].client.status();
   }
 
   /** WASM heap bytes of all workers together. */
@@ -277,34 +307,39 @@ export class EnginePool implements EngineApi {
   }
 
   ping(): Promise<number> {
-    return this.clients[0].ping();
+    return this.members[0].client.ping();
   }
 
-  /** The first worker's backend once the pool has its workers (what `window.__playground.ready` waits for). */
+  /**
+   * The first worker's backend once the pool has its workers and that worker has started (what
+   * `window.__playground.ready` waits for, also after a restart).
+   */
   async backendStatus(): Promise<BackendStatus> {
     await this.sized;
-    // the decision (made while sizing) is in the first worker's last backend event
-    const first = this.clients[0];
-    return { ...(first.lastBackendStatus ?? (await first.backendStatus())), workers: this.clients.length };
+    const first = this.members[0].client;
+    const started = await first.backendStatus();
+    // the decision (made while sizing, or at a restarted worker's first load) comes as an event
+    return { ...(first.lastBackendStatus ?? started), workers: this.members.length };
   }
 
   /** A new backend: the first worker restarts on it, and the pool is sized again. */
   setBackend(choice: BackendChoice): void {
     this.backendChoice = choice;
-    for (const c of this.clients.splice(1)) c.dispose();
-    this.work.splice(1);
-    this.attacks.splice(1);
-    this.clients[0].setBackend(choice);
+    for (const m of this.members.splice(1)) m.client.dispose();
+    this.members[0].client.setBackend(choice);
     this.size();
+    // attacks waiting for a removed worker look again
+    for (const wake of this.attackQueue.splice(0)) wake();
   }
 
   dispose(): void {
     for (const c of this.clients) c.dispose();
   }
 
-  /** Test hook: every worker dies as in a crash. */
-  async crashForTest(): Promise<void> {
-    await Promise.all(this.clients.map((c) => c.crashForTest()));
+  /** Test hook: a crash of the first worker, or of every worker (`'all'`). */
+  async crashForTest(which: 'first' | 'all' = 'first'): Promise<void> {
+    const targets = which === 'all' ? this.clients : this.clients.slice(0, 1);
+    await Promise.all(targets.map((c) => c.crashForTest()));
   }
 
   /** Test hook: every worker hangs. */

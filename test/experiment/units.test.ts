@@ -617,14 +617,15 @@ describe('runner (fake backend)', () => {
     });
     let running = 0;
     let most = 0;
+    let started = 0;
     const attacking = (parallelism?: number): ExperimentBackend => ({
       ...fakeBackend(new Set(), { score: 0 }),
       parallelism,
       async attack(call) {
         running++;
         most = Math.max(most, running);
-        // later images finish first: rows arrive out of order
-        await new Promise((r) => setTimeout(r, 40 - 3 * (call.seed % 10)));
+        // an attack started later finishes sooner: rows arrive out of order
+        await new Promise((r) => setTimeout(r, Math.max(1, 40 - 4 * started++)));
         running--;
         const adversarial = Float32Array.from(call.x, (v, i) => (i === 0 ? 1 - v : v));
         return {
@@ -641,6 +642,7 @@ describe('runner (fake backend)', () => {
     const run = async (backend: ExperimentBackend, inFlight?: number) => {
       const dir = mkdtempSync(join(tmpdir(), 'exp-runner-'));
       most = 0;
+      started = 0;
       await runExperiment({
         resolved,
         outDir: dir,

@@ -56,6 +56,9 @@ describe('splitting a batch across engines', () => {
     expect(splitBatchBody('{"batch": [', 2, 4)).toBeNull();
     expect(splitBatchBody(JSON.stringify({ batch: [1, 2, 3, 4, 5, 6, 7, 8] }), 2, 4)).toBeNull();
     expect(splitBatchBody(JSON.stringify({ seed: -1, batch: Array(8).fill(item(0)) }), 2, 4)).toBeNull();
+    // over MAX_BATCH: one worker answers the 400 the unsplit request gets
+    expect(splitBatchBody(JSON.stringify({ batch: Array(4097).fill({}) }), 2, 4)).toBeNull();
+    expect(splitBatchBody(JSON.stringify({ batch: Array(4096).fill({}) }), 2, 4)).toHaveLength(2);
   });
 
   it('a randomized model, seeded batch: the merged answer and X-Seed equal the unsplit ones', async () => {
