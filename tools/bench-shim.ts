@@ -26,6 +26,7 @@ const opts = new Command()
   .option('--backend <b>', 'wasm | webgpu | auto', 'wasm')
   .option('--models <ids>', 'weight sets', '0,2,5')
   .option('--threads <n>', 'WASM threads in the page (default: navigator.hardwareConcurrency)')
+  .option('--pool-query <q>', 'extra URL parameters of the pool design, e.g. "&first-threads=2"', '')
   .option('--comparisons <n>', 'image changes timed for the five-CNN comparison', '20')
   .option('--comparison-only', 'only the five-CNN comparison timing')
   .parse()
@@ -36,6 +37,7 @@ const opts = new Command()
     backend: string;
     models: string;
     threads?: string;
+    poolQuery: string;
     comparisons: string;
     comparisonOnly?: boolean;
   }>();
@@ -144,7 +146,7 @@ await context.addInitScript('window.__name = (f) => f;');
 const threadsParam = opts.threads ? `&threads=${opts.threads}` : '';
 /** The two designs: the pool as shipped, and one worker with every thread. */
 const DESIGNS = [
-  { name: 'pool', query: threadsParam },
+  { name: 'pool', query: `${threadsParam}${opts.poolQuery}` },
   { name: 'single', query: `&workers=1${threadsParam}` },
 ] as const;
 

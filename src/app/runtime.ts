@@ -28,6 +28,12 @@ function workersOverride(): number | undefined {
   return Number.isInteger(n) && n >= 1 && n <= 16 ? n : undefined;
 }
 
+/** `?first-threads=N`: threads of the pool's first worker (the one that answers an idle pool). */
+function firstThreadsOverride(): number | undefined {
+  const n = Number(new URLSearchParams(location.search).get('first-threads'));
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
+
 /** `?heartbeat=MS` (tests): declare the worker dead after MS ms without an answer, idle or busy. */
 function heartbeatOverride(): number | undefined {
   const n = Number(new URLSearchParams(location.search).get('heartbeat'));
@@ -39,6 +45,7 @@ export const engine = new EnginePool({
   backend: initialBackend(),
   threads: threadOverride(),
   workers: workersOverride(),
+  firstThreads: firstThreadsOverride(),
   ...(heartbeat && { heartbeatMs: heartbeat, busyHeartbeatMs: heartbeat }),
 });
 

@@ -9,6 +9,13 @@ import { freshSeed } from './prng';
 import { MAX_BATCH, MAX_BODY_BYTES, MAX_SEED, utf8Length } from './request';
 import { type ClassifyResult, deriveSeed } from './router';
 
+/** Smallest part of a split batch (images): below it the extra message costs more than it saves. */
+export const MIN_PART = 8;
+
+/** Roughly the images in a request body (a gray 28×28 item is about 1.1 kB of JSON). */
+export const imagesIn = (body: string | undefined): number =>
+  Math.max(1, Math.round((body?.length ?? 0) / 1100));
+
 /**
  * [start, end) of `parts` near-equal consecutive parts of `n` items, each at least `minPart` long
  * (fewer parts when n is small; one part means: do not split).

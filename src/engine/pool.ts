@@ -1,25 +1,30 @@
 /**
  * The page's engine: a pool of inference workers (EngineClient each) behind the one EngineApi.
  *
- * On WASM, W workers of 1 ORT thread each (W = min(cores, 4) by default) beat one worker of W
- * threads: ORT-web parallelises a run over threads poorly (ResNet18's batch-64 run gains 1.7–1.9×
- * from a second worker, nothing from a second thread; docs/profile-ort-web.md), and independent
- * requests (the five-model comparison, several in flight) run side by side. WebGPU keeps one worker:
- * one device queue.
+ * On WASM, W workers of cores ÷ W ORT threads (W = min(cores, 4); 2 × 1 on 2 cores) replace one
+ * worker of every thread: onnxruntime-web spreads one run over threads poorly, and independent
+ * requests (the five-model comparison, several batches in flight, the runner's attacks) run side by
+ * side. Measured on 2 cores (docs/benchmarks.md): batch-64 images/s +5–33 %, the comparison faster;
+ * a lone small request slower (CNN 1.35 against 0.91 ms: its run gets one thread instead of two;
+ * `?workers=1` restores that). WebGPU keeps one worker: one device queue.
  *
- * - A batch request of at least 2·MIN_PART images is split across the workers, each item sent with
+ * - A batch of at least 2·MIN_PART images is split across the idle workers, each item sent with
  *   the seed the router would have derived for it (src/core/batch-split.ts): the answer is the
- *   unsplit one whatever worker answers each part. Anything else goes to the least busy worker.
- * - A weight file is downloaded once: the first worker fetches and verifies it and leaves it in
- *   Cache Storage, where the others (and a restarted worker) find it; each still checks its sha256.
+ *   unsplit one, bit for bit, whatever worker answers each part. Anything else goes to the least
+ *   busy worker.
+ * - A weight file is downloaded once: the first worker fetches and verifies it under a Web Lock and
+ *   leaves it in Cache Storage, where the others (and a restarted worker) find it; each still
+ *   checks its sha256.
  * - Each worker keeps its own liveness, restart and retry (EngineClient); events of the first
  *   worker describe the pool, errors and restarts of any worker are passed on.
- * - Memory: every worker holds its own session of each loaded model (W × the weights in WASM
- *   memory; docs/benchmarks.md has the measured heap sizes).
+ * - Memory: every worker holds its own session of each loaded model (measured WASM heap with the
+ *   models 0, 2 and 5: 140 MiB for 2 workers, 70 MiB for one).
  */
 import type { TrajectoryPoint } from '../attacks/types';
 import {
+  imagesIn,
   itemSeedsOf,
+  MIN_PART,
   mergeBatchAnswers,
   mergeClassifyResults,
   partition,
@@ -41,14 +46,14 @@ import type {
 } from './messages';
 import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
 
-/** Smallest part of a split batch (images): below it the extra message costs more than it saves. */
-export const MIN_PART = 8;
 /** Most workers by default (more cost memory for little: the machine's memory bandwidth is shared). */
 const MAX_DEFAULT_WORKERS = 4;
 
 export interface EnginePoolOptions extends EngineClientOptions {
   /** Workers on WASM (default min(cores, 4)); `threads` is then per worker (default cores ÷ workers). */
   workers?: number;
+  /** Threads of the first worker (default: `threads`). */
+  firstThreads?: number;
 }
 
 export type PoolEvent = EngineEvent | { type: 'restart'; generation: number };
@@ -63,9 +68,6 @@ interface Member {
   attacks: number;
 }
 
-/** Roughly the images in a request body (a gray 28×28 item is about 1.1 kB of JSON). */
-const imagesIn = (body: string | undefined) => Math.max(1, Math.round((body?.length ?? 0) / 1100));
-
 export class EnginePool implements EngineApi {
   private members: Member[] = [];
   private listeners = new Set<Listener>();
@@ -78,12 +80,15 @@ export class EnginePool implements EngineApi {
   private restarts = 0;
   private readonly wasmWorkers: number;
   private readonly threads: number;
+  /** Threads of the first worker: it answers the requests that arrive while the pool is idle. */
+  private readonly firstThreads: number;
   backendChoice: BackendChoice;
 
   constructor(private readonly opts: EnginePoolOptions = {}) {
     const cores = Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1);
     this.wasmWorkers = Math.max(1, Math.floor(opts.workers ?? Math.min(cores, MAX_DEFAULT_WORKERS)));
     this.threads = opts.threads ?? Math.max(1, Math.floor(cores / this.wasmWorkers));
+    this.firstThreads = opts.firstThreads ?? opts.threads ?? this.threads;
     this.backendChoice = opts.backend ?? 'auto';
     this.spawn(this.backendChoice);
     this.size();
@@ -109,8 +114,12 @@ export class EnginePool implements EngineApi {
   }
 
   private spawn(backend: BackendChoice): Member {
-    const client = new EngineClient({ ...this.opts, backend, threads: this.threads });
     const first = this.members.length === 0;
+    const client = new EngineClient({
+      ...this.opts,
+      backend,
+      threads: first ? this.firstThreads : this.threads,
+    });
     client.subscribe((e) => {
       if (e.type === 'restart') {
         this.restarts++;

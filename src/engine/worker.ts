@@ -7,6 +7,7 @@
 import * as Comlink from 'comlink';
 import { type AttackHost, checkAttackRequest, runAttackRequest } from '../attacks/request';
 import type { TrajectoryPoint } from '../attacks/types';
+import { imagesIn, MIN_PART } from '../core/batch-split';
 import {
   type CustomModelEntry,
   customModelInfos,
@@ -62,6 +63,15 @@ const host: AttackHost = {
   classify: async (model, inputs, seed) =>
     (await classifyInputs(requireBackend(), model, inputs, seed)).preds,
 };
+
+/**
+ * Whether an attack's query is worth the trip through the page's pool (a batch the pool would
+ * split); smaller ones (Square's and SimBA's one image per step) are answered here, without the
+ * extra round trip.
+ */
+function isLargeBatch(body: string | undefined): boolean {
+  return imagesIn(body) >= 2 * MIN_PART;
+}
 
 /** The worker's calls: EngineApi (src/engine/messages.ts) plus start-up and test hooks. */
 const api = {
@@ -121,7 +131,7 @@ const api = {
     try {
       return await runAttackRequest(
         req,
-        route ? { ...host, handle: route } : host,
+        route ? { ...host, handle: (q) => (isLargeBatch(q.body) ? route(q) : host.handle(q)) } : host,
         controller.signal,
         onProgress,
       );
