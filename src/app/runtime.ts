@@ -16,7 +16,7 @@ function initialBackend(): BackendChoice {
   return saved === 'webgpu' || saved === 'wasm' ? saved : 'auto';
 }
 
-/** `?threads=N` overrides the WASM thread count (default: navigator.hardwareConcurrency). */
+/** `?threads=N` overrides the WASM threads per worker (default: cores ÷ workers; src/engine/pool.ts). */
 function threadOverride(): number | undefined {
   const n = Number(new URLSearchParams(location.search).get('threads'));
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
