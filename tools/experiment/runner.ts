@@ -635,13 +635,9 @@ async function libraryRow(
     if (start === 'noise' || start === 'data' || start === 'given' || start === 'none') row.start = start;
     const traj = thinTrajectory(res.trajectory);
     if (traj.length) row.traj = traj;
-    if (randomized) {
-      // the worker's own measurement when it made one (same definition: EOT_DRAWS fresh draws)
-      row.eot_success_rate =
-        typeof res.eotSuccessRate === 'number' && res.eotDraws === EOT_DRAWS
-          ? round(res.eotSuccessRate)
-          : await eotRate(model, encodeBase64(adv), seed, c.label);
-    }
+    // always the runner's own EOT_DRAWS draws (eotDrawSeeds), never the page worker's figure: its
+    // draws are seeded differently, and browser and native rows must agree
+    if (randomized) row.eot_success_rate = await eotRate(model, encodeBase64(adv), seed, c.label);
     if (res.success) row.adv = encodeBase64(adv);
     row.ms = round(performance.now() - t);
     return row;
