@@ -225,8 +225,32 @@ test.describe('attack lab', () => {
     const queries = Number(await p.getByTestId('attack-metric-queries').getAttribute('data-value'));
     expect(queries).toBeGreaterThanOrEqual(queriesSeen);
     expect(queries).toBeLessThan(200_000);
+    await expect(p.getByTestId('attack-stopped')).toContainText(
+      `stopped by you after ${queries} of 200000 queries`,
+    );
     await expect(p.getByTestId('attack-chart')).toHaveAttribute('data-metric', 'distance');
     await expect(p.getByTestId('attack-adversarial-decision')).toHaveAttribute('data-class', /^\d$/);
     await expect(p.getByTestId('attack-run')).toBeEnabled();
+  });
+
+  test('an attack parameter outside its declared range is named with the range, and the run keeps the last valid value', async ({
+    page,
+  }) => {
+    await open(page);
+    const p = panel(page);
+    await p.getByTestId('attack-method').selectOption('square');
+    const advanced = p.getByTestId('attack-advanced');
+    if ((await advanced.getAttribute('open')) === null) await advanced.locator('summary').click();
+    const pInit = p.getByTestId('attack-param-pInit');
+    await pInit.fill('0');
+    await expect(pInit).toHaveAttribute('aria-invalid', 'true');
+    await expect(p.getByTestId('attack-param-pInit-error')).toContainText(
+      'pInit must be a number in (0, 1]; the run uses 0.8',
+    );
+    await pInit.fill('0.5');
+    await expect(p.getByTestId('attack-param-pInit-error')).toHaveCount(0);
+    await p.getByTestId('attack-method').selectOption('hopskipjump');
+    await p.getByTestId('attack-param-maxNumEvals').fill('1.5');
+    await expect(p.getByTestId('attack-param-maxNumEvals-error')).toContainText('a whole number ≥ 1');
   });
 });

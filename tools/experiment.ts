@@ -478,6 +478,7 @@ async function runPhase(
     options: {
       shard: opts.shard ?? null,
       batch_size: batchSize,
+      in_flight: cli.inFlight ?? backend.parallelism ?? 1,
       endpoint: opts.endpoint ?? null,
       backend: opts.native ? 'native (onnxruntime-node)' : opts.endpoint ? 'endpoint' : opts.backend,
     },

@@ -48,6 +48,8 @@ export interface ParamField {
   /** Enum choices. */
   options?: readonly string[];
   description?: string;
+  /** What a valid value is, in words ("a number in (0, 1]", "a whole number ≥ 1"). */
+  range: string;
   /** Whether a value is valid for this parameter (the declared schema's own check). */
   accepts(value: unknown): boolean;
 }
@@ -63,21 +65,39 @@ export function paramFields(schema: ParamSchema): ParamField[] {
     const accepts = (v: unknown) => field.safeParse(v).success;
     const description = typeof s.description === 'string' ? s.description : undefined;
     if (Array.isArray(s.enum)) {
-      fields.push({ key, kind: 'enum', options: s.enum as string[], description, accepts });
+      const range = `one of ${(s.enum as string[]).join(', ')}`;
+      fields.push({ key, kind: 'enum', options: s.enum as string[], description, range, accepts });
     } else if (s.type === 'number' || s.type === 'integer') {
-      const bound = (v: unknown) =>
-        typeof v === 'number' && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined;
       fields.push({
         key,
         kind: s.type,
         min: bound(s.minimum ?? s.exclusiveMinimum),
         max: bound(s.maximum ?? s.exclusiveMaximum),
         description,
+        range: rangeText(s),
         accepts,
       });
     }
   }
   return fields;
+}
+
+/** A finite bound of a JSON-schema number (zod writes ±MAX_SAFE_INTEGER for "none"). */
+const bound = (v: unknown) =>
+  typeof v === 'number' && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined;
+
+/** "a number in (0, 1]", "a whole number ≥ 1", "a number > 1" from a JSON-schema number. */
+function rangeText(s: Record<string, unknown>): string {
+  const what = s.type === 'integer' ? 'a whole number' : 'a number';
+  const lo = bound(s.minimum) ?? bound(s.exclusiveMinimum);
+  const hi = bound(s.maximum) ?? bound(s.exclusiveMaximum);
+  const loIn = bound(s.minimum) !== undefined;
+  const hiIn = bound(s.maximum) !== undefined;
+  if (lo !== undefined && hi !== undefined)
+    return `${what} in ${loIn ? '[' : '('}${lo}, ${hi}${hiIn ? ']' : ')'}`;
+  if (lo !== undefined) return `${what} ${loIn ? '≥' : '>'} ${lo}`;
+  if (hi !== undefined) return `${what} ${hiIn ? '≤' : '<'} ${hi}`;
+  return what;
 }
 
 /** `pInit` → `p_init`, `updateStatsEveryK` → `update_stats_every_k` (the experiment config's names). */

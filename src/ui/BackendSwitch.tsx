@@ -1,4 +1,4 @@
-/** Which inference backend runs the models (WebGPU, or WASM with N threads), and a switch. */
+/** Which inference backend runs the models (WebGPU, or WASM with N threads × W workers), and a switch. */
 import type { BackendChoice } from '../engine/types';
 import { useEngineStore } from '../stores/engineStore';
 import { switchBackend } from './engineBridge';
@@ -10,7 +10,9 @@ export function BackendSwitch() {
   let text = 'starting…';
   if (backend?.active === 'webgpu') text = 'WebGPU';
   else if (backend?.active === 'wasm')
-    text = `WASM · ${backend.threads} thread${backend.threads === 1 ? '' : 's'}`;
+    text = `WASM · ${backend.threads} thread${backend.threads === 1 ? '' : 's'}${
+      (backend.workers ?? 1) > 1 ? ` × ${backend.workers} workers` : ''
+    }`;
   else if (backend) {
     const want = backend.requested === 'webgpu' ? 'WebGPU' : backend.requested === 'wasm' ? 'WASM' : 'Auto';
     text = `${want} · starts with the first model`;

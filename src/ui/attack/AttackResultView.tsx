@@ -214,6 +214,12 @@ function ResultHeader({ meta, result }: { meta: RunMeta; result: AttackResponse 
           {modelTitle(meta.model)} · {goal}
           {meta.labelSource === 'predicted' && ' (label = the model’s prediction: true class unknown)'}
         </span>
+        {result.params.stoppedBy === 'aborted' && (
+          <span className="muted small" data-testid="attack-stopped">
+            {' '}
+            · stopped by you after {result.queries} of {meta.maxQueries} queries: the best result so far
+          </span>
+        )}
       </h3>
     </header>
   );

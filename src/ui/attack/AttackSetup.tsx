@@ -35,6 +35,8 @@ interface NumberFieldProps {
   integer?: boolean;
   /** A further check (e.g. an attack parameter's declared range with exclusive bounds). */
   accepts?: (v: number) => boolean;
+  /** Shown while the typed value is invalid, e.g. "must be a number in (0, 1]". */
+  invalidText?: string;
   disabled?: boolean;
   className?: string;
   describedBy?: string;
@@ -54,6 +56,7 @@ function NumberField({
   disabled,
   className,
   describedBy,
+  invalidText,
 }: NumberFieldProps) {
   const [draft, setDraft] = useState(String(value));
   useEffect(() => {
@@ -66,7 +69,7 @@ function NumberField({
     (max === undefined || v <= max) &&
     (accepts === undefined || accepts(v));
   const valid = ok(draft.trim() === '' ? Number.NaN : Number(draft));
-  return (
+  const input = (
     <input
       id={id}
       type="number"
@@ -90,6 +93,15 @@ function NumberField({
         if (!valid) setDraft(String(value));
       }}
     />
+  );
+  if (valid || !invalidText) return input;
+  return (
+    <>
+      {input}
+      <span className="text-error small" role="alert" data-testid={`${testId}-error`}>
+        {invalidText}; the run uses {value}
+      </span>
+    </>
   );
 }
 
@@ -143,12 +155,14 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
           );
           if (typeof v === 'number' && f.kind !== 'enum') {
             return (
-              <LabelField key={k} id={id} label={label} hint={f.description}>
+              <LabelField key={k} id={id} label={label} hint={`${f.description ?? k}: ${f.range}`}>
                 <NumberField
                   id={id}
                   value={v}
                   onCommit={(n) => setOverride(k, n)}
                   testId={`attack-param-${k}`}
+                  invalidText={`${k} must be ${f.range}`}
+                  step={f.kind === 'integer' ? 1 : 'any'}
                   integer={f.kind === 'integer'}
                   min={f.min}
                   max={f.max}

@@ -18,7 +18,7 @@ describe('declared attack parameters (src/attacks/params.ts)', () => {
     const square = paramFields(ATTACKS.square.params);
     expect(square.map((f) => f.key)).toEqual(['norm', 'eps', 'pInit', 'loss', 'marginOn']);
     const pInit = square.find((f) => f.key === 'pInit')!;
-    expect(pInit).toMatchObject({ kind: 'number', min: 0, max: 1 });
+    expect(pInit).toMatchObject({ kind: 'number', min: 0, max: 1, range: 'a number in (0, 1]' });
     // the lower bound is exclusive: the form refuses 0 although HTML min is 0
     expect([pInit.accepts(0), pInit.accepts(0.5), pInit.accepts(1), pInit.accepts(1.5)]).toEqual([
       false,
@@ -28,7 +28,14 @@ describe('declared attack parameters (src/attacks/params.ts)', () => {
     ]);
     expect(square.find((f) => f.key === 'loss')).toMatchObject({ kind: 'enum', options: ['margin', 'ce'] });
     const hsja = paramFields(ATTACKS.hopskipjump.params);
-    expect(hsja.find((f) => f.key === 'maxNumEvals')).toMatchObject({ kind: 'integer', min: 1 });
+    expect(hsja.find((f) => f.key === 'maxNumEvals')).toMatchObject({
+      kind: 'integer',
+      min: 1,
+      range: 'a whole number ≥ 1',
+    });
+    expect(paramFields(ATTACKS.boundary.params).find((f) => f.key === 'stepAdaptation')?.range).toBe(
+      'a number > 1',
+    );
     expect(hsja.find((f) => f.key === 'maxNumEvals')!.accepts(2.5)).toBe(false);
     // a literal (Boundary's norm 'l2') is nothing to choose
     expect(paramFields(ATTACKS.boundary.params).map((f) => f.key)).not.toContain('norm');
