@@ -26,7 +26,10 @@ export interface AttackRequest {
   seed: number;
   /** Answer each query by k repeated queries (majority vote / mean scores); k queries are charged. */
   eot?: number;
-  /** Fresh draws used to report a randomized defense's success rate on the final image (default 100). */
+  /**
+   * Fresh draws used to report a randomized defense's success rate on the final image (default 100;
+   * 0: none, for a caller that draws its own, as the experiment runner does).
+   */
   eotDraws?: number;
   /**
    * Attack this HTTP service (same contract, CORS headers) instead of the engine's own models, e.g.
@@ -119,9 +122,9 @@ export async function runAttackRequest(
     oracle,
   );
   const out: AttackResponse = { ...result };
-  if (model.preprocessor) {
+  const draws = req.eotDraws ?? 100;
+  if (model.preprocessor && draws > 0) {
     // judge a randomized defense over fresh draws, not over the one lucky draw the attack saw
-    const draws = req.eotDraws ?? 100;
     const copies = Array.from({ length: draws }, () => result.adversarial);
     const drawSeed = (req.seed ^ 0x5bd1e995) >>> 1;
     // not under `signal`: the attack is over, and Stop must not lose its result

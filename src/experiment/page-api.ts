@@ -42,9 +42,6 @@ export interface PageAttackResult {
   originalLabel: number;
   adversarialLabel: number;
   params: Record<string, unknown>;
-  /** randomized defenses: share of eotDraws fresh draws that misclassify the adversarial image */
-  eotSuccessRate?: number;
-  eotDraws?: number;
 }
 
 /** An attack that failed in the page: the error's kind (src/core/errors.ts) and message, rethrown in Node. */
@@ -103,7 +100,8 @@ export function createExperimentApi(engine: EnginePool): ExperimentPageApi {
       progress = null;
       let res: Awaited<ReturnType<EnginePool['runAttack']>>;
       try {
-        res = await engine.runAttack({ ...req, x: Float32Array.from(req.x) }, (p) => {
+        // eotDraws 0: the runner measures a randomized defense with its own seeded draws
+        res = await engine.runAttack({ ...req, x: Float32Array.from(req.x), eotDraws: 0 }, (p) => {
           progress = { queries: p.queries, distance: p.distance };
         });
       } catch (e) {
@@ -121,8 +119,6 @@ export function createExperimentApi(engine: EnginePool): ExperimentPageApi {
         originalLabel: res.originalLabel,
         adversarialLabel: res.adversarialLabel,
         params: res.params,
-        eotSuccessRate: res.eotSuccessRate,
-        eotDraws: res.eotDraws,
       };
     },
     progress() {

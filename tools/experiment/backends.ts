@@ -66,9 +66,6 @@ export interface AttackOutcome {
   adversarialLabel: number;
   /** the attack library's resolved parameters (decision attacks report `start` here) */
   params?: Record<string, unknown>;
-  /** randomized defenses, when the attack runner measured it: share of `eotDraws` fresh draws fooled */
-  eotSuccessRate?: number;
-  eotDraws?: number;
 }
 
 export interface ExperimentBackend {
