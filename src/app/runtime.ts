@@ -16,36 +16,24 @@ function initialBackend(): BackendChoice {
   return saved === 'webgpu' || saved === 'wasm' ? saved : 'auto';
 }
 
-/** `?threads=N` overrides the WASM threads per worker (default: cores ÷ workers; src/engine/pool.ts). */
-function threadOverride(): number | undefined {
-  const n = Number(new URLSearchParams(location.search).get('threads'));
-  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+/** The integer URL parameter `name` when it lies in [min, max], else undefined (absent or invalid: the default). */
+function intParam(name: string, min: number, max = Number.POSITIVE_INFINITY): number | undefined {
+  const n = Number(new URLSearchParams(location.search).get(name));
+  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
 }
 
-/** `?workers=N` overrides the size of the WASM worker pool (default min(cores, 4); 1 is a single worker). */
-function workersOverride(): number | undefined {
-  const n = Number(new URLSearchParams(location.search).get('workers'));
-  return Number.isInteger(n) && n >= 1 && n <= 16 ? n : undefined;
-}
-
-/** `?first-threads=N`: threads of the pool's first worker (the one that answers an idle pool). */
-function firstThreadsOverride(): number | undefined {
-  const n = Number(new URLSearchParams(location.search).get('first-threads'));
-  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
-}
-
-/** `?heartbeat=MS` (tests): declare the worker dead after MS ms without an answer, idle or busy. */
-function heartbeatOverride(): number | undefined {
-  const n = Number(new URLSearchParams(location.search).get('heartbeat'));
-  return Number.isInteger(n) && n >= 1000 ? n : undefined;
-}
-
-const heartbeat = heartbeatOverride();
+/**
+ * `?workers=N` sizes the WASM worker pool (default min(cores, 4); 1 is a single worker),
+ * `?threads=N` its threads per worker (default cores ÷ workers; src/engine/pool.ts),
+ * `?first-threads=N` those of the first worker (the one that answers an idle pool), and
+ * `?heartbeat=MS` (tests) declares a worker dead after MS ms without an answer, idle or busy.
+ */
+const heartbeat = intParam('heartbeat', 1000);
 export const engine = new EnginePool({
   backend: initialBackend(),
-  threads: threadOverride(),
-  workers: workersOverride(),
-  firstThreads: firstThreadsOverride(),
+  threads: intParam('threads', 1, 64),
+  workers: intParam('workers', 1, 16),
+  firstThreads: intParam('first-threads', 1, 64),
   ...(heartbeat && { heartbeatMs: heartbeat, busyHeartbeatMs: heartbeat }),
 });
 

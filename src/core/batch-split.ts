@@ -6,7 +6,7 @@
  */
 import type { ApiResponse } from './api';
 import { freshSeed } from './prng';
-import { MAX_BATCH, MAX_BODY_BYTES, MAX_SEED, utf8Length } from './request';
+import { MAX_BATCH, MAX_BODY_BYTES, seedSchema, utf8Length } from './request';
 import { type ClassifyResult, deriveSeed } from './router';
 
 /** Smallest part of a split batch (images): below it the extra message costs more than it saves. */
@@ -26,9 +26,6 @@ export function partition(n: number, parts: number, minPart: number): [number, n
   for (let i = 0; i < k; i++) out.push([Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
   return out;
 }
-
-const isSeed = (v: unknown): v is number =>
-  Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_SEED;
 
 /**
  * The bodies of a `{"batch": [...]}` request split into up to `parts` requests of at least `minPart`
@@ -56,11 +53,12 @@ export function splitBatchBody(
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return null;
   const { batch, seed, ...rest } = json as { batch?: unknown; seed?: unknown };
   if (!Array.isArray(batch) || batch.length > MAX_BATCH) return null;
-  if (seed !== undefined && !isSeed(seed)) return null;
+  const given = seedSchema.optional().safeParse(seed);
+  if (!given.success) return null;
   if (!batch.every((it) => typeof it === 'object' && it !== null && !Array.isArray(it))) return null;
   const ranges = partition(batch.length, parts, minPart);
   if (ranges.length < 2) return null;
-  const base = seed ?? fresh();
+  const base = given.data ?? fresh();
   const seeded = batch.map((it: Record<string, unknown>, i) =>
     it.seed === undefined ? { ...it, seed: deriveSeed(base, i) } : it,
   );

@@ -35,7 +35,8 @@ export type ParseError = { ok: false; status: 400 | 413; error: string };
 export type ParseOutcome = { ok: true; value: ParsedBody } | ParseError;
 
 const dimension = z.number().int().min(1).max(MAX_SIDE);
-const seedSchema = z.number().int().min(0).max(MAX_SEED);
+/** A request's `seed`: an integer in 0..MAX_SEED. */
+export const seedSchema = z.number().int().min(0).max(MAX_SEED);
 
 /** What each field must be, for the error messages. */
 const REQUIREMENT: Record<string, string> = {
