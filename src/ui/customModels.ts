@@ -140,21 +140,25 @@ export async function forgetUnrestored(id: string): Promise<void> {
   }
 }
 
-/** Stops serving an uploaded model, forgets it in this browser and drops it from selections. */
+/**
+ * Stops serving an uploaded model, forgets it in this browser and drops it from selections. The
+ * stored copy is deleted first, before the list changes: a reload right after the click must not
+ * bring it back (the workers' removal can take a moment under load).
+ */
 export async function removeCustomModel(id: string): Promise<void> {
   const weights = customWeightsId(id);
   const st = useCustomModelStore.getState();
-  st.remove(id);
-  const sel = useModelStore.getState();
-  sel.setSelected(sel.selected.filter((m) => customIdOf(m) !== id));
-  for (const p of sel.customPairs) if (p.weights === weights) sel.removeCustomPair(p.key);
-  await engine.removeCustomModel(id).catch(() => {});
   try {
     await deleteCustomModel(id);
     storedIds.delete(id);
   } catch (err) {
     st.setStorageNotice(`"${id}" could not be removed from this browser's storage (${errorText(err)}).`);
   }
+  st.remove(id);
+  const sel = useModelStore.getState();
+  sel.setSelected(sel.selected.filter((m) => customIdOf(m) !== id));
+  for (const p of sel.customPairs) if (p.weights === weights) sel.removeCustomPair(p.key);
+  await engine.removeCustomModel(id).catch(() => {});
 }
 
 /** Serves again the models saved in this browser (at start-up, before the shim answers /custom/…). */
