@@ -48,8 +48,9 @@ test('the gallery shows a PGD image beside its clean twin, and model 0 decides o
   await expect(page.getByTestId('true-label')).toHaveText(CLASS_NAMES_EN[testSet.labels[index]]);
   const twin = page.getByTestId('adversarial-twin');
   await expect(twin).toBeVisible();
-  expect(await canvasGray(twin.getByTestId('twin-clean'))).toEqual([...imageAt(testSet, index)]);
-  expect(await canvasGray(twin.getByTestId('twin-adversarial'))).toEqual([...adv]);
+  // the canvases are painted after the twin appears
+  await expect.poll(() => canvasGray(twin.getByTestId('twin-clean'))).toEqual([...imageAt(testSet, index)]);
+  await expect.poll(() => canvasGray(twin.getByTestId('twin-adversarial'))).toEqual([...adv]);
   const levels = Number(await twin.getByTestId('twin-perturbation').getAttribute('data-levels'));
   expect(levels).toBeGreaterThan(0);
   expect(levels).toBeLessThanOrEqual(25);

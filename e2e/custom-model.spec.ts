@@ -150,6 +150,7 @@ test.describe('bring your own model', () => {
     await expect(page.getByTestId('custom-model-tiny-mlp-2')).toBeVisible();
     await page.getByTestId('custom-remove-tiny-mlp-2').click();
     await expect(page.getByTestId('custom-model-tiny-mlp-2')).toHaveCount(0);
+    await expect.poll(() => new URL(page.url()).searchParams.get('models')).toBe('0,custom/tiny-mlp');
 
     // survives a reload (IndexedDB); the route answers as soon as the page has restored it
     await page.reload();
@@ -159,8 +160,9 @@ test.describe('bring your own model', () => {
     await expect(page.getByTestId('custom-model-tiny-mlp-2')).toHaveCount(0);
     // the link kept it selected, and it is selected again once restored (no "unknown model" warning)
     await expect(page.getByTestId('model-cell-custom/tiny-mlp')).toHaveAttribute('aria-pressed', 'true');
-    expect(new URL(page.url()).searchParams.get('models')).toBe('0,custom/tiny-mlp');
+    await expect.poll(() => new URL(page.url()).searchParams.get('models')).toBe('0,custom/tiny-mlp');
     await expect(page.getByText('Unknown models in the link')).toHaveCount(0);
+    await expect(page.getByText('Models in the link are not uploaded')).toHaveCount(0);
 
     // accuracy on the 10,000 test images, as onnxruntime-node counts it
     const correct = await nodeCorrect();
@@ -187,6 +189,8 @@ test.describe('bring your own model', () => {
       await lab.getByTestId('attack-run').click();
       await expect(lab).toHaveAttribute('data-run', String(run + 1));
       await expect(lab).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+      // the adversarial verdict arrives after "done"
+      await expect(lab.getByTestId('attack-adversarial-decision')).toHaveAttribute('data-class', /^\d$/);
       const original = Number(await lab.getByTestId('attack-original-decision').getAttribute('data-class'));
       const adversarial = Number(
         await lab.getByTestId('attack-adversarial-decision').getAttribute('data-class'),
@@ -213,7 +217,7 @@ test.describe('bring your own model', () => {
   test('paired with a preprocessor, a transfer target, and served again by a restarted worker', async ({
     page,
   }) => {
-    test.setTimeout(240_000);
+    test.setTimeout(480_000);
     // a short heartbeat, so that the crashed worker is noticed quickly (but not so short that a
     // worker busy checking the upload on a loaded machine is taken for dead)
     await openApp(page, '?models=0&backend=wasm&heartbeat=6000');

@@ -45,6 +45,8 @@ test('the attack lab attacks the HTTP service chosen as target; the link keeps i
   const before = requestsTo('/0/score');
   await p.getByTestId('attack-run').click();
   await expect(p).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  // the adversarial verdict is one more request after "done": counted before `after` below
+  await expect(p.getByTestId('attack-adversarial-decision')).toHaveAttribute('data-class', /^\d$/);
   await expect(p.getByTestId('attack-success')).toHaveAttribute('data-value', 'true');
   // the attack's queries (and the verdicts) were answered by the server, not the page
   await expect.poll(() => requestsTo('/0/score')).toBeGreaterThan(before + 1);

@@ -34,7 +34,8 @@ test.describe('worker pool', () => {
     browser,
   }) => {
     test.setTimeout(180_000);
-    await openApp(page, '?backend=wasm&workers=2');
+    // one thread per worker on any machine: the same kernels as the reference, bit for bit
+    await openApp(page, '?backend=wasm&workers=2&threads=1');
     await expect.poll(() => page.evaluate(() => window.__playground.engine.workers)).toBe(2);
     const items = Array.from({ length: 48 }, (_, i) => grayRequest(i));
 
@@ -126,6 +127,22 @@ test.describe('worker pool', () => {
       expect(r.stoppedBy).not.toBe('aborted');
       if (!r.success) expect(r.queries).toBe(150);
     }
+  });
+
+  test('a pool size outside its range is named in a warning and the default pool is used', async ({
+    page,
+  }) => {
+    await openApp(page, '?backend=wasm&workers=0&threads=two');
+    const banners = page.getByTestId('error-banner');
+    await expect(banners.filter({ hasText: '?workers=0 is not a whole number from 1 to 16' })).toBeVisible();
+    await expect(
+      banners.filter({ hasText: '?threads=two is not a whole number from 1 to 64' }),
+    ).toBeVisible();
+    expect((await post(page, '/0/decision', grayRequest(0))).status).toBe(200);
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    await expect
+      .poll(() => page.evaluate(() => window.__playground.engine.workers))
+      .toBe(Math.max(1, Math.min(cores, 4)));
   });
 
   test('every worker of the pool killed under load: every request settles, the pool comes back whole', async ({

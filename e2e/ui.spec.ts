@@ -343,6 +343,9 @@ test.describe('playground UI', () => {
     await expect(row).toContainText(/\d+(\.\d+)? (ms|s)/);
     await page.keyboard.press('Escape');
     await expect(page.getByTestId('status-popover')).toHaveCount(0);
+    // the tab icon is served (no 404 in the console of every visit)
+    const icon = await page.locator('link[rel="icon"]').getAttribute('href');
+    expect((await page.request.get(new URL(icon!, page.url()).href)).status()).toBe(200);
   });
 
   test('screenshots of the main views, light and dark', async () => {

@@ -7,7 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -26,14 +26,23 @@ import {
   enumerateWork,
   parseShard,
   type ResolvedConfig,
+  rowKey,
   type Shard,
   type WorkItem,
 } from './experiment/config';
 import { gitInfo, machineInfo, modelFiles } from './experiment/env';
 import { appendLine, FILES, lockOutDir, OutDirBusy, readResults } from './experiment/files';
-import { configFile, precheckOutDir, prepareOutDir, readConfigFile, writeOutputs } from './experiment/output';
+import {
+  type ConfigFile,
+  configFile,
+  modelHashes,
+  precheckOutDir,
+  prepareOutDir,
+  readConfigFile,
+  writeOutputs,
+} from './experiment/output';
 import { plannedWork, type RunnerOptions, runExperiment } from './experiment/runner';
-import { modelLabel } from './experiment/summary';
+import { latestRows, modelLabel } from './experiment/summary';
 import { loadAdversarialSetNode, resolveConfigNode, shippedSha256 } from './lib/adversarial-node';
 import { loadTestSetNode } from './lib/test-set-node';
 
@@ -177,6 +186,12 @@ function resumeCommand(opts: Options, shard: Shard | null): string {
   if (opts.backend !== 'wasm') parts.push(`--backend ${opts.backend}`);
   if (opts.batchSize !== '64') parts.push(`--batch-size ${opts.batchSize}`);
   return parts.join(' ');
+}
+
+/** A path as the user can type it from where they ran npm: relative when below, else absolute. */
+function shownPath(p: string): string {
+  const r = relative(USER_CWD, p);
+  return r === '' ? '.' : r.startsWith('..') || isAbsolute(r) ? p : r;
 }
 
 function duration(ms: number): string {
@@ -326,6 +341,11 @@ async function addCustomFiles(
   return customFiles;
 }
 
+/** The weight files the rows run on: the build's copies in browser mode, else public/models. */
+function modelsDirOf(opts: Options): string {
+  return opts.endpoint || opts.native ? join(ROOT, 'public', 'models') : join(ROOT, 'dist', 'models');
+}
+
 /** What config.json and runs.jsonl record about where the rows were made. */
 async function environmentOf(
   cli: Cli,
@@ -334,8 +354,7 @@ async function environmentOf(
   customFiles: CustomModelFile[],
 ) {
   const { opts } = cli;
-  const modelsDir =
-    opts.endpoint || opts.native ? join(ROOT, 'public', 'models') : join(ROOT, 'dist', 'models');
+  const modelsDir = modelsDirOf(opts);
   const environment = {
     ...(await backend.environment()),
     git: gitInfo(ROOT),
@@ -367,7 +386,7 @@ function progressReporter(cli: Cli, resolved: ResolvedConfig, resumed: boolean, 
     onPlan: ({ total, done, pending }) => {
       log(
         `${label}: ${total} rows (${resolved.models.length} models × ${resolved.sets.length ? `${resolved.sets.length} adversarial sets × ` : ''}${resolved.attacks.length} attacks × ${resolved.indices.length} images` +
-          `${shard ? `, this shard's share` : ''}); ${resumed ? `resuming, ${done} done, ` : ''}${pending} to run → ${relative(process.cwd(), outDir) || '.'}`,
+          `${shard ? `, this shard's share` : ''}); ${resumed ? `resuming, ${done} done, ` : ''}${pending} to run → ${shownPath(outDir)}`,
       );
       startedAt = performance.now();
       if (opts.progress && pending > 0) {
@@ -487,7 +506,7 @@ async function runPhase(
   const errorsTotal = latest.filter((r) => r.error !== undefined).length;
   if (stats.interrupted) {
     log(
-      `\ninterrupted: ${latest.length} of ${planned.length} rows are in ${relative(process.cwd(), join(outDir, FILES.results))} (${rate}).`,
+      `\ninterrupted: ${latest.length} of ${planned.length} rows are in ${shownPath(join(outDir, FILES.results))} (${rate}).`,
     );
     log(`Resume with:\n  ${resumeCommand(opts, shard)}`);
     exitCode = 130;
@@ -495,11 +514,34 @@ async function runPhase(
     log(`done: ${rate}`);
     log(
       `${latest.length} of ${planned.length} rows${errorsTotal ? `, ${errorsTotal} error rows (see "error" in results.jsonl; --retry-errors redoes them)` : ''}; ` +
-        `wrote ${[FILES.summaryCsv, FILES.summaryMd, FILES.report].map((f) => relative(process.cwd(), join(outDir, f))).join(', ')}`,
+        `wrote ${[FILES.summaryCsv, FILES.summaryMd, FILES.report].map((f) => shownPath(join(outDir, f))).join(', ')}`,
     );
     if (shard) log(`merge the shards with: npm run experiment:merge -- <shard dirs…> --out <dir>`);
   }
   return exitCode;
+}
+
+/**
+ * A plain resume of a run whose every row is in --out, nothing to redo or retry, the same mode and
+ * the same local weight files: there is nothing to run, so no browser or backend is started. The
+ * outputs are rewritten from the rows (a run killed while writing them leaves them stale). Null
+ * whenever the full path has something to do or to check (custom model files, a changed file).
+ */
+function finishedAlready(cli: Cli, resolved: ResolvedConfig, planned: WorkItem[]): ConfigFile | null {
+  const { opts, outDir } = cli;
+  if (opts.fresh || opts.redoAll || opts.redoChanged || opts.retryErrors || opts.retryUnstarted) return null;
+  if (resolved.custom.length > 0) return null;
+  const previous = readConfigFile(outDir);
+  if (!previous || previous.resolved.planned_items !== planned.length) return null;
+  const mode = opts.endpoint ? 'endpoint' : opts.native ? 'native' : 'browser';
+  const env = previous.environment as { mode?: string; backend?: { active?: string } };
+  if (env.mode !== mode || (mode === 'browser' && env.backend?.active !== opts.backend)) return null;
+  const existing = latestRows(readResults(outDir).rows);
+  if (!planned.every((it) => existing.has(rowKey(it.model, it.attack.key, it.index, it.set)))) return null;
+  const before = modelHashes(previous.environment);
+  const now = modelFiles(modelsDirOf(opts), resolved.models);
+  const same = resolved.models.every((id) => (now[id]?.file_sha256 ?? null) === (before[id] ?? null));
+  return same ? previous : null;
 }
 
 async function main(): Promise<void> {
@@ -509,6 +551,24 @@ async function main(): Promise<void> {
   const sets = loadSets(resolved);
   const { planned, work, release } = claimOutDir(cli, resolved);
   const log = (line: string) => process.stderr.write(`${line}\n`);
+  const finished = finishedAlready(cli, resolved, planned);
+  if (finished) {
+    const rows = writeOutputs(
+      cli.outDir,
+      finished,
+      resolved,
+      readResults(cli.outDir).rows,
+      loadTestSetNode(DATA_DIR),
+    );
+    const errors = rows.filter((r) => r.error !== undefined).length;
+    log(
+      `${resolved.config.name}: all ${planned.length} rows are already in ${shownPath(cli.outDir)}, nothing to run ` +
+        `(${errors ? `${errors} error rows: --retry-errors redoes them; ` : ''}--fresh starts over); ` +
+        `rewrote ${[FILES.summaryCsv, FILES.summaryMd, FILES.report].map((f) => shownPath(join(cli.outDir, f))).join(', ')}`,
+    );
+    release();
+    process.exit(0);
+  }
   const controller = installSignals(log);
   let backend: ExperimentBackend | null = null;
   let exitCode = 0;

@@ -6,6 +6,7 @@ import { EnginePool } from '../engine/pool';
 import type { BackendChoice } from '../engine/types';
 import { installExperimentApi } from '../experiment/page-api';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
+import { reportError } from '../stores/errorStore';
 import { type BenchPageApi, createBenchApi } from './bench-api';
 import { customModelsSettled } from './custom-model-gate';
 
@@ -16,10 +17,24 @@ function initialBackend(): BackendChoice {
   return saved === 'webgpu' || saved === 'wasm' ? saved : 'auto';
 }
 
-/** The integer URL parameter `name` when it lies in [min, max], else undefined (absent or invalid: the default). */
+/**
+ * The integer URL parameter `name` when it lies in [min, max]; undefined when absent. A value
+ * outside the range, or not a whole number, is ignored with a warning banner naming the range, so
+ * that `?workers=0` does not silently measure the default.
+ */
 function intParam(name: string, min: number, max = Number.POSITIVE_INFINITY): number | undefined {
-  const n = Number(new URLSearchParams(location.search).get(name));
-  return Number.isInteger(n) && n >= min && n <= max ? n : undefined;
+  const raw = new URLSearchParams(location.search).get(name);
+  if (raw === null) return undefined;
+  const n = Number(raw);
+  if (raw.trim() !== '' && Number.isInteger(n) && n >= min && n <= max) return n;
+  const range = max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `from ${min} to ${max}`;
+  reportError(
+    'URL parameter ignored',
+    `?${name}=${raw} is not a whole number ${range}: the default is used.`,
+    `url-param:${name}`,
+    'warning',
+  );
+  return undefined;
 }
 
 /**

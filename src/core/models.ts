@@ -97,3 +97,21 @@ export function isRandomized(m: ModelInfo | PreprocessorSpec | null): boolean {
   if (m === null) return false;
   return 'kind' in m ? true : m.preprocessor !== null;
 }
+
+/**
+ * Why a weight file may not be used, or null: its size or sha256 (lowercase hex, computed by the
+ * caller: WebCrypto in the page, node:crypto in the server and tools) differs from the manifest's.
+ * One wording for the page, the HTTP service and the experiment runner.
+ */
+export function weightFileProblem(
+  file: string,
+  byteLength: number,
+  sha256Hex: string,
+  expected: { bytes?: number; sha256: string },
+): string | null {
+  if (expected.bytes !== undefined && expected.bytes !== byteLength)
+    return `${file} has ${byteLength} bytes, manifest.json says ${expected.bytes}`;
+  if (sha256Hex !== expected.sha256)
+    return `${file} fails its checksum (sha256 ${sha256Hex.slice(0, 12)}…, manifest.json ${expected.sha256.slice(0, 12)}…)`;
+  return null;
+}

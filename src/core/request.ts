@@ -212,8 +212,9 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
 function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown): string {
   const issue = issues[0];
   const name = pathName(issue.path);
-  const more =
-    issues.length > 1 ? ` (and ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''})` : '';
+  // one field can fail two checks (2^53 is neither a safe integer nor ≤ MAX_SEED): count fields
+  const others = new Set(issues.map((i) => pathName(i.path)).filter((p) => p !== name)).size;
+  const more = others > 0 ? ` (and ${others} more problem${others > 1 ? 's' : ''})` : '';
   if (issue.code === 'custom') return `field "${name}" ${issue.message}${more}`;
   const at = valueAt(root, issue.path);
   const requirement = REQUIREMENT[pathName(issue.path)] ?? issue.message;

@@ -14,6 +14,7 @@ import {
 } from '../core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../core/engine';
 import { ChecksumError, isError } from '../core/errors';
+import { weightFileProblem } from '../core/models';
 import type {
   ActiveBackend,
   BackendChoice,
@@ -312,14 +313,8 @@ export class OrtBackend implements InferenceEngine {
     entry: { file: string; bytes: number; sha256: string },
   ): Promise<Uint8Array> {
     const cache = await openWeightCache();
-    const check = async (bytes: Uint8Array) => {
-      if (bytes.byteLength !== entry.bytes)
-        return `${entry.file} has ${bytes.byteLength} bytes, the manifest says ${entry.bytes}`;
-      const hex = await sha256Hex(bytes);
-      return hex === entry.sha256
-        ? null
-        : `${entry.file} fails its checksum (sha256 ${hex.slice(0, 12)}…, manifest ${entry.sha256.slice(0, 12)}…)`;
-    };
+    const check = async (bytes: Uint8Array) =>
+      weightFileProblem(entry.file, bytes.byteLength, await sha256Hex(bytes), entry);
     const hit = await cache?.match(url).catch(() => undefined);
     if (hit) {
       const bytes = new Uint8Array(await hit.arrayBuffer().catch(() => new ArrayBuffer(0)));
@@ -491,9 +486,10 @@ export class OrtBackend implements InferenceEngine {
   }
 
   /** Stops serving an uploaded model and frees its session and bytes. */
+  /** Forgets an uploaded model at once (no request can rebuild its session), then frees it. */
   async removeCustom(weights: string): Promise<void> {
-    await this.release(weights);
     this.custom.delete(weights);
+    await this.release(weights);
     this.statuses.delete(weights);
     this.perImageMs.delete(weights);
   }

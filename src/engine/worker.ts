@@ -104,8 +104,9 @@ const api = {
     return entry;
   },
   async removeCustomModel(id: string) {
-    await requireBackend().removeCustom(customWeightsId(id));
-    refreshServed();
+    const removed = requireBackend().removeCustom(customWeightsId(id));
+    refreshServed(); // its routes 404 from now on, while its session is released
+    await removed;
   },
   handle: (req: ApiRequest) => requireRouter().handle(req),
   async classify(req: ClassifyRequest) {

@@ -142,23 +142,25 @@ export async function forgetUnrestored(id: string): Promise<void> {
 
 /**
  * Stops serving an uploaded model, forgets it in this browser and drops it from selections. The
- * stored copy is deleted first, before the list changes: a reload right after the click must not
- * bring it back (the workers' removal can take a moment under load).
+ * stored copy is deleted and the workers stop serving it before the list changes: a reload, or an
+ * API request, right after the model left the list must not find it.
  */
 export async function removeCustomModel(id: string): Promise<void> {
   const weights = customWeightsId(id);
   const st = useCustomModelStore.getState();
-  try {
-    await deleteCustomModel(id);
-    storedIds.delete(id);
-  } catch (err) {
-    st.setStorageNotice(`"${id}" could not be removed from this browser's storage (${errorText(err)}).`);
-  }
+  const [stored] = await Promise.allSettled([
+    deleteCustomModel(id),
+    engine.removeCustomModel(id), // a worker that died meanwhile comes back without it
+  ]);
+  if (stored.status === 'fulfilled') storedIds.delete(id);
+  else
+    st.setStorageNotice(
+      `"${id}" could not be removed from this browser's storage (${errorText(stored.reason)}).`,
+    );
   st.remove(id);
   const sel = useModelStore.getState();
   sel.setSelected(sel.selected.filter((m) => customIdOf(m) !== id));
   for (const p of sel.customPairs) if (p.weights === weights) sel.removeCustomPair(p.key);
-  await engine.removeCustomModel(id).catch(() => {});
 }
 
 /** Serves again the models saved in this browser (at start-up, before the shim answers /custom/…). */

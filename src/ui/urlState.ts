@@ -157,29 +157,34 @@ export function useUrlState(): void {
       else useEndpointStore.getState().setEndpoint(url);
     }
 
+    // The selection and the endpoint reach the URL at once (a reload right after a change must
+    // not bring back the old ones); the drawn image, which changes with every stroke, after 300 ms.
     let timer: ReturnType<typeof setTimeout> | null = null;
-    const write = () => {
+    const writeNow = () => {
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        const url = new URL(location.href);
-        const img = imageParamFor();
-        if (img) url.searchParams.set('img', img);
-        url.searchParams.set('models', modelsParam());
-        const endpoint = useEndpointStore.getState().endpoint;
-        if (endpoint) url.searchParams.set('endpoint', endpoint);
-        else url.searchParams.delete('endpoint');
-        if (url.href !== location.href) history.replaceState(history.state, '', url.href);
-      }, 300);
+      timer = null;
+      const url = new URL(location.href);
+      const img = imageParamFor();
+      if (img) url.searchParams.set('img', img);
+      url.searchParams.set('models', modelsParam());
+      const endpoint = useEndpointStore.getState().endpoint;
+      if (endpoint) url.searchParams.set('endpoint', endpoint);
+      else url.searchParams.delete('endpoint');
+      if (url.href !== location.href) history.replaceState(history.state, '', url.href);
+    };
+    const writeSoon = () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(writeNow, 300);
     };
     const unsubs = [
       useImageStore.subscribe((s, p) => {
-        if (s.version !== p.version) write();
+        if (s.version !== p.version) writeSoon();
       }),
       useModelStore.subscribe((s, p) => {
-        if (s.selected !== p.selected) write();
+        if (s.selected !== p.selected) writeNow();
       }),
       useEndpointStore.subscribe((s, p) => {
-        if (s.endpoint !== p.endpoint) write();
+        if (s.endpoint !== p.endpoint) writeNow();
       }),
     ];
     return () => {

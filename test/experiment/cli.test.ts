@@ -10,7 +10,7 @@
  * The browser tests need `npm run build` first and skip (saying so) when dist/ is missing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -319,6 +319,21 @@ describe.skipIf(browserSkip !== null)('experiment CLI: in headless Chromium', ()
         .filter((r) => r.model === '0_4' && r.attack === 'none')
         .every((r) => typeof r.eot_success_rate === 'number'),
     ).toBe(true);
+  });
+
+  it('a finished run resumed again starts no browser, runs nothing and rewrites its outputs', async () => {
+    const before = readFileSync(join(full, 'results.jsonl'), 'utf8');
+    rmSync(join(full, 'summary.md'));
+    const again = await cli(['--config', SMOKE, '--out', full]);
+    expect(again.code, explain(again)).toBe(0);
+    expect(again.stderr).toMatch(/all 20 rows are already in \S+, nothing to run/);
+    expect(again.stderr).not.toMatch(/Chromium/);
+    expect(readFileSync(join(full, 'results.jsonl'), 'utf8')).toBe(before);
+    expect(readFileSync(join(full, 'summary.md'), 'utf8')).toMatch(/\| model \| attack \|/);
+    // another backend is another run: the full path says so instead of "nothing to run"
+    const other = await cli(['--config', SMOKE, '--out', full, '--native']);
+    expect(other.code, explain(other)).toBe(2);
+    expect(other.stderr).toMatch(/the mode differs \(browser vs native\)/);
   });
 
   it('library attacks on a randomized model: browser rows (two in flight) agree with native ones, EOT rate included', {

@@ -19,6 +19,7 @@ import {
   unreadableModelError,
 } from '../../src/core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../../src/core/engine';
+import { weightFileProblem } from '../../src/core/models';
 import { externalDataRefs } from './onnx-external-data';
 
 export interface NodeEngineOptions {
@@ -91,19 +92,12 @@ async function verifyBytes(modelsDir: string, weights: string, bytes: Buffer): P
   if (!manifest) return; // nothing to verify against (e.g. a freshly trained model)
   const entry = manifest.weights?.[weights];
   if (!entry?.sha256) throw new ModelUnavailableError(weights, 'manifest.json lists no sha256 for it');
-  if (entry.bytes !== undefined && entry.bytes !== bytes.byteLength) {
-    throw new ModelUnavailableError(
-      weights,
-      `file has ${bytes.byteLength} bytes, manifest.json says ${entry.bytes}`,
-    );
-  }
   const hex = createHash('sha256').update(bytes).digest('hex');
-  if (hex !== entry.sha256) {
-    throw new ModelUnavailableError(
-      weights,
-      `sha256 ${hex.slice(0, 12)}… does not match manifest.json (${entry.sha256.slice(0, 12)}…)`,
-    );
-  }
+  const problem = weightFileProblem(`${weights}.onnx`, bytes.byteLength, hex, {
+    bytes: entry.bytes,
+    sha256: entry.sha256,
+  });
+  if (problem) throw new ModelUnavailableError(weights, problem);
 }
 
 /** Opens `<modelsDir>/<weights>.onnx` (checked against the manifest when `verify`); throws ModelUnavailableError. */

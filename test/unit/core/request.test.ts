@@ -137,6 +137,15 @@ describe('parseRequestBody: every bad input of SPEC §4', () => {
     expectError(body({}), 400, /missing field "image".*and 2 more problems/);
   });
 
+  it('counts fields, not checks: a seed of 2^53 fails two checks and is one problem', () => {
+    const r = parseRequestBody(body(valid({ seed: 2 ** 53 })));
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.error).toMatch(/field "seed" must be an integer from 0 to \d+, got 9007199254740992$/);
+      expect(r.error).not.toMatch(/more problem/);
+    }
+  });
+
   it.each([
     ['batch not an array', { batch: 'x' }, /field "batch" must be an array of 1 to 4096 requests/],
     ['an empty batch', { batch: [] }, /field "batch" must be an array of 1 to 4096/],
