@@ -485,8 +485,7 @@ export class OrtBackend implements InferenceEngine {
     return entry;
   }
 
-  /** Stops serving an uploaded model and frees its session and bytes. */
-  /** Forgets an uploaded model at once (no request can rebuild its session), then frees it. */
+  /** Stops serving an uploaded model at once (no request can rebuild its session), then frees its session and bytes. */
   async removeCustom(weights: string): Promise<void> {
     this.custom.delete(weights);
     await this.release(weights);
