@@ -1,7 +1,7 @@
 /**
  * The request body of POST /<model>/decision|score (SPEC §4), validated with zod:
  *   { "image": "<base64 of raw pixel bytes>", "image_size": [width, height], "channel": 1 | 3, "seed"?: int }
- * plus the batch extension { "batch": [request, …], "seed"?: int }. Unknown extra fields are ignored
+ * plus the batch extension { "batch": [request, …], "seed"?: int } (never both "image" and "batch"). Unknown extra fields are ignored
  * (old clients send them). Every failure becomes { status, error } with the field named in plain words.
  */
 import { z } from 'zod';
@@ -165,7 +165,17 @@ function parseUnsafe(body: string | undefined, maxBodyBytes: number): ParseOutco
       `request body must be a JSON object with "image", "image_size" and "channel", got ${describeValue(json)}`,
     );
   }
-  if ('batch' in json) return parseBatch(json);
+  if ('batch' in json) {
+    // a body that is both forms would otherwise run the batch and silently drop the image
+    if ('image' in json) {
+      return fail(
+        400,
+        'request body has both "image" and "batch"; give either "image" (with "image_size" and "channel") ' +
+          'for one image, or "batch" (a list of such requests), not both',
+      );
+    }
+    return parseBatch(json);
+  }
   const one = imageRequestSchema.safeParse(json);
   if (!one.success) return fail(400, formatIssues(one.error.issues, json));
   return { ok: true, value: { items: [one.data], batch: false } };

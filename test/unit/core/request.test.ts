@@ -163,6 +163,16 @@ describe('parseRequestBody: every bad input of SPEC §4', () => {
     ['a bad batch seed', { batch: [valid()], seed: 'x' }, /field "seed"/],
   ])('400 for %s', (_name, req, pattern) => expectError(body(req), 400, pattern));
 
+  it('400 for a body with both "image" and "batch", instead of running the batch and dropping the image', () => {
+    const both = /both "image" and "batch"; give either "image" .* or "batch" .*, not both$/;
+    expectError(body({ ...valid(), batch: [valid()] }), 400, both);
+    // even when the batch itself is malformed, the ambiguity is the problem named
+    expectError(body({ image: gray(28, 28), batch: 'x' }), 400, both);
+    // "batch" alone with other single-request fields (old clients send extras) still parses
+    const r = parseRequestBody(body({ batch: [valid()], channel: 1, image_size: [28, 28] }));
+    expect(r.ok && r.value.batch).toBe(true);
+  });
+
   it('400 for a batch of more than 4096 items', () => {
     const item = valid({ image: gray(1, 1), image_size: [1, 1] });
     expectError(
