@@ -233,6 +233,25 @@ test.describe('attack lab', () => {
     await expect(p.getByTestId('attack-run')).toBeEnabled();
   });
 
+  test('on a randomized defense the headline says the success is on the attack’s own queries and counts fresh draws', async ({
+    page,
+  }) => {
+    test.setTimeout(180_000);
+    await open(page);
+    await pickTestImage(page, 0);
+    await configure(page, { model: '0_3', attack: 'square', norm: 'linf', eps: 0.1, maxQueries: 200 });
+    await panel(page).getByTestId('attack-eot').fill('2');
+    await runToEnd(page);
+    const p = panel(page);
+    await expect(p.getByTestId('attack-success')).toHaveText(
+      /^Attack (succeeded|failed) on its own queries$/,
+    );
+    await expect(p.getByTestId('attack-fresh-draws')).toContainText(/fresh draws: fooled \d+ of 32/);
+    const rate = Number(await p.getByTestId('attack-eot-rate').getAttribute('data-value'));
+    expect(rate).toBeGreaterThanOrEqual(0);
+    expect(rate).toBeLessThanOrEqual(1);
+  });
+
   test('an attack parameter outside its declared range is named with the range, and the run keeps the last valid value', async ({
     page,
   }) => {
@@ -252,5 +271,24 @@ test.describe('attack lab', () => {
     await p.getByTestId('attack-method').selectOption('hopskipjump');
     await p.getByTestId('attack-param-maxNumEvals').fill('1.5');
     await expect(p.getByTestId('attack-param-maxNumEvals-error')).toContainText('a whole number ≥ 1');
+
+    // the main fields: the default budget is a valid value of its input, 0 is named, ε is bounded
+    const budget = p.getByTestId('attack-max-queries');
+    expect(await budget.evaluate((el: HTMLInputElement) => el.validity.valid)).toBe(true);
+    await budget.fill('0');
+    await expect(p.getByTestId('attack-max-queries-error')).toContainText(
+      'The query budget must be a whole number ≥ 1; the run uses',
+    );
+    await budget.fill('300');
+    await expect(p.getByTestId('attack-max-queries-error')).toHaveCount(0);
+    await p.getByTestId('attack-method').selectOption('square');
+    await p.getByTestId('attack-norm').selectOption('linf');
+    const eps = p.getByTestId('attack-eps');
+    await eps.fill('5');
+    await expect(p.getByTestId('attack-eps-error')).toContainText('ε must be a number in (0, 1] for L∞');
+    await eps.fill('0');
+    await expect(p.getByTestId('attack-eps-error')).toContainText('ε must be a number in (0, 1] for L∞');
+    await eps.fill('0.1');
+    await expect(p.getByTestId('attack-eps-error')).toHaveCount(0);
   });
 });

@@ -4,7 +4,7 @@
  * console sends its request there. The server's access log proves where the queries went.
  */
 import { expect, type Page, test } from '@playwright/test';
-import { type ServeProcess, startServeProcess } from '../tools/lib/serve-process';
+import { freePort, type ServeProcess, startServeProcess } from '../tools/lib/serve-process';
 import { openApp } from './helpers';
 
 let server: ServeProcess;
@@ -60,6 +60,22 @@ test('the attack lab attacks the HTTP service chosen as target; the link keeps i
   await p.getByTestId('attack-run').click();
   await expect(p).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
   expect(requestsTo('/0/score')).toBe(after);
+});
+
+test('an attack on an endpoint that does not answer names the endpoint and what to check', async ({
+  page,
+}) => {
+  const dead = `http://127.0.0.1:${await freePort()}`; // nothing listens there
+  await openApp(page, `?models=0&backend=wasm&endpoint=${encodeURIComponent(dead)}`);
+  await pickTestImage(page, 0);
+  const p = page.getByTestId('attack-panel');
+  await expect(p.getByTestId('attack-target-endpoint-url')).toHaveValue(dead);
+  await p.getByTestId('attack-model').selectOption('0');
+  await p.getByTestId('attack-method').selectOption('square');
+  await p.getByTestId('attack-max-queries').fill('50');
+  await p.getByTestId('attack-run').click();
+  await expect(p.getByTestId('attack-error')).toContainText(`${dead} did not answer`, { timeout: 60_000 });
+  await expect(p.getByTestId('attack-error')).toContainText('is the service running');
 });
 
 test('the API console sends its request to the endpoint and shows the answer', async ({ page }) => {

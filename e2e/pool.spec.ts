@@ -131,8 +131,9 @@ test.describe('worker pool', () => {
 
   test('a pool size outside its range is named in a warning and the default pool is used', async ({
     page,
+    browser,
   }) => {
-    await openApp(page, '?backend=wasm&workers=0&threads=two');
+    await openApp(page, '?backend=wasm&workers=0&threads=two&heartbeat=5');
     const banners = page.getByTestId('error-banner');
     await expect(banners.filter({ hasText: '?workers=0 is not a whole number from 1 to 16' })).toBeVisible();
     await expect(
@@ -143,6 +144,12 @@ test.describe('worker pool', () => {
     await expect
       .poll(() => page.evaluate(() => window.__playground.engine.workers))
       .toBe(Math.max(1, Math.min(cores, 4)));
+    const other = await browser.newPage();
+    await openApp(other, '?backend=gpu');
+    await expect(
+      other.getByTestId('error-banner').filter({ hasText: '?backend=gpu is not one of wasm, webgpu, auto' }),
+    ).toBeVisible();
+    await other.close();
   });
 
   test('every worker of the pool killed under load: every request settles, the pool comes back whole', async ({

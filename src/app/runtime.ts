@@ -13,6 +13,13 @@ import { customModelsSettled } from './custom-model-gate';
 function initialBackend(): BackendChoice {
   const q = new URLSearchParams(location.search).get('backend');
   if (q === 'webgpu' || q === 'wasm' || q === 'auto') return q;
+  if (q !== null)
+    reportError(
+      'URL parameter ignored',
+      `?backend=${q} is not one of wasm, webgpu, auto: the saved or automatic choice is used.`,
+      'url-param:backend',
+      'warning',
+    );
   const saved = localStorage.getItem('backend');
   return saved === 'webgpu' || saved === 'wasm' ? saved : 'auto';
 }

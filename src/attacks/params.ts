@@ -17,6 +17,11 @@ export const NORM = z.enum(['l2', 'linf']).describe('threat-model norm');
  * diameter of a 28×28 image). 0 is allowed: the attack then only re-classifies the clean image.
  */
 export const EPS = z.number().min(0).describe('perturbation budget ε in the attack norm (pixels in [0, 1])');
+/**
+ * The largest ε that still constrains a 28×28 image with pixels in [0, 1]: 1 in L∞, √784 = 28 in L2
+ * (the cube's diameter). A larger budget is the same as this one, so the attack lab refuses it.
+ */
+export const EPS_MAX = { linf: 1, l2: 28 } as const;
 export const POS_INT = z.int().min(1);
 
 export type ParamShape = Record<string, z.ZodType>;

@@ -31,13 +31,14 @@ export function EngineStatusPopover() {
         aria-expanded={open}
         aria-controls={id}
         data-testid="status-button"
+        title="Weight files of the selected models: a defense without its own training (resize-pad, noise) shares its vanilla model's file"
         onClick={() => setOpen(!open)}
       >
         <span
           className={`dot ${failed ? 'dot--error' : loading ? 'dot--loading' : 'dot--ready'}`}
           aria-hidden="true"
         />
-        Models {ready}/{uniqueWeights.length} loaded
+        Weights {ready}/{uniqueWeights.length} loaded
         {failed > 0 && <span className="status-button__err"> · {failed} failed</span>}
       </button>
       {open && (

@@ -195,11 +195,26 @@ function useResultImages(meta: RunMeta | null, result: AttackResponse | null): R
   }, [meta, result]);
 }
 
-function ResultHeader({ meta, result }: { meta: RunMeta; result: AttackResponse }) {
+/**
+ * On a randomized defense the attack's success is judged on its own (EOT) queries, and fresh draws
+ * can disagree: the headline says so and gives the fresh draws' count beside it.
+ */
+function ResultHeader({
+  meta,
+  result,
+  verdict,
+}: {
+  meta: RunMeta;
+  result: AttackResponse;
+  verdict: Verdict | null;
+}) {
   const goal =
     meta.target === null
       ? `away from ${CLASS_NAMES_EN[meta.label]}`
       : `from ${CLASS_NAMES_EN[meta.label]} to ${CLASS_NAMES_EN[meta.target]}`;
+  const model = findModel(meta.model);
+  const randomized = model ? isRandomized(model) : false;
+  const outcome = result.success ? 'Attack succeeded' : 'Attack failed';
   return (
     <header className="attack-result__head">
       <h3 id="attack-result-title" className="attack-result__title">
@@ -208,8 +223,15 @@ function ResultHeader({ meta, result }: { meta: RunMeta; result: AttackResponse 
           data-testid="attack-success"
           data-value={result.success}
         >
-          {result.success ? 'Attack succeeded' : 'Attack failed'}
+          {randomized ? `${outcome} on its own queries` : outcome}
         </span>{' '}
+        {randomized && verdict?.fooled !== undefined && (
+          <span className="small" data-testid="attack-fresh-draws">
+            <span className="badge badge--random">random</span> fresh draws: fooled {verdict.fooled} of{' '}
+            {verdict.draws}
+            {' · '}
+          </span>
+        )}
         <span className="muted small">
           {modelTitle(meta.model)} · {goal}
           {meta.labelSource === 'predicted' && ' (label = the model’s prediction: true class unknown)'}
@@ -432,7 +454,7 @@ export function AttackResultView({
       data-success={result.success}
       aria-labelledby="attack-result-title"
     >
-      <ResultHeader meta={meta} result={result} />
+      <ResultHeader meta={meta} result={result} verdict={verdict} />
       <ResultFigures meta={meta} images={images} verdict={verdict} verdictError={verdictError} />
       <ResultMetrics meta={meta} result={result} />
 

@@ -6,6 +6,7 @@ import {
   ATTACKS,
   type AttackInfo,
   type AttackName,
+  EPS_MAX,
   type Norm,
   paramFields,
 } from '../../attacks';
@@ -333,7 +334,10 @@ function EpsField({ id, norm, withEps }: { id: string; norm: Norm; withEps: bool
         id={`${id}-eps`}
         field="eps"
         min={0}
+        max={EPS_MAX[norm]}
+        accepts={(v) => v > 0}
         step={norm === 'linf' ? 0.01 : 0.1}
+        invalidText={`ε must be a number in (0, ${EPS_MAX[norm]}] for ${NORM_LABEL[norm]}`}
         testId="attack-eps"
       />
     </LabelField>
@@ -389,6 +393,7 @@ function SeedField({ id, setConfig }: { id: string; setConfig: AttackState['setC
           min={0}
           step={1}
           integer
+          invalidText="The seed must be a whole number ≥ 0"
           testId="attack-seed"
           className="input--seed"
         />
@@ -455,8 +460,9 @@ export function AttackSetup() {
             id={`${id}-budget`}
             field="maxQueries"
             min={1}
-            step={100}
+            step={1}
             integer
+            invalidText="The query budget must be a whole number ≥ 1"
             testId="attack-max-queries"
           />
         </LabelField>
@@ -471,6 +477,7 @@ export function AttackSetup() {
             max={64}
             step={1}
             integer
+            invalidText="EOT k must be a whole number from 1 to 64"
             testId="attack-eot"
             className="input--narrow"
             describedBy={`${id}-eot-note`}

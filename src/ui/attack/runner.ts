@@ -5,7 +5,7 @@
  */
 
 import { engine } from '../../app/runtime';
-import { ATTACKS, type AttackName, createHttpOracle } from '../../attacks';
+import { ATTACKS, type AttackName, createHttpOracle, EPS_MAX } from '../../attacks';
 import { argmax } from '../../core/math';
 import { isRandomized, MODELS } from '../../core/models';
 import { nearestOfOtherClasses } from '../../data/start-candidates';
@@ -19,6 +19,17 @@ export const VERDICT_DRAWS = 32;
 export const TRANSFER_DRAWS = 16;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/**
+ * An error of a run, with the endpoint named when the browser could not reach it: the browsers'
+ * own messages ("Failed to fetch", "NetworkError…", "Load failed") say neither where nor why.
+ */
+function runErrorText(e: unknown): string {
+  const text = errorText(e);
+  const endpoint = useEndpointStore.getState().endpoint;
+  if (endpoint === null || !/Failed to fetch|NetworkError|Load failed/i.test(text)) return text;
+  return `${endpoint} did not answer (${text}): is the service running, and does it allow this page's origin (CORS)? \`npm run serve\` allows any origin unless started with --cors or --no-cors.`;
+}
 
 /** Seeds for the page's own classifications, derived from the run's seed (reproducible). */
 const subSeed = (seed: number, salt: number) => ((seed * 31 + salt) & 0x7fffffff) >>> 0;
@@ -97,7 +108,8 @@ export function configProblem(config: AttackConfig): string | null {
     return `${info.title} does not support ${config.norm}.`;
   if (!Number.isInteger(config.maxQueries) || config.maxQueries < 1)
     return 'The query budget must be a whole number ≥ 1.';
-  if (hasEps(config.attack, config.norm) && !(config.eps > 0)) return 'ε must be greater than 0.';
+  if (hasEps(config.attack, config.norm) && !(config.eps > 0 && config.eps <= EPS_MAX[config.norm]))
+    return `ε must be a number in (0, ${EPS_MAX[config.norm]}] for ${config.norm === 'linf' ? 'L∞' : 'L2'} (pixels are in [0, 1]).`;
   if (!Number.isInteger(config.eot) || config.eot < 1) return 'EOT k must be a whole number ≥ 1.';
   if (!Number.isInteger(config.seed) || config.seed < 0) return 'The seed must be a whole number ≥ 0.';
   try {
@@ -219,10 +231,10 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
       );
       live().setAdversarialVerdict(runId, verdict);
     } catch (e) {
-      live().setAdversarialVerdict(runId, null, errorText(e));
+      live().setAdversarialVerdict(runId, null, runErrorText(e));
     }
   } catch (e) {
-    live().fail(runId, errorText(e));
+    live().fail(runId, runErrorText(e));
   }
 }
 
