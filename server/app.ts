@@ -10,8 +10,9 @@
  * JSON answer and headers (X-Model-Id, X-Inference-Ms, X-Seed).
  */
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, {
   type FastifyBaseLogger,
@@ -23,7 +24,7 @@ import pino from 'pino';
 import { customModelId, customModelInfos, type OutputKind } from '../src/core/custom-models';
 import { MODELS, type ModelInfo } from '../src/core/models';
 import { MAX_BODY_BYTES } from '../src/core/request';
-import { createRouter } from '../src/core/router';
+import { createRouter, parseModelPath } from '../src/core/router';
 import { createNodeEngine, type NodeEngine, type WeightState } from '../tools/lib/node-engine';
 import { type BatchingEngine, createBatchingEngine } from './batching';
 
@@ -55,6 +56,9 @@ export interface ServeOptions {
 
 export type { WeightState };
 
+/** Where the shipped weight files are, relative to the project root (npm runs scripts there). */
+export const DEFAULT_MODELS_DIR = join('public', 'models');
+
 export interface Service {
   app: FastifyInstance;
   engine: NodeEngine;
@@ -76,6 +80,39 @@ export function selectModels(ids?: readonly string[]): ModelInfo[] {
     );
   }
   return MODELS.filter((m) => ids.includes(m.id));
+}
+
+/** `<weights>.onnx` of each weight set the (shipped) models use, once each. */
+function weightFiles(models: readonly ModelInfo[]): string[] {
+  return [...new Set(models.filter((m) => m.arch !== 'custom').map((m) => `${m.weights}.onnx`))];
+}
+
+const WEIGHTS_HINT =
+  'the folder (--models-dir) needs <weights>.onnx for the models served and manifest.json to check ' +
+  'them, as the shipped public/models or what npm run train wrote';
+
+/**
+ * Refuses a start that could answer nothing but 503: not one weight file of the selected models is
+ * in the folder. RangeError naming the folder and the files missing.
+ */
+function requireSomeWeightFile(modelsDir: string, models: readonly ModelInfo[]): void {
+  const files = weightFiles(models);
+  if (files.length === 0 || files.some((f) => existsSync(join(modelsDir, f)))) return;
+  throw new RangeError(
+    `no weight set of the selected models can be loaded from ${resolve(modelsDir)}: ` +
+      `${files.join(', ')} ${files.length === 1 ? 'is' : 'are'} missing (${WEIGHTS_HINT})`,
+  );
+}
+
+/**
+ * Once loading has settled: why the service can answer nothing (every weight set failed), or null
+ * when at least one loaded. Some failing is not this: their models answer 503, the others serve.
+ */
+export function nothingLoaded(states: Record<string, WeightState>, modelsDir: string): string | null {
+  const all = Object.entries(states);
+  if (all.length === 0 || all.some(([, s]) => s.state !== 'failed')) return null;
+  const why = all.map(([w, s]) => `${w}: ${(s as { error: string }).error}`).join('; ');
+  return `no weight set of the selected models could be loaded from ${resolve(modelsDir)} (${why}); ${WEIGHTS_HINT}`;
 }
 
 /** Loads each `--model` file into the engine and appends its entries to `models`; RangeError on failure. */
@@ -197,17 +234,43 @@ function setJsonErrorHandler(app: FastifyInstance, maxBody: number): void {
   });
 }
 
+/**
+ * The 404 for a model of the table that `--models` left out (the router, which knows only the served
+ * models, would call it unknown); null when the path is not such a model.
+ */
+export function notServedAnswer(
+  path: string,
+  served: readonly ModelInfo[],
+  selected: readonly string[] | undefined,
+): { status: 404; headers: Record<string, string>; body: { error: string } } | null {
+  if (!selected?.length) return null;
+  const parsed = parseModelPath(path);
+  if (parsed?.kind !== 'model') return null;
+  const id = parsed.modelId;
+  if (!MODELS.some((m) => m.id === id) || served.some((m) => m.id === id)) return null;
+  return {
+    status: 404,
+    headers: { 'Content-Type': 'application/json' },
+    body: {
+      error:
+        `model "${id}" exists but is not served by this instance, which was started with --models ${selected.join(',')}; ` +
+        `the models served are ${served.map((m) => m.id).join(', ')} (GET / lists them; restart without --models to serve all fifteen)`,
+    },
+  };
+}
+
 /** Routes every method and path to the contract's router; GET / also reports the weights' load state. */
 function registerContractRoutes(
   app: FastifyInstance,
   router: ReturnType<typeof createRouter>,
   weightStates: () => Record<string, WeightState>,
   withOptions: boolean,
+  notServed: (path: string) => ReturnType<typeof notServedAnswer>,
 ): void {
   const handle = async (req: { method: string; url: string; body?: unknown }, reply: FastifyReply) => {
     const path = req.url.split('?')[0];
     const body = typeof req.body === 'string' ? req.body : undefined;
-    const res = await router.handle({ method: req.method, path, body });
+    const res = notServed(path) ?? (await router.handle({ method: req.method, path, body }));
     let payload = res.body;
     if (res.status === 200 && path === '/' && payload && typeof payload === 'object') {
       const states = weightStates();
@@ -230,9 +293,12 @@ function registerContractRoutes(
 /** Builds the HTTP service: engine, batching, router and the Fastify app around them (not listening). */
 export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   const models = selectModels(opts.models);
+  const modelsDir = opts.modelsDir ?? DEFAULT_MODELS_DIR;
+  // a --model file of one's own is served whatever the folder holds
+  if (!opts.customModels?.length) requireSomeWeightFile(modelsDir, models);
   const maxBody = opts.maxBody ?? MAX_BODY_BYTES;
   const engine = createNodeEngine({
-    modelsDir: opts.modelsDir,
+    modelsDir,
     threads: opts.threads ?? 2,
     verify: opts.verify ?? true,
   });
@@ -254,7 +320,9 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   addAccessLog(app);
   setJsonErrorHandler(app, maxBody);
   // without CORS nothing answers OPTIONS, so the contract's router does
-  registerContractRoutes(app, router, weightStates, opts.cors === null);
+  registerContractRoutes(app, router, weightStates, opts.cors === null, (path) =>
+    notServedAnswer(path, models, opts.models),
+  );
 
   app.addHook('onClose', async () => {
     await engine.release();

@@ -1,12 +1,14 @@
 /**
  * npm run serve -- [options]: the thesis' HTTP contract on 127.0.0.1:5000 (Flask's default port,
  * which the thesis' clients use). SIGINT/SIGTERM drain the requests in flight, then exit; a second
- * signal exits at once.
+ * signal exits at once. Exit codes: 0 after --help, --version or a shutdown on a signal; 2 for a usage
+ * problem (a bad option or value, an unknown model, a refused --model file, no weight set loadable);
+ * 1 when it cannot listen or fails while running; 130 on a second signal.
  */
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_BATCH } from '../src/core/api';
-import { buildService } from './app';
+import { buildService, nothingLoaded } from './app';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
@@ -42,7 +44,13 @@ const program = new Command()
     (v: string, prev: string[] = []) => [...prev, resolve(process.env.INIT_CWD ?? process.cwd(), v)],
   )
   .option('--probabilities', 'the --model files output probabilities, not logits')
-  .option('--models-dir <dir>', 'folder with the ONNX files and manifest.json', 'public/models')
+  .option(
+    '--models-dir <dir>',
+    'folder with the ONNX files and manifest.json; the start is refused when none of the models can load from it',
+    // relative to where the user typed the command, as --model
+    (v: string) => resolve(process.env.INIT_CWD ?? process.cwd(), v),
+    'public/models',
+  )
   .option('--threads <n>', 'onnxruntime intra-op threads per session', int('--threads', 1, 64), 2)
   .option('--max-body <bytes>', 'largest request body', int('--max-body', 1024, 1024 ** 3), 96 * 1024 * 1024)
   .option(
@@ -61,7 +69,15 @@ const program = new Command()
       .choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
       .default('info'),
   )
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 after --help or a shutdown on SIGINT/SIGTERM; 2 for a usage problem (a bad option or\n' +
+      'value, an unknown model ID, a refused --model file, no weight set of the selected models loadable);\n' +
+      '1 when it cannot listen on --host/--port or fails while running.',
+  )
+  // commander exits 1 on a bad option or value; a usage problem exits 2 here, as every other one
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
 program.parse();
 const o = program.opts<{
@@ -127,6 +143,11 @@ try {
 }
 void service.loaded.then(() => {
   const states = service.weightStates();
+  const nothing = nothingLoaded(states, o.modelsDir);
+  if (nothing) {
+    process.stderr.write(`serve: ${nothing}\n`);
+    process.exit(2);
+  }
   const failed = Object.entries(states).filter(([, s]) => s.state === 'failed');
   for (const [w, s] of failed)
     app.log.error(`weights ${w}: ${(s as { error: string }).error} (its models answer 503)`);

@@ -43,6 +43,23 @@ describe('npm run serve as a process', () => {
     expect(r.stdout).toMatch(/bad request: 400/);
   });
 
+  it('examples/python/client.py with a model the service lacks prints its JSON error and exits 1', {
+    timeout: 60_000,
+  }, () => {
+    const r = spawnSync(
+      '/usr/bin/python3',
+      ['examples/python/client.py', '--url', server.url, '--model', '9'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
+    expect(r.stderr).toMatch(
+      /^\/decision: HTTP 404 from http:\S+\/9\/decision: unknown model "9"; the models are 0, /,
+    );
+    expect(r.stderr).not.toMatch(/Traceback/);
+  });
+
   it('20 s at 32 connections over mixed routes with 10 % malformed requests: every answer JSON, no 5xx, RSS bounded', {
     timeout: 120_000,
   }, async () => {

@@ -192,15 +192,30 @@ describe('npm run serve: the contract over HTTP', () => {
 });
 
 describe('npm run serve: options and failures', () => {
-  it('--models serves a subset; others are unknown', async () => {
+  it('--models serves a subset; a model left out is named as not served here, a made-up one as unknown', async () => {
     const { service, url } = await start({ models: ['0', '0_3'] });
     try {
       const root = (await (await fetch(`${url}/`)).json()) as { models: { id: string }[] };
       expect(root.models.map((m) => m.id)).toEqual(['0', '0_3']);
       expect((await post(`${url}/0/3/decision`, JSON.stringify(gray(0)))).status).toBe(200);
-      const other = await post(`${url}/2/decision`, JSON.stringify(gray(0)));
-      expect(other.status).toBe(404);
-      expect(other.json.error).toMatch(/unknown model "2"; the models are 0, 0_3/);
+      for (const [path, id] of [
+        ['/2/decision', '2'],
+        ['/2/1/score', '2_1'],
+        ['/2_1/score', '2_1'],
+        ['/0/1/decision', '0_1'],
+      ]) {
+        const other = await post(`${url}${path}`, JSON.stringify(gray(0)));
+        expect(other.status, path).toBe(404);
+        expect(other.headers.get('content-type')).toMatch(/application\/json/);
+        expect(other.json.error).toBe(
+          `model "${id}" exists but is not served by this instance, which was started with --models 0,0_3; ` +
+            'the models served are 0, 0_3 (GET / lists them; restart without --models to serve all fifteen)',
+        );
+      }
+      const unknown = await post(`${url}/7/decision`, JSON.stringify(gray(0)));
+      expect(unknown.status).toBe(404);
+      expect(unknown.json.error).toMatch(/^unknown model "7"; the models are 0, 0_3/);
+      expect((await post(`${url}/2/classify`, JSON.stringify(gray(0)))).json.error).toMatch(/^no route/);
     } finally {
       await service.app.close();
     }
