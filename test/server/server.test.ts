@@ -14,7 +14,7 @@ import { buildService, type Service } from '../../server/app';
 import { encodeBase64 } from '../../src/core/base64';
 import { CLASS_NAMES_DE } from '../../src/core/labels';
 import { MODELS } from '../../src/core/models';
-import { createRouter } from '../../src/core/router';
+import { createRouter, deriveSeed } from '../../src/core/router';
 import { imageAt } from '../../src/data/idx';
 import { createNodeEngine } from '../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
@@ -174,6 +174,22 @@ describe('npm run serve: the contract over HTTP', () => {
     expect(seeds.size).toBe(63);
     const stats = service.batching.stats();
     expect(stats.maxRun).toBeGreaterThan(1); // concurrent requests did share runs
+  });
+
+  it('an unseeded batch item replays alone with seed deriveSeed(X-Seed, index), as the README says', async () => {
+    const items = [gray(10), gray(11), gray(12)];
+    const batch = await post(`${url}/2/4/score`, JSON.stringify({ batch: items }));
+    expect(batch.status).toBe(200);
+    const base = Number(batch.headers.get('x-seed'));
+    expect(Number.isInteger(base)).toBe(true);
+    const data = batch.json.data as number[][];
+    for (const [i, item] of items.entries()) {
+      const alone = await post(`${url}/2/4/score`, JSON.stringify({ ...item, seed: deriveSeed(base, i) }));
+      expect(alone.json.data, `item ${i}`).toEqual(data[i]);
+    }
+    // the noise does differ between draws: item 1 under the base seed itself is another answer
+    const other = await post(`${url}/2/4/score`, JSON.stringify({ ...items[1], seed: base }));
+    expect(other.json.data).not.toEqual(data[1]);
   });
 
   it('a client that sends half a body and stalls does not delay the others', async () => {
