@@ -8,6 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { AdversarialSetError } from '../src/data/adversarial';
+import { exitOnUsageError } from './experiment/cli';
 import { ConfigError, enumerateWork, rowKey, type Shard } from './experiment/config';
 import { FILES, lockOutDir, OutDirBusy, readResults, writeAtomic } from './experiment/files';
 import { type ConfigFile, incompatibilities, readConfigFile, writeOutputs } from './experiment/output';
@@ -26,7 +27,8 @@ const program = new Command()
   .argument('<dirs...>', 'output folders of `npm run experiment` (for example one per --shard)')
   .requiredOption('-o, --out <dir>', 'folder for the merged outputs')
   .option('--force', 'merge even if the model files, backend or mode differ between the folders')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride(exitOnUsageError);
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`experiment:merge: ${message}\n`);

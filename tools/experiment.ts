@@ -1,8 +1,9 @@
 /**
  * `npm run experiment -- --config <file.json> --out <dir>`: batch evaluations and attacks over
- * models × test images, in the production build's own in-browser models (headless Chromium), or
- * against any HTTP service with the same contract (--endpoint). Resumable, shardable; writes
- * config.json, results.jsonl, summary.csv, summary.md and report.html into <dir>.
+ * models × test images, in the production build's own in-browser models (headless Chromium), on
+ * onnxruntime-node in process (--native), or against any HTTP service with the same contract
+ * (--endpoint). Resumable, shardable; writes config.json, results.jsonl, summary.csv, summary.md
+ * and report.html into <dir>.
  */
 
 import { createHash } from 'node:crypto';
@@ -21,6 +22,7 @@ import {
   NativeBackend,
   UsageError,
 } from './experiment/backends';
+import { exitOnUsageError } from './experiment/cli';
 import {
   ConfigError,
   enumerateWork,
@@ -36,6 +38,7 @@ import {
   type ConfigFile,
   configFile,
   modelHashes,
+  type PlannedRun,
   precheckOutDir,
   prepareOutDir,
   readConfigFile,
@@ -73,8 +76,11 @@ interface Options {
 const program = new Command()
   .name('npm run experiment --')
   .description(
-    'Batch evaluations and black-box attacks over models × Fashion-MNIST test images, run in the production build ' +
-      '(headless Chromium, the same in-browser models, defenses and API as the playground) or against an HTTP endpoint.',
+    'Batch evaluations and black-box attacks over models × Fashion-MNIST test images, in one of three modes: ' +
+      'by default in the production build (dist/) in headless Chromium, with the same in-browser models, defenses ' +
+      'and API as the playground; with --native on onnxruntime-node in this process (the public/models files, ' +
+      'the same API router, no browser); with --endpoint against an HTTP service with the same contract ' +
+      '(e.g. npm run serve).',
   )
   .option('-c, --config <file>', 'experiment config (JSON); optional when --out already holds a run')
   .requiredOption(
@@ -121,7 +127,8 @@ const program = new Command()
   )
   .option('--force', 'resume even if the model files, backend or mode differ from the earlier run')
   .option('--no-progress', 'no progress bar')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .exitOverride(exitOnUsageError);
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`experiment: ${message}\n`);
@@ -231,6 +238,10 @@ function parseCli(): Cli {
   return { opts, outDir, shard, batchSize, inFlight };
 }
 
+function modeOf(opts: Options): PlannedRun['mode'] {
+  return opts.endpoint ? 'endpoint' : opts.native ? 'native' : 'browser';
+}
+
 /** Phase 2: the output folder can take this run (before anything is started), then locked for it. */
 function claimOutDir(
   cli: Cli,
@@ -248,6 +259,7 @@ function claimOutDir(
       force: Boolean(opts.force),
       redoChanged: Boolean(opts.redoChanged),
       redoAll: Boolean(opts.redoAll),
+      run: { mode: modeOf(opts), backend: opts.backend },
     });
   } catch (e) {
     if (e instanceof UsageError) fail(e.message);
@@ -533,7 +545,7 @@ function finishedAlready(cli: Cli, resolved: ResolvedConfig, planned: WorkItem[]
   if (resolved.custom.length > 0) return null;
   const previous = readConfigFile(outDir);
   if (!previous || previous.resolved.planned_items !== planned.length) return null;
-  const mode = opts.endpoint ? 'endpoint' : opts.native ? 'native' : 'browser';
+  const mode = modeOf(opts);
   const env = previous.environment as { mode?: string; backend?: { active?: string } };
   if (env.mode !== mode || (mode === 'browser' && env.backend?.active !== opts.backend)) return null;
   const existing = latestRows(readResults(outDir).rows);

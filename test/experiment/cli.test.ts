@@ -138,6 +138,29 @@ describe('experiment CLI: config errors', () => {
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/--shard/);
   });
+
+  it("exits 2 on the usage errors commander catches, with commander's message; --help exits 0", async () => {
+    const out = join(TMP, 'usage-out');
+    const unknown = await cli(['--config', SMOKE, '--out', out, '--bogus']);
+    expect(unknown.code, explain(unknown)).toBe(2);
+    expect(unknown.stderr).toMatch(/error: unknown option '--bogus'/);
+    const noOut = await cli(['--config', SMOKE]);
+    expect(noOut.code, explain(noOut)).toBe(2);
+    expect(noOut.stderr).toMatch(/error: required option '-o, --out <dir>' not specified/);
+    const choice = await cli(['--config', SMOKE, '--out', out, '--backend', 'foo']);
+    expect(choice.code, explain(choice)).toBe(2);
+    expect(choice.stderr).toMatch(/argument 'foo' is invalid\. Allowed choices are wasm, webgpu/);
+    expect(existsSync(out)).toBe(false);
+    const help = await cli(['--help']);
+    expect(help.code, explain(help)).toBe(0);
+    // the description names all three modes
+    expect(help.stdout.replace(/\s+/g, ' ')).toMatch(
+      /headless Chromium.*--native.*onnxruntime-node.*--endpoint/,
+    );
+    const mergeUnknown = await merge([TMP, '--out', join(TMP, 'merge-usage'), '--bogus']);
+    expect(mergeUnknown.code, explain(mergeUnknown)).toBe(2);
+    expect(mergeUnknown.stderr).toMatch(/error: unknown option '--bogus'/);
+  });
 });
 
 const WEIGHTS_0 = join(ROOT, 'public', 'models', '0.onnx');
@@ -169,6 +192,23 @@ describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --native', () => {
     const both = await cli(['--config', SMOKE, '--out', out, '--native', '--endpoint', 'http://127.0.0.1:9']);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--endpoint and --native exclude each other/);
+
+    // browser mode into these native rows: refused from the command line alone, before vite and
+    // Chromium start, with the ways out that fit (--redo-changed only reruns changed weight files)
+    for (const extra of [[], ['--redo-changed']]) {
+      const t0 = Date.now();
+      const browser = await cli(['--config', SMOKE, '--out', out, ...extra]);
+      expect(browser.code, explain(browser)).toBe(2);
+      expect(browser.stderr).toMatch(
+        /the mode differs \(native vs browser\)\. Use --redo-all to rerun it here/,
+      );
+      expect(browser.stderr).toMatch(/--force to resume anyway/);
+      expect(browser.stderr).not.toMatch(/--redo-changed/);
+      expect(browser.stderr).not.toMatch(/starting vite preview|Chromium/);
+      // a browser start alone takes longer; this is the CLI's own start-up on a busy machine
+      expect(Date.now() - t0).toBeLessThan(20_000);
+    }
+    expect(rows(out)).toHaveLength(20);
   });
 });
 
@@ -333,7 +373,8 @@ describe.skipIf(browserSkip !== null)('experiment CLI: in headless Chromium', ()
     // another backend is another run: the full path says so instead of "nothing to run"
     const other = await cli(['--config', SMOKE, '--out', full, '--native']);
     expect(other.code, explain(other)).toBe(2);
-    expect(other.stderr).toMatch(/the mode differs \(browser vs native\)/);
+    expect(other.stderr).toMatch(/the mode differs \(browser vs native\)\. Use --redo-all/);
+    expect(other.stderr).not.toMatch(/--redo-changed/);
   });
 
   it('library attacks on a randomized model: browser rows (two in flight) agree with native ones, EOT rate included', {

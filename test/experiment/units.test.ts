@@ -84,9 +84,17 @@ describe('experiment config', () => {
   it("takes each library attack's declared parameters in snake_case, with their ranges", () => {
     const base = { type: 'square', norm: 'linf', eps: 0.1, max_queries: 10 };
     expect(problems({ ...SMOKE, attacks: [{ ...base, p_init: 2 }] })[0]).toMatch(/^attacks\[0\]\.p_init: /);
-    expect(problems({ ...SMOKE, attacks: [{ ...base, pInit: 0.5 }] })[0]).toMatch(
-      /^attacks\[0\]\.pInit: unknown field/,
+    // the library's camelCase name points to the config's snake_case one, where the attack has it
+    expect(problems({ ...SMOKE, attacks: [{ ...base, pInit: 0.5 }] })).toEqual([
+      'attacks[0].pInit: unknown field; did you mean p_init?',
+    ]);
+    const { max_queries: _, ...noBudget } = base;
+    expect(problems({ ...SMOKE, attacks: [{ ...noBudget, maxQueries: 10 }] })).toContain(
+      'attacks[0].maxQueries: unknown field; did you mean max_queries?',
     );
+    expect(problems({ ...SMOKE, attacks: [{ type: 'none', pInit: 0.5 }] })).toEqual([
+      'attacks[0].pInit: unknown field (not allowed here)',
+    ]);
     for (const type of LIBRARY_ATTACKS) {
       const declared = Object.keys(ATTACKS[type].params.shape);
       const shape = (attackSchema.options.find((o) => o.shape.type.value === type) as { shape: object })
@@ -426,6 +434,72 @@ describe('files', () => {
     expect(logs.join('\n')).toMatch(/mode differs.*Resuming anyway/);
   });
 
+  it('refuses another mode or backend before anything starts, with advice that fits the difference', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exp-precheck-'));
+    const resolved = resolveConfig({ ...SMOKE, models: ['0'], images: { indices: [1] } });
+    const env = (mode: string, active?: string, sha = 'aa') => ({
+      mode,
+      ...(active ? { backend: { active } } : {}),
+      models: { '0': { file_sha256: sha } },
+    });
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(configFile(resolved, null, env('native'), 2, 2)));
+    writeFileSync(join(dir, 'results.jsonl'), `${JSON.stringify(row({ index: 1 }))}\n`);
+    // the precheck runs before the backend: its file has no environment yet
+    const opts = {
+      outDir: dir,
+      file: configFile(resolved, null, {}, 2, 2),
+      resume: true,
+      fresh: false,
+      force: false,
+      run: { mode: 'browser', backend: 'wasm' } as const,
+    };
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    };
+    const early = refusal(() => precheckOutDir(opts));
+    expect(early).toMatch(/the mode differs \(native vs browser\)\. Use --redo-all to rerun it here/);
+    expect(early).toMatch(/--force to resume anyway \(mixing rows of both\), --fresh/);
+    // --redo-changed reruns only models whose weight file changed: it cannot help here
+    expect(early).not.toMatch(/--redo-changed/);
+    expect(refusal(() => precheckOutDir({ ...opts, redoChanged: true }))).toBe(early);
+    expect(() => precheckOutDir({ ...opts, force: true })).not.toThrow();
+    expect(() => precheckOutDir({ ...opts, redoAll: true })).not.toThrow();
+    expect(() => precheckOutDir({ ...opts, run: { mode: 'native' } })).not.toThrow();
+    // the same advice when the mode is found only after the start (prepareOutDir)
+    const late = refusal(() =>
+      prepareOutDir({
+        ...opts,
+        file: configFile(resolved, null, env('browser', 'wasm'), 2, 2),
+        log: () => {},
+      }),
+    );
+    expect(late).toMatch(/the mode differs \(native vs browser\)\. Use --redo-all/);
+    expect(late).not.toMatch(/--redo-changed/);
+
+    // browser rows made on WebGPU: asking for WASM is known to differ, asking for WebGPU is not
+    // (it may fall back to WASM), so that is left to the check after the start
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify(configFile(resolved, null, env('browser', 'webgpu'), 2, 2)),
+    );
+    expect(refusal(() => precheckOutDir(opts))).toMatch(/the inference backend differs \(webgpu vs wasm\)/);
+    expect(() => precheckOutDir({ ...opts, run: { mode: 'browser', backend: 'webgpu' } })).not.toThrow();
+    // only a weight file changed: --redo-changed is the way out, and it is offered
+    const weights = refusal(() =>
+      prepareOutDir({
+        ...opts,
+        file: configFile(resolved, null, env('browser', 'webgpu', 'bb'), 2, 2),
+        log: () => {},
+      }),
+    );
+    expect(weights).toMatch(/model 0's weight file changed.*Use --redo-changed/);
+  });
+
   it('--redo-all moves every row to superseded.jsonl with why and the earlier environment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'exp-redo-all-'));
     const resolved = resolveConfig({ ...SMOKE, models: ['0'], images: { indices: [1] } });
@@ -509,6 +583,85 @@ describe('files', () => {
     expect(html).not.toMatch(/(src|href)\s*=\s*["']?(https?:)?\/\//i);
     expect(html).not.toMatch(/https?:\/\//);
     expect(html).not.toMatch(/<script|<link/i);
+  });
+});
+
+/** A CSS colour as `#rrggbb` or `hsl(h s% l%)`, as sRGB in [0, 1]. */
+function srgb(css: string): number[] {
+  const hsl = /^hsl\(([\d.]+) ([\d.]+)% ([\d.]+)%\)$/.exec(css);
+  if (!hsl) return [1, 3, 5].map((i) => Number.parseInt(css.slice(i, i + 2), 16) / 255);
+  const [h, sat, l] = [Number(hsl[1]), Number(hsl[2]) / 100, Number(hsl[3]) / 100];
+  const f = (n: number) => {
+    const k = (n + h / 30) % 12;
+    return l - sat * Math.min(l, 1 - l) * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+  };
+  return [f(0), f(8), f(4)];
+}
+
+/** CIE76 colour difference of two CSS colours (in CIELAB, D65). */
+function deltaE(a: string, b: string): number {
+  const lab = (css: string) => {
+    const [r, g, bl] = srgb(css).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    const f = (t: number) => (t > 0.008856 ? Math.cbrt(t) : 7.787 * t + 16 / 116);
+    const x = f((0.4124 * r + 0.3576 * g + 0.1805 * bl) / 0.95047);
+    const y = f(0.2126 * r + 0.7152 * g + 0.0722 * bl);
+    const z = f((0.0193 * r + 0.1192 * g + 0.9505 * bl) / 1.08883);
+    return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+  };
+  const [p, q] = [lab(a), lab(b)];
+  return Math.hypot(p[0] - q[0], p[1] - q[1], p[2] - q[2]);
+}
+
+describe('report', () => {
+  const resolved = resolveConfig({
+    ...SMOKE,
+    models: 'all',
+    attacks: [{ type: 'none' }, { type: 'square', norm: 'linf', eps: 0.1, max_queries: 100 }],
+  });
+  const key = resolved.attacks[1].key;
+  const rows = resolved.models.flatMap((model, m) =>
+    resolved.indices.flatMap((index, i) => [
+      row({ model, index, attack: 'none' }),
+      row({ model, index, attack: key, success: i <= m % 5, adv_pred: 3, queries: 5 + m, linf: 0.1 }),
+    ]),
+  );
+  const html = renderReport({
+    name: 'unit',
+    resolved,
+    rows,
+    summary: summarize(resolved, rows),
+    expected: rows.length,
+    environment: { mode: 'native' },
+    notes: [],
+    testSet: null,
+  });
+
+  it('gives every model of a report a clearly different colour, the same in its chart and legend', () => {
+    const chart = html.slice(html.indexOf('<h2>Success rate vs query budget</h2>'));
+    const lines = [...chart.matchAll(/<path d="[^"]*" fill="none" stroke="([^"]+)"/g)].map((x) => x[1]);
+    expect(lines).toHaveLength(15);
+    // the five models of one architecture were shades of one hue (ΔE 8.5 between 0_2 and 0_3)
+    for (let i = 0; i < lines.length; i++)
+      for (let j = i + 1; j < lines.length; j++)
+        expect(deltaE(lines[i], lines[j]), `${resolved.models[i]} vs ${resolved.models[j]}`).toBeGreaterThan(
+          25,
+        );
+    const legend = chart.slice(chart.indexOf('<div class="legend">'));
+    const keyed = [...legend.matchAll(/stroke="([^"]+)" stroke-width="4"\/><\/svg>([^<]+)</g)];
+    expect(keyed.slice(0, 15).map((x) => [x[1], x[2].split(' ')[0]])).toEqual(
+      lines.map((c, i) => [c, resolved.models[i]]),
+    );
+  });
+
+  it('shows 0 errors as 0, and lets the summary table scroll sideways', () => {
+    const table = html.slice(html.indexOf('<h2>Summary</h2>'), html.indexOf('</table>'));
+    expect(table).toMatch(/^<h2>Summary<\/h2><div class="scroll"><table>/);
+    expect(html).toMatch(/\.scroll\{overflow-x:auto\}/);
+    const headers = [...table.matchAll(/<th>([^<]*)<\/th>/g)].map((x) => x[1]);
+    const first = table.slice(table.indexOf('<tbody>'), table.indexOf('</tr>', table.indexOf('<tbody>')));
+    const cells = [...first.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((x) => x[1]);
+    expect(cells).toHaveLength(headers.length);
+    expect(cells[headers.indexOf('errors')]).toBe('0');
   });
 });
 

@@ -218,9 +218,28 @@ export function pathName(path: readonly PropertyKey[]): string {
 
 type Issue = z.core.$ZodIssue;
 
+/** The fields an attack at `path` of a config may have (the only snake_case fields of a config). */
+function fieldsAt(raw: unknown, path: readonly PropertyKey[]): string[] {
+  if (path.length === 2 && path[0] === 'attacks' && typeof path[1] === 'number') {
+    const type = (raw as { attacks?: { type?: unknown }[] } | null)?.attacks?.[path[1]]?.type;
+    const option = attackSchema.options.find((o) => o.shape.type.value === type);
+    return option ? Object.keys(option.shape) : [];
+  }
+  return [];
+}
+
+/** An unknown field; the library's camelCase (`pInit`) gets its snake_case config name (`p_init`). */
+function unknownField(raw: unknown, path: readonly PropertyKey[], key: string): string {
+  const snake = snakeCase(key);
+  return snake !== key && fieldsAt(raw, path).includes(snake)
+    ? `unknown field; did you mean ${snake}?`
+    : 'unknown field (not allowed here)';
+}
+
 function flatten(
   issues: readonly Issue[],
   prefix: readonly PropertyKey[] = [],
+  raw: unknown = undefined,
 ): { path: PropertyKey[]; message: string }[] {
   const out: { path: PropertyKey[]; message: string }[] = [];
   for (const issue of issues) {
@@ -232,10 +251,9 @@ function flatten(
         const depth = (xs: readonly Issue[]) => Math.max(...xs.map((x) => x.path.length));
         return depth(b) - depth(a);
       });
-      out.push(...flatten(ranked[0], path));
+      out.push(...flatten(ranked[0], path, raw));
     } else if (issue.code === 'unrecognized_keys') {
-      for (const k of issue.keys)
-        out.push({ path: [...path, k], message: 'unknown field (not allowed here)' });
+      for (const k of issue.keys) out.push({ path: [...path, k], message: unknownField(raw, path, k) });
     } else if (issue.code === 'invalid_type' && /received undefined$/.test(issue.message)) {
       out.push({ path, message: `required field is missing (expected ${issue.expected})` });
     } else {
@@ -245,8 +263,9 @@ function flatten(
   return out;
 }
 
-export function formatIssues(issues: readonly Issue[]): string[] {
-  return flatten(issues).map((p) => `${pathName(p.path)}: ${p.message}`);
+/** @param raw the value that was validated, so an unknown field can be matched to a known one */
+export function formatIssues(issues: readonly Issue[], raw?: unknown): string[] {
+  return flatten(issues, [], raw).map((p) => `${pathName(p.path)}: ${p.message}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -311,7 +330,7 @@ export function sampleIndices(count: number, seed: number, population = TEST_SET
 /** Validates a parsed JSON value; throws ConfigError naming every bad field. */
 export function parseConfig(raw: unknown): ExperimentConfig {
   const r = configSchema.safeParse(raw);
-  if (!r.success) throw new ConfigError(formatIssues(r.error.issues));
+  if (!r.success) throw new ConfigError(formatIssues(r.error.issues, raw));
   const keys = r.data.attacks.map(attackKey);
   const problems: string[] = [];
   r.data.attacks.forEach((a, i) => {

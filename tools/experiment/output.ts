@@ -109,6 +109,35 @@ export function modelHashes(env: Record<string, unknown>): Record<string, string
 
 const ATTACKS_DIFFER = 'the attacks differ';
 
+type RunEnvironment = { mode?: string; backend?: { active?: string | null } };
+
+/** How two runs' modes or in-browser inference backends differ (empty when they do not). */
+function runDifferences(a: RunEnvironment, b: RunEnvironment): string[] {
+  if (a.mode !== b.mode) return [`the mode differs (${a.mode} vs ${b.mode})`];
+  if (a.mode === 'browser' && a.backend?.active !== b.backend?.active)
+    return [`the inference backend differs (${a.backend?.active} vs ${b.backend?.active})`];
+  return [];
+}
+
+/** Where a run's rows will be made, as the command line says before anything starts. */
+export interface PlannedRun {
+  mode: 'browser' | 'endpoint' | 'native';
+  /** the requested in-browser backend (browser mode) */
+  backend?: 'wasm' | 'webgpu';
+}
+
+/**
+ * The differences from an earlier run that the command line alone shows. WebGPU may fall back to
+ * WASM, so a run asking for it has a known backend only once the page has started; WASM is WASM.
+ */
+function plannedDifferences(previous: ConfigFile, run: PlannedRun): string[] {
+  const env = previous.environment as RunEnvironment;
+  if (env.mode !== run.mode) return runDifferences(env, { mode: run.mode });
+  if (run.mode === 'browser' && run.backend === 'wasm' && env.backend?.active)
+    return runDifferences(env, { mode: run.mode, backend: { active: 'wasm' } });
+  return [];
+}
+
 /** Why rows of `b` may not be mixed with rows of `a` (empty when they may). */
 export function incompatibilities(
   a: ConfigFile,
@@ -128,12 +157,7 @@ export function incompatibilities(
     );
   }
   if (opts.environment === false) return out;
-  const ea = a.environment as { mode?: string; backend?: { active?: string }; endpoint?: string };
-  const eb = b.environment as { mode?: string; backend?: { active?: string }; endpoint?: string };
-  if (ea.mode !== eb.mode) out.push(`the mode differs (${ea.mode} vs ${eb.mode})`);
-  else if (ea.mode === 'browser' && ea.backend?.active !== eb.backend?.active) {
-    out.push(`the inference backend differs (${ea.backend?.active} vs ${eb.backend?.active})`);
-  }
+  out.push(...runDifferences(a.environment, b.environment));
   const ha = modelHashes(a.environment);
   const hb = modelHashes(b.environment);
   for (const id of Object.keys(ha)) {
@@ -161,8 +185,25 @@ export interface PrepareOptions {
   log: (line: string) => void;
 }
 
-/** The checks of prepareOutDir that need no environment, so a doomed run fails before the browser starts. */
-export function precheckOutDir(o: Omit<PrepareOptions, 'log'>): void {
+/**
+ * The refusal to resume rows made elsewhere, with the ways out that fit: --redo-changed only
+ * reruns models whose weight file changed, so it is offered only when nothing else differs.
+ */
+function differentRun(outDir: string, problems: string[], onlyWeights: boolean): UsageError {
+  const ways = onlyWeights
+    ? 'Use --redo-changed to rerun only the models whose files changed, --redo-all to rerun everything here ' +
+      '(the earlier rows are kept in superseded.jsonl), --fresh to discard everything, another --out, ' +
+      'or --force to resume anyway.'
+    : 'Use --redo-all to rerun it here (the earlier rows are kept in superseded.jsonl), --force to resume ' +
+      'anyway (mixing rows of both), --fresh to discard the earlier rows, or another --out.';
+  return new UsageError(`${outDir} holds results of a different run: ${problems.join('; ')}. ${ways}`);
+}
+
+/**
+ * The checks of prepareOutDir that need no started backend, so a doomed run fails before the
+ * browser starts: the experiment, and (without --force) the mode and backend of `run`.
+ */
+export function precheckOutDir(o: Omit<PrepareOptions, 'log'> & { run?: PlannedRun }): void {
   const resultsPath = join(o.outDir, FILES.results);
   if (o.fresh || !existsSync(resultsPath) || statSync(resultsPath).size === 0) return;
   const previous = readConfigFile(o.outDir);
@@ -182,6 +223,8 @@ export function precheckOutDir(o: Omit<PrepareOptions, 'log'>): void {
     (p) => !(o.redoChanged && p === ATTACKS_DIFFER && changedAttacks(previous, o.file).length > 0),
   );
   if (problems.length) throw differentExperiment(o.outDir, problems);
+  const differences = o.run && !o.force ? plannedDifferences(previous, o.run) : [];
+  if (differences.length) throw differentRun(o.outDir, differences, false);
 }
 
 /**
@@ -343,12 +386,11 @@ export function prepareOutDir(o: PrepareOptions): { resumed: boolean } {
     if (configProblems.length) throw differentExperiment(o.outDir, configProblems);
     const problems = incompatibilities(previous, o.file, { sameShard: true });
     if (problems.length) {
-      const text = `${o.outDir} holds results of a different run: ${problems.join('; ')}.`;
-      if (!o.force)
-        throw new UsageError(
-          `${text} Use --redo-changed to rerun only the models whose files changed, --fresh to discard everything, another --out, or --force to resume anyway.`,
-        );
-      o.log(`warning: ${text} Resuming anyway (--force).`);
+      const onlyWeights = runDifferences(previous.environment, o.file.environment).length === 0;
+      if (!o.force) throw differentRun(o.outDir, problems, onlyWeights);
+      o.log(
+        `warning: ${o.outDir} holds results of a different run: ${problems.join('; ')}. Resuming anyway (--force).`,
+      );
     }
     if (repairResults(o.outDir))
       o.log('results.jsonl ended in a partial line (a killed run); it was cut off');

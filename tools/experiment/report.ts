@@ -29,7 +29,6 @@ function esc(s: unknown): string {
   );
 }
 
-const ARCH_HUE: Record<Arch, number> = { cnn: 212, resnet18: 28, vit: 140, custom: 290 };
 const DEFENSE_COLOR: Record<Defense, string> = {
   none: '#4c78a8',
   pgd: '#f58518',
@@ -41,8 +40,12 @@ const DEFENSE_COLOR: Record<Defense, string> = {
 const DEFENSE_ORDER: Defense[] = ['none', 'pgd', 'augment', 'resize_pad', 'noise', 'blur'];
 const ARCH_ORDER: Arch[] = ['cnn', 'resnet18', 'vit', 'custom'];
 
-/** Tableau 10: distinct colours for charts with few lines. */
-const TABLEAU10 = [
+/**
+ * One colour per model line: Tableau 10 (its grey left out, too faint as a line) and six darker
+ * hues, at least 30 apart in CIELAB ΔE76. Shades of one hue per architecture were tried: the five
+ * models of an architecture could not be told apart.
+ */
+export const SERIES_COLORS = [
   '#4e79a7',
   '#f28e2b',
   '#e15759',
@@ -52,15 +55,27 @@ const TABLEAU10 = [
   '#b07aa1',
   '#ff9da7',
   '#9c755f',
-  '#bab0ac',
+  '#000080',
+  '#c51b7d',
+  '#333333',
+  '#808000',
+  '#911eb4',
+  '#800000',
 ];
 
-/** A distinct colour per model: hue by architecture, lightness by defense. */
-function modelColor(id: string, fallbackIndex: number): string {
-  const m = getModel(id);
-  if (!m) return `hsl(${(fallbackIndex * 47) % 360} 60% 45%)`;
-  const d = DEFENSE_ORDER.indexOf(m.defense);
-  return `hsl(${ARCH_HUE[m.arch] + d * 9} ${70 - d * 4}% ${28 + d * 10}%)`;
+/**
+ * A model's colour (and, past the palette, a dash) in every chart of one report: by its place in
+ * the report's model list, so the same model has the same colour in each chart and legend.
+ */
+function seriesStyle(models: readonly string[], model: string): { color: string; dash?: string } {
+  const i = Math.max(0, models.indexOf(model));
+  const color = SERIES_COLORS[i % SERIES_COLORS.length];
+  return i < SERIES_COLORS.length ? { color } : { color, dash: i < 2 * SERIES_COLORS.length ? '6 3' : '2 2' };
+}
+
+/** An attack key, escaped, that may wrap after its commas, so the summary table fits the page. */
+function breakable(key: string): string {
+  return esc(key).replaceAll(',', ',<wbr>');
 }
 
 function fmt(v: number | null, digits = 3): string {
@@ -174,6 +189,7 @@ function robustChart(attack: ResolvedAttack, summary: readonly SummaryRow[]): st
 interface Series {
   label: string;
   color: string;
+  dash?: string;
   points: [number, number][];
 }
 
@@ -224,7 +240,7 @@ function lineChart(
       else d += `L${X},${Y}`;
     });
     parts.push(
-      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"><title>${esc(s.label)}</title></path>`,
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1.8"${s.dash ? ` stroke-dasharray="${s.dash}"` : ''}><title>${esc(s.label)}</title></path>`,
     );
   }
   parts.push(
@@ -332,7 +348,7 @@ function successCurves(
   const max = budgetOf(attack, rows);
   const series: Series[] = [];
   const eps = curveEps(attack);
-  models.forEach((model, mi) => {
+  models.forEach((model) => {
     const rs = rows.filter(
       (r) =>
         r.model === model && r.attack === attack.key && r.error === undefined && r.clean_pred === r.label,
@@ -352,7 +368,7 @@ function successCurves(
       points.push([Math.max(1, q), (i + 1) / rs.length]);
     });
     points.push([max, qs.length / rs.length]);
-    series.push({ label: `${model} (${modelLabel(model)})`, color: modelColor(model, mi), points });
+    series.push({ label: `${model} (${modelLabel(model)})`, ...seriesStyle(models, model), points });
   });
   if (series.length === 0) return '<p class="muted">no attacked images yet</p>';
   const yLabel = isMinNorm(attack)
@@ -366,7 +382,7 @@ function successCurves(
       step: true,
       xLabel: 'query budget (log scale)',
       yLabel,
-    }) + legend(series.map((s) => ({ label: s.label, color: s.color })))
+    }) + legend(series)
   );
 }
 
@@ -389,14 +405,13 @@ function robustnessCurve(
   const xMax = Math.min(cap, Math.max(norm === 'l2' ? 1 : 0.1, ...found) * 1.05);
   const grid = Array.from({ length: 101 }, (_, i) => (i / 100) * xMax);
   const series: Series[] = [];
-  models.forEach((model, mi) => {
+  models.forEach((model) => {
     const rs = rows.filter((r) => r.model === model && r.attack === attack.key);
     const curve = robustAccuracyCurve(rs, norm, grid);
     if (curve[0] === null) return;
     series.push({
       label: `${model} (${modelLabel(model)})`,
-      // few lines: a categorical palette tells them apart; fifteen: hue by architecture
-      color: models.length <= TABLEAU10.length ? TABLEAU10[mi] : modelColor(model, mi),
+      ...seriesStyle(models, model),
       points: grid.map((e, i) => [e, curve[i] as number]),
     });
   });
@@ -409,7 +424,7 @@ function robustnessCurve(
       xLinear: true,
       xLabel: `ε (${norm === 'l2' ? 'L2' : 'L∞'}, [0,1] pixel units)`,
       yLabel: 'robust accuracy',
-    }) + legend(series.map((s) => ({ label: s.label, color: s.color })))
+    }) + legend(series)
   );
 }
 
@@ -424,7 +439,7 @@ function distanceCurves(
   for (let e = 0; e <= Math.log10(max) + 1e-9; e += 0.1) grid.push(Math.round(10 ** e));
   const series: Series[] = [];
   let yMax = 0;
-  models.forEach((model, mi) => {
+  models.forEach((model) => {
     const rs = rows.filter(
       (r) => r.model === model && r.attack === attack.key && r.traj && r.traj.length > 0,
     );
@@ -443,7 +458,7 @@ function distanceCurves(
       }
     }
     if (points.length)
-      series.push({ label: `${model} (${modelLabel(model)})`, color: modelColor(model, mi), points });
+      series.push({ label: `${model} (${modelLabel(model)})`, ...seriesStyle(models, model), points });
   });
   if (series.length === 0) return '';
   const norm = normOf(attack) === 'linf' ? 'L∞' : 'L2';
@@ -453,7 +468,7 @@ function distanceCurves(
       yMax: yMax * 1.05,
       xLabel: 'query budget (log scale)',
       yLabel: `median ${norm} distance`,
-    }) + legend(series.map((s) => ({ label: s.label, color: s.color })))
+    }) + legend(series)
   );
 }
 
@@ -466,9 +481,9 @@ function distributionChart(
   const useLinf = normOf(attack) === 'linf';
   const pick = (r: ResultRow) => (useLinf ? r.linf : r.l2);
   const data = models
-    .map((model, mi) => ({
+    .map((model) => ({
       model,
-      color: modelColor(model, mi),
+      color: seriesStyle(models, model).color,
       values: rows
         .filter((r) => r.model === model && r.attack === attack.key && r.success === true)
         .map(pick)
@@ -580,7 +595,7 @@ body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid #dde;padding-bottom:4px}h3{font-size:15px;margin:18px 0 6px}
 .muted{color:#667}.scroll{overflow-x:auto}.warn{background:#fff4d6;border:1px solid #f0c36d;padding:8px 12px;border-radius:6px}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}th,td{padding:4px 8px;border-bottom:1px solid #e4e6ee;text-align:right;white-space:nowrap}
-th{background:#f4f5f9;position:sticky;top:0}td:nth-child(1),td:nth-child(2),th:nth-child(1),th:nth-child(2){text-align:left}
+th{background:#f4f5f9;position:sticky;top:0;white-space:normal;vertical-align:bottom}td.key{white-space:normal}td:nth-child(1),td:nth-child(2),th:nth-child(1),th:nth-child(2){text-align:left}
 code{font-size:12px;background:#f3f4f8;padding:1px 4px;border-radius:3px}
 .grid{stroke:#e6e8ef}.axisline{stroke:#889}.tick{font-size:10.5px;fill:#556}.axis{font-size:12px;fill:#334}.val{font-size:10px;fill:#334}
 .charts{display:flex;flex-wrap:wrap;gap:18px 36px}.chart{min-width:300px}
@@ -631,9 +646,9 @@ export function renderReport(ctx: ReportInput): string {
   );
   for (const r of summary) {
     out.push(
-      `<tr><td>${esc(r.model)} <span class="muted">${esc(modelLabel(r.model))}</span></td>${withSet ? `<td>${esc(r.set ?? '')}</td>` : ''}<td><code>${esc(r.attack)}</code></td><td>${r.n}</td>` +
+      `<tr><td>${esc(r.model)} <span class="muted">${esc(modelLabel(r.model))}</span></td>${withSet ? `<td>${esc(r.set ?? '')}</td>` : ''}<td class="key"><code>${breakable(r.attack)}</code></td><td>${r.n}</td>` +
         `<td>${pct(r.clean_accuracy)}</td><td>${pct(r.robust_accuracy)}</td><td>${pct(r.success_rate)}</td><td>${fmt(r.median_queries, 5)}</td>` +
-        `<td>${fmt(r.median_l2, 4)}</td><td>${fmt(r.median_linf, 4)}</td><td>${r.errors || ''}</td><td>${pct(r.eot_success_rate)}</td><td>${pct(r.eot_vote_accuracy)}</td></tr>`,
+        `<td>${fmt(r.median_l2, 4)}</td><td>${fmt(r.median_linf, 4)}</td><td>${r.errors}</td><td>${pct(r.eot_success_rate)}</td><td>${pct(r.eot_vote_accuracy)}</td></tr>`,
     );
   }
   out.push(
