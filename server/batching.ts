@@ -7,7 +7,9 @@
  * has arrived by then; while a run is in progress, arriving calls wait for it and then go together
  * (up to `maxBatch` images a run, the rest in the following runs, in arrival order). Nothing waits
  * on a timer: a call waits for the run in progress and for the runs of the calls queued before it.
- * A call of `maxBatch` images or more runs on its own.
+ * A call of more than `maxBatch` images is split into runs of `maxBatch`, one after another: one
+ * 4096-image run made onnxruntime keep gigabytes of arena memory for good (docs/serve.md), while
+ * 64-image runs keep the same throughput.
  *
  * Coalescing happens after the router has applied each request's preprocessor with that request's
  * own seed, so a randomized defense draws per request exactly as unbatched, and a seeded request
@@ -113,6 +115,13 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
     }
   }
 
+  const enqueue = (weights: string, inputs: Float32Array, n: number) =>
+    new Promise<Float32Array>((resolve, reject) => {
+      const l = lane(weights);
+      l.queue.push({ inputs, n, resolve, reject });
+      schedule(weights, l);
+    });
+
   return {
     infer(weights: string, inputs: Float32Array, n: number): Promise<Float32Array> {
       if (!Number.isInteger(n) || n < 1 || inputs.length !== n * PIXELS) {
@@ -122,10 +131,20 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
           ),
         );
       }
-      return new Promise((resolve, reject) => {
-        const l = lane(weights);
-        l.queue.push({ inputs, n, resolve, reject });
-        schedule(weights, l);
+      if (n <= maxBatch) return enqueue(weights, inputs, n);
+      const parts: Promise<Float32Array>[] = [];
+      for (let i = 0; i < n; i += maxBatch) {
+        const k = Math.min(maxBatch, n - i);
+        parts.push(enqueue(weights, inputs.subarray(i * PIXELS, (i + k) * PIXELS), k));
+      }
+      return Promise.all(parts).then((chunks) => {
+        const out = new Float32Array(n * CLASSES);
+        let o = 0;
+        for (const c of chunks) {
+          out.set(c, o);
+          o += c.length;
+        }
+        return out;
       });
     },
     stats: () => ({ ...stats }),
