@@ -343,6 +343,9 @@ describe.skipIf(browserSkip !== null)('experiment CLI: in headless Chromium', ()
     expect(cfg.environment.browser.version).toMatch(/^\d+\./);
     expect(cfg.environment.backend.active).toBe('wasm');
     expect(cfg.environment.models['0'].file_sha256).toMatch(/^[0-9a-f]{64}$/);
+    // dist/ is checked by content (dist/build-stamp.json): the build the tests run on is current
+    expect(cfg.environment.dist_source_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(fullRun.stderr).not.toMatch(/changed since dist\/ was built|build-stamp/);
     expect(cfg.resolved.indices).toHaveLength(5);
     const csv = readFileSync(join(full, 'summary.csv'), 'utf8').trim().split('\n');
     expect(csv).toHaveLength(1 + 4);

@@ -9,9 +9,9 @@
  * - NativeBackend (`--native`): the shipped files on onnxruntime-node in this process, through the
  *   same API router (createRouterOracle); no browser, no network.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import {
   type AnyOracle,
@@ -33,6 +33,7 @@ import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/
 import { CHROMIUM_ARGS, findChromium } from '../lib/browser';
 import { createNodeEngine, type NodeEngine } from '../lib/node-engine';
 import { freePort } from '../lib/serve-process';
+import { builtFrom, staleBuild } from '../lib/source-stamp';
 import type { LibraryAttack } from './config';
 
 export class UsageError extends Error {
@@ -89,19 +90,6 @@ export interface ExperimentBackend {
   close(): Promise<void>;
 }
 
-/** A file under dir modified after `time` (ms), if any. */
-function newerThan(dir: string, time: number): string | null {
-  if (!existsSync(dir)) return null;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      const hit = newerThan(p, time);
-      if (hit) return hit;
-    } else if (statSync(p).mtimeMs > time) return p;
-  }
-  return null;
-}
-
 /** A config's own model file, read by the CLI. */
 export interface CustomModelFile {
   id: string;
@@ -153,11 +141,8 @@ export class BrowserBackend implements ExperimentBackend {
         'no production build in dist/: run `npm run build` first (the experiment runner builds nothing itself)',
       );
     }
-    const stale = newerThan(join(opts.root, 'src'), statSync(join(dist, 'index.html')).mtimeMs);
-    if (stale)
-      opts.log(
-        `warning: dist/ is older than ${relative(opts.root, stale)}: run \`npm run build\` to test the current code`,
-      );
+    const stale = staleBuild(opts.root);
+    if (stale) opts.log(`warning: ${stale}: run \`npm run build\` to test the current code`);
     const executablePath = findChromium();
     if (!executablePath) {
       throw new UsageError(
@@ -375,6 +360,8 @@ export class BrowserBackend implements ExperimentBackend {
       crossOriginIsolated: this.info.crossOriginIsolated,
       attacks_available: this.info.attacks,
       dist_built: existsSync(dist) ? statSync(dist).mtime.toISOString() : null,
+      // what dist/ was built from (dist/build-stamp.json): sha256 over src/ and index.html
+      dist_source_sha256: builtFrom(this.opts.root) ?? null,
     };
   }
 

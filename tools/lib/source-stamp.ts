@@ -31,17 +31,22 @@ export function sourceStamp(root: string): string {
   return h.digest('hex');
 }
 
+/** The source hash dist/ was built from; undefined without a stamp, null when it is unreadable. */
+export function builtFrom(root: string): string | null | undefined {
+  const path = join(root, 'dist', BUILD_STAMP_FILE);
+  if (!existsSync(path)) return undefined;
+  try {
+    const stamp = JSON.parse(readFileSync(path, 'utf8')) as { source_sha256?: unknown };
+    return typeof stamp.source_sha256 === 'string' ? stamp.source_sha256 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Why dist/ may not be the current code, or null when its stamp matches src/ and index.html. */
 export function staleBuild(root: string): string | null {
-  const path = join(root, 'dist', BUILD_STAMP_FILE);
-  if (!existsSync(path)) return `dist/ has no ${BUILD_STAMP_FILE} (built before it existed)`;
-  let stamp: { source_sha256?: unknown };
-  try {
-    stamp = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return `dist/${BUILD_STAMP_FILE} is unreadable`;
-  }
-  return stamp.source_sha256 === sourceStamp(root)
-    ? null
-    : 'src/ or index.html changed since dist/ was built';
+  const built = builtFrom(root);
+  if (built === undefined) return `dist/ has no ${BUILD_STAMP_FILE} (built before it existed)`;
+  if (built === null) return `dist/${BUILD_STAMP_FILE} is unreadable`;
+  return built === sourceStamp(root) ? null : 'src/ or index.html changed since dist/ was built';
 }
