@@ -2,7 +2,7 @@
  * The experiment runner's pure parts: config schema and its error messages, sampling, attack keys,
  * shards, seeds, summary arithmetic, results.jsonl repair, the PNG encoder and the report.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -880,4 +880,27 @@ describe('output folder lock', () => {
     expect(() => lockOutDir(dir)).toThrow(/host elsewhere.*delete/);
     expect(existsSync(join(dir, LOCK_FILE))).toBe(true);
   });
+
+  it.skipIf(process.platform !== 'linux')(
+    'takes over the lock of a run killed a moment ago that its parent has not reaped yet (a zombie)',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'exp-lock-'));
+      // the background sleep exits after 0.1 s; its parent has exec'd into sleep, which never reaps it
+      const parent = spawn('sh', ['-c', 'sleep 0.1 & echo $!; exec sleep 30'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      try {
+        const pid = Number(
+          await new Promise<string>((r) => parent.stdout!.once('data', (d) => r(String(d)))),
+        );
+        await expect.poll(() => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0]).toBe('Z');
+        writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid, host: hostname(), since: 'a moment ago' }));
+        const release = lockOutDir(dir);
+        expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+        release();
+      } finally {
+        parent.kill('SIGKILL');
+      }
+    },
+  );
 });

@@ -44,9 +44,14 @@ export class OutDirBusy extends Error {
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+  // a run killed a moment ago stays a zombie until its parent (npm, a shell) reaps it: dead
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true; // no /proc (not Linux): signal 0 is all there is
   }
 }
 
