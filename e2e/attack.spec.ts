@@ -233,7 +233,7 @@ test.describe('attack lab', () => {
     await expect(p.getByTestId('attack-run')).toBeEnabled();
   });
 
-  test('on a randomized defense the headline says the success is on the attack’s own queries and counts fresh draws', async ({
+  test('on a randomized defense the headline is the success rate over fresh draws with its 95 % interval, from the sample the tile shows', async ({
     page,
   }) => {
     test.setTimeout(180_000);
@@ -244,12 +244,20 @@ test.describe('attack lab', () => {
     await runToEnd(page);
     const p = panel(page);
     await expect(p.getByTestId('attack-success')).toHaveText(
-      /^Attack (succeeded|failed) on its own queries$/,
+      /^· on its own EOT queries: attack (succeeded|failed)$/,
     );
-    await expect(p.getByTestId('attack-fresh-draws')).toContainText(/fresh draws: fooled \d+ of 32/);
-    const rate = Number(await p.getByTestId('attack-eot-rate').getAttribute('data-value'));
+    // one sample of 100 fresh draws behind the headline, the rate note and the tile
+    const fresh = p.getByTestId('attack-fresh-draws');
+    await expect(fresh).toContainText(
+      /Fools 0_3 in \d+\.\d% of 100 fresh draws \(95 % CI \d+\.\d%–\d+\.\d%\)/,
+    );
+    const rate = Number(await fresh.getAttribute('data-value'));
     expect(rate).toBeGreaterThanOrEqual(0);
     expect(rate).toBeLessThanOrEqual(1);
+    const note = p.getByTestId('attack-eot-rate');
+    await expect(note).toHaveAttribute('data-draws', '100');
+    expect(Number(await note.getAttribute('data-value'))).toBe(rate);
+    await expect(p.getByTestId('attack-adversarial-decision')).toContainText('/100 draws');
   });
 
   test('an attack parameter outside its declared range is named with the range, and the run keeps the last valid value', async ({

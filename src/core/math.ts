@@ -83,3 +83,17 @@ function assertShape(values: ArrayLike<number>, n: number, classes: number): voi
     throw new RangeError(`expected ${n}×${classes} = ${n * classes} values, got ${values.length}`);
   }
 }
+
+/**
+ * The Wilson score interval of a binomial proportion: `successes` of `n` trials, at z = 1.96 (95 %).
+ * Returns [low, high] in [0, 1]; [0, 1] for n = 0. Used for success rates over a randomized
+ * defense's fresh draws (E. B. Wilson, JASA 1927; statsmodels' proportion_confint(method="wilson")).
+ */
+export function wilsonInterval(successes: number, n: number, z = 1.96): [number, number] {
+  if (n <= 0) return [0, 1];
+  const p = successes / n;
+  const z2 = z * z;
+  const center = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  return [Math.max(0, center - half), Math.min(1, center + half)];
+}

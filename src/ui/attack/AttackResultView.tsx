@@ -4,6 +4,7 @@
  */
 import { type ReactNode, useMemo, useState } from 'react';
 import { CLASS_NAMES_DE, CLASS_NAMES_EN } from '../../core/labels';
+import { wilsonInterval } from '../../core/math';
 import { isRandomized } from '../../core/models';
 import type { AttackResponse } from '../../engine/messages';
 import { type RunMeta, useAttackStore, type Verdict } from '../../stores/attack';
@@ -20,6 +21,7 @@ import {
   perturbationRgba,
   quantize,
 } from './perturbation';
+import { VERDICT_DRAWS } from './runner';
 import { TransferGrid } from './TransferGrid';
 
 const IMAGE_SIZE = 196;
@@ -195,9 +197,21 @@ function useResultImages(meta: RunMeta | null, result: AttackResponse | null): R
   }, [meta, result]);
 }
 
+const isRandomizedId = (id: string) => {
+  const m = findModel(id);
+  return m ? isRandomized(m) : false;
+};
+
+/** "41.0% of 100 fresh draws (95 % CI 31.9%–50.8%)": a success rate with its Wilson interval. */
+function rateText(fooled: number, draws: number): string {
+  const [lo, hi] = wilsonInterval(fooled, draws);
+  return `${pct(fooled / draws)} of ${draws} fresh draws (95 % CI ${pct(lo)}–${pct(hi)})`;
+}
+
 /**
- * On a randomized defense the attack's success is judged on its own (EOT) queries, and fresh draws
- * can disagree: the headline says so and gives the fresh draws' count beside it.
+ * On a randomized defense the attack's own success is judged on its (EOT) queries, which one set of
+ * fresh draws can contradict: the headline is the fresh draws' success rate, from the one sample
+ * that the tile and the scores show too, and the attack's own verdict comes second.
  */
 function ResultHeader({
   meta,
@@ -212,26 +226,33 @@ function ResultHeader({
     meta.target === null
       ? `away from ${CLASS_NAMES_EN[meta.label]}`
       : `from ${CLASS_NAMES_EN[meta.label]} to ${CLASS_NAMES_EN[meta.target]}`;
-  const model = findModel(meta.model);
-  const randomized = model ? isRandomized(model) : false;
+  const randomized = isRandomizedId(meta.model);
   const outcome = result.success ? 'Attack succeeded' : 'Attack failed';
+  const share = verdict?.fooled !== undefined ? verdict.fooled / verdict.draws : null;
   return (
     <header className="attack-result__head">
       <h3 id="attack-result-title" className="attack-result__title">
+        {randomized && (
+          <span
+            className={`verdict ${share === null ? '' : share > 0.5 ? 'verdict--bad' : 'verdict--ok'}`}
+            data-testid="attack-fresh-draws"
+            data-value={share ?? undefined}
+          >
+            <span className="badge badge--random">random</span>{' '}
+            {verdict?.fooled !== undefined
+              ? `Fools ${meta.model} in ${rateText(verdict.fooled, verdict.draws)}`
+              : `Judging over ${VERDICT_DRAWS} fresh draws…`}
+          </span>
+        )}{' '}
         <span
-          className={`verdict ${result.success ? 'verdict--bad' : 'verdict--ok'}`}
+          className={
+            randomized ? 'muted small' : `verdict ${result.success ? 'verdict--bad' : 'verdict--ok'}`
+          }
           data-testid="attack-success"
           data-value={result.success}
         >
-          {randomized ? `${outcome} on its own queries` : outcome}
+          {randomized ? `· on its own EOT queries: ${outcome.toLowerCase()}` : outcome}
         </span>{' '}
-        {randomized && verdict?.fooled !== undefined && (
-          <span className="small" data-testid="attack-fresh-draws">
-            <span className="badge badge--random">random</span> fresh draws: fooled {verdict.fooled} of{' '}
-            {verdict.draws}
-            {' · '}
-          </span>
-        )}
         <span className="muted small">
           {modelTitle(meta.model)} · {goal}
           {meta.labelSource === 'predicted' && ' (label = the model’s prediction: true class unknown)'}
@@ -319,7 +340,7 @@ function ResultMetrics({ meta, result }: { meta: RunMeta; result: AttackResponse
   return (
     <dl className="attack-metrics">
       <Metric
-        name="Success"
+        name={isRandomizedId(meta.model) ? 'Success (own queries)' : 'Success'}
         value={result.success ? 'yes' : 'no'}
         testId="attack-metric-success"
         raw={String(result.success)}
@@ -348,13 +369,20 @@ function ResultMetrics({ meta, result }: { meta: RunMeta; result: AttackResponse
   );
 }
 
-function EotRate({ model, rate, draws }: { model: string; rate: number; draws: number | undefined }) {
+function EotRate({ model, verdict }: { model: string; verdict: Verdict }) {
+  const fooled = verdict.fooled ?? 0;
   return (
-    <p className="attack-note attack-note--random" data-testid="attack-eot-rate" data-value={rate}>
-      <span className="badge badge--random">random</span> Over {draws ?? 100} fresh draws of the defense's
-      randomness, the adversarial image fools model {model} in <strong>{pct(rate)}</strong> of them. The
-      result is random: model {model} draws new randomness on every query, so one success (or failure) says
-      little — this rate is the number to report.
+    <p
+      className="attack-note attack-note--random"
+      data-testid="attack-eot-rate"
+      data-value={fooled / verdict.draws}
+      data-draws={verdict.draws}
+    >
+      <span className="badge badge--random">random</span> Over {verdict.draws} fresh draws of the defense's
+      randomness, the adversarial image fools model {model} in{' '}
+      <strong>{rateText(fooled, verdict.draws)}</strong>. The result is random: model {model} draws new
+      randomness on every query, so one success (or failure) says little. This rate is the number to report;
+      the tile and the scores show the same draws.
     </p>
   );
 }
@@ -369,8 +397,7 @@ function AdversarialScores({
   verdict: Verdict | null;
   verdictError: string | null;
 }) {
-  const model = findModel(meta.model);
-  const randomized = model ? isRandomized(model) : false;
+  const randomized = isRandomizedId(meta.model);
   return (
     <div>
       <h4 className="attack-subtitle">
@@ -458,8 +485,8 @@ export function AttackResultView({
       <ResultFigures meta={meta} images={images} verdict={verdict} verdictError={verdictError} />
       <ResultMetrics meta={meta} result={result} />
 
-      {result.eotSuccessRate !== undefined && (
-        <EotRate model={meta.model} rate={result.eotSuccessRate} draws={result.eotDraws} />
+      {verdict && verdict.draws > 1 && verdict.fooled !== undefined && (
+        <EotRate model={meta.model} verdict={verdict} />
       )}
 
       <div className="attack-result__columns">

@@ -35,7 +35,10 @@ function TransferCard({
       <div className="attack-transfer__head">
         <span className="attack-transfer__id">{entry.model}</span>
         {randomized && (
-          <span className="badge badge--random" title="Randomized defense: verdict over several draws">
+          <span
+            className="badge badge--random"
+            title="Randomized defense: the count of fresh draws the image fools; the card counts as fooled above half"
+          >
             random
           </span>
         )}
@@ -56,8 +59,7 @@ function TransferCard({
             className={`verdict ${fooled ? 'verdict--bad' : 'verdict--ok'}`}
             data-testid="attack-transfer-verdict"
           >
-            {fooled ? 'fooled' : 'not fooled'}
-            {adv.draws > 1 && ` · ${adv.fooled}/${adv.draws} draws`}
+            {adv.draws > 1 ? `fooled in ${adv.fooled}/${adv.draws} draws` : fooled ? 'fooled' : 'not fooled'}
           </span>
           {cleanWrong && (
             <span className="muted small" title="The model already gets the original image wrong">

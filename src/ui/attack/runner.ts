@@ -14,9 +14,13 @@ import { useEndpointStore } from '../../stores/endpointStore';
 import { customModelInfoList, findModel } from '../customModels';
 import { ensureTestSet } from '../testSet';
 
-/** Draws per verdict for a randomized defense (the worker's own EOT success rate uses 100). */
-export const VERDICT_DRAWS = 32;
-export const TRANSFER_DRAWS = 16;
+/**
+ * Fresh draws per verdict on a randomized defense: the one sample the result reports (headline,
+ * tile, scores and success rate with its 95 % interval all come from it; the worker draws none).
+ */
+export const VERDICT_DRAWS = 100;
+/** Fresh draws per randomized model in the transfer check (fifteen models and more, one by one). */
+export const TRANSFER_DRAWS = 32;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -214,6 +218,8 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
         label,
         seed: config.seed,
         eot: config.eot,
+        // the page judges the adversarial image over its own fresh draws (VERDICT_DRAWS) below
+        eotDraws: 0,
         endpoint: useEndpointStore.getState().endpoint ?? undefined,
       },
       (p) => useAttackStore.getState().pushProgress(runId, p),

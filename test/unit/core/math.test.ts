@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { argmax, argmaxRows, softmaxRow, softmaxRows, splitRows } from '../../../src/core/math';
+import {
+  argmax,
+  argmaxRows,
+  softmaxRow,
+  softmaxRows,
+  splitRows,
+  wilsonInterval,
+} from '../../../src/core/math';
 
 function sum(a: ArrayLike<number>): number {
   let s = 0;
@@ -67,5 +74,21 @@ describe('argmax', () => {
   });
   it('argmaxRows works per row', () => {
     expect(argmaxRows([0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9], 2)).toEqual([1, 9]);
+  });
+});
+
+describe('wilsonInterval', () => {
+  it('matches published 95 % Wilson intervals (Brown, Cai & DasGupta 2001 tables; statsmodels wilson)', () => {
+    const [lo0, hi0] = wilsonInterval(0, 10);
+    expect(lo0).toBe(0);
+    expect(hi0).toBeCloseTo(0.2775, 3);
+    const [lo1, hi1] = wilsonInterval(1, 2);
+    expect(lo1).toBeCloseTo(0.0945, 3);
+    expect(hi1).toBeCloseTo(0.9055, 3);
+    const [lo, hi] = wilsonInterval(41, 100);
+    expect(lo).toBeCloseTo(0.3187, 3);
+    expect(hi).toBeCloseTo(0.508, 3);
+    expect(wilsonInterval(10, 10)[1]).toBeLessThanOrEqual(1);
+    expect(wilsonInterval(0, 0)).toEqual([0, 1]);
   });
 });
