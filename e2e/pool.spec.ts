@@ -129,7 +129,7 @@ test.describe('worker pool', () => {
     }
   });
 
-  test('a pool size outside its range is named in a warning and the default pool is used', async ({
+  test('a pool size or backend the page cannot use is named in a warning, and the default is used', async ({
     page,
     browser,
   }) => {
@@ -149,6 +149,15 @@ test.describe('worker pool', () => {
     await expect(
       other.getByTestId('error-banner').filter({ hasText: '?backend=gpu is not one of wasm, webgpu, auto' }),
     ).toBeVisible();
+    // WebGPU chosen where Chromium offers none (no --enable-unsafe-webgpu here): said, not silent
+    await openApp(other, '?backend=webgpu');
+    await expect
+      .poll(() => other.evaluate(() => window.__playground.engine.lastBackendStatus?.active ?? null))
+      .not.toBeNull();
+    const active = await other.evaluate(() => window.__playground.engine.lastBackendStatus?.active);
+    const fallback = other.getByTestId('error-banner').filter({ hasText: 'WebGPU is not available here' });
+    if (active === 'wasm') await expect(fallback).toContainText('the models run on WASM instead');
+    else await expect(fallback).toHaveCount(0);
     await other.close();
   });
 

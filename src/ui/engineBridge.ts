@@ -5,7 +5,7 @@
 import { useEffect } from 'react';
 import { engine, setBackend } from '../app/runtime';
 import { MODELS } from '../core/models';
-import type { BackendChoice, WeightStatus } from '../engine/types';
+import type { BackendChoice, BackendStatus, WeightStatus } from '../engine/types';
 import { type ManifestModelInfo, useEngineStore } from '../stores/engineStore';
 import { reportError } from '../stores/errorStore';
 
@@ -81,14 +81,26 @@ export async function loadManifest(): Promise<void> {
   }
 }
 
+/** The backend status into the store; a WebGPU choice that fell back to WASM is said in a banner. */
+function applyBackend(s: BackendStatus): void {
+  useEngineStore.getState().setBackend(s);
+  if (s.requested === 'webgpu' && s.active === 'wasm')
+    reportError(
+      'WebGPU is not available here',
+      `${s.note ?? 'No WebGPU adapter'}: the models run on WASM instead.`,
+      'webgpu-fallback',
+      'warning',
+    );
+}
+
 export function useEngineBridge(): void {
   useEffect(() => {
     const store = useEngineStore.getState();
     store.setChoice(engine.backendChoice);
-    if (engine.lastBackendStatus) store.setBackend(engine.lastBackendStatus);
+    if (engine.lastBackendStatus) applyBackend(engine.lastBackendStatus);
     engine
       .backendStatus()
-      .then((s) => useEngineStore.getState().setBackend(s))
+      .then(applyBackend)
       .catch(() => {});
     engine
       .status()
@@ -107,7 +119,7 @@ export function useEngineBridge(): void {
             reportWeightsError(e.status.weights, e.status.error, e.status.errorKind);
           break;
         case 'backend':
-          st.setBackend(e.status);
+          applyBackend(e.status);
           break;
         case 'error':
           if (e.kind === 'worker-restart') restartReason = e.message;
@@ -119,7 +131,7 @@ export function useEngineBridge(): void {
           st.restarted(e.generation);
           engine
             .backendStatus()
-            .then((s) => useEngineStore.getState().setBackend(s))
+            .then(applyBackend)
             .catch(() => {});
           if (Date.now() - lastUserSwitch > 3000) {
             const why = restartReason
