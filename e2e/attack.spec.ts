@@ -260,7 +260,7 @@ test.describe('attack lab', () => {
     await expect(p.getByTestId('attack-adversarial-decision')).toContainText('/100 draws');
   });
 
-  test('an attack parameter outside its declared range is named with the range, and the run keeps the last valid value', async ({
+  test('a setting outside its declared range is named with the range, and Run waits until it is fixed', async ({
     page,
   }) => {
     await open(page);
@@ -269,23 +269,32 @@ test.describe('attack lab', () => {
     const advanced = p.getByTestId('attack-advanced');
     if ((await advanced.getAttribute('open')) === null) await advanced.locator('summary').click();
     const pInit = p.getByTestId('attack-param-pInit');
+    const run = p.getByTestId('attack-run');
+    await expect(run).toBeEnabled();
     await pInit.fill('0');
     await expect(pInit).toHaveAttribute('aria-invalid', 'true');
     await expect(p.getByTestId('attack-param-pInit-error')).toContainText(
-      'pInit must be a number in (0, 1]; the run uses 0.8',
+      'pInit must be a number in (0, 1] (last valid: 0.8); Run waits until it is fixed',
     );
+    await expect(run).toBeDisabled();
+    await expect(p.getByTestId('attack-label-info')).toHaveText('Fix the settings marked in red first.');
+    // leaving the field keeps what was typed (it used to snap back and run with the old value)
+    await p.getByTestId('attack-seed').focus();
+    await expect(pInit).toHaveValue('0');
     await pInit.fill('0.5');
     await expect(p.getByTestId('attack-param-pInit-error')).toHaveCount(0);
+    await expect(run).toBeEnabled();
     await p.getByTestId('attack-method').selectOption('hopskipjump');
     await p.getByTestId('attack-param-maxNumEvals').fill('1.5');
     await expect(p.getByTestId('attack-param-maxNumEvals-error')).toContainText('a whole number ≥ 1');
+    await expect(run).toBeDisabled();
 
     // the main fields: the default budget is a valid value of its input, 0 is named, ε is bounded
     const budget = p.getByTestId('attack-max-queries');
     expect(await budget.evaluate((el: HTMLInputElement) => el.validity.valid)).toBe(true);
     await budget.fill('0');
     await expect(p.getByTestId('attack-max-queries-error')).toContainText(
-      'The query budget must be a whole number ≥ 1; the run uses',
+      'The query budget must be a whole number ≥ 1 (last valid:',
     );
     await budget.fill('300');
     await expect(p.getByTestId('attack-max-queries-error')).toHaveCount(0);
@@ -298,5 +307,7 @@ test.describe('attack lab', () => {
     await expect(p.getByTestId('attack-eps-error')).toContainText('ε must be a number in (0, 1] for L∞');
     await eps.fill('0.1');
     await expect(p.getByTestId('attack-eps-error')).toHaveCount(0);
+    // the HopSkipJump field left with the attack: nothing invalid is on screen, so Run is back
+    await expect(run).toBeEnabled();
   });
 });

@@ -81,8 +81,11 @@ export interface AttackState {
   verdictError: string | null;
   transfer: Record<string, TransferEntry> | null;
   transferRunning: boolean;
+  /** Setting fields whose typed value is invalid (by test ID): Run waits until they are fixed. */
+  invalidFields: string[];
 
   setConfig(patch: Partial<AttackConfig>): void;
+  setFieldInvalid(field: string, invalid: boolean): void;
   setAttack(attack: AttackName): void;
   setNorm(norm: Norm): void;
   setOverride(key: string, value: number | string | null): void;
@@ -145,6 +148,7 @@ const cleared = {
   verdictError: null,
   transfer: null,
   transferRunning: false,
+  invalidFields: [],
 };
 
 export const useAttackStore = create<AttackState>()((set, get) => ({
@@ -153,6 +157,11 @@ export const useAttackStore = create<AttackState>()((set, get) => ({
   runId: 0,
   ...cleared,
 
+  setFieldInvalid(field, invalid) {
+    const now = get().invalidFields;
+    if (invalid === now.includes(field)) return;
+    set({ invalidFields: invalid ? [...now, field] : now.filter((f) => f !== field) });
+  },
   setConfig(patch) {
     set({ config: { ...get().config, ...patch } });
   },

@@ -69,6 +69,7 @@ export function AttackPanel({ image, trueLabel, onShowComparison }: AttackPanelP
   const model = useAttackStore((s) => s.config.model);
   const meta = useAttackStore((s) => s.meta);
   const runId = useAttackStore((s) => s.runId);
+  const invalidFields = useAttackStore((s) => s.invalidFields);
   const busy = isBusy(status);
   const hasImage = image !== null && image.length === 784;
   const knownLabel = trueLabel !== undefined && trueLabel !== null && trueLabel >= 0 ? trueLabel : undefined;
@@ -87,7 +88,9 @@ export function AttackPanel({ image, trueLabel, onShowComparison }: AttackPanelP
       <header className="panel__header">
         <h2 id="attack-panel-title" className="panel__title">
           Black-box attack lab
-          <span className="panel__subtitle muted">attacks run in the inference worker, through the API</span>
+          <span className="panel__subtitle muted">
+            black-box: every query goes through the API, to the page's workers or the chosen endpoint
+          </span>
         </h2>
       </header>
 
@@ -98,7 +101,7 @@ export function AttackPanel({ image, trueLabel, onShowComparison }: AttackPanelP
           type="button"
           className="button button--primary"
           onClick={() => image && void startAttack(image, knownLabel)}
-          disabled={busy || !hasImage}
+          disabled={busy || !hasImage || invalidFields.length > 0}
           data-testid="attack-run"
         >
           Run attack
@@ -115,9 +118,11 @@ export function AttackPanel({ image, trueLabel, onShowComparison }: AttackPanelP
         <span className="muted small" data-testid="attack-label-info">
           {!hasImage
             ? 'Choose, draw or upload an image first.'
-            : knownLabel !== undefined
-              ? `Attacks the current image on ${modelTitle(model)}; label: ${CLASS_NAMES_EN[knownLabel]} (true class).`
-              : `Attacks the current image on ${modelTitle(model)}; label: the model’s current prediction (true class unknown).`}
+            : invalidFields.length > 0
+              ? 'Fix the settings marked in red first.'
+              : knownLabel !== undefined
+                ? `Attacks the current image on ${modelTitle(model)}; label: ${CLASS_NAMES_EN[knownLabel]} (true class).`
+                : `Attacks the current image on ${modelTitle(model)}; label: the model’s current prediction (true class unknown).`}
         </span>
       </div>
 

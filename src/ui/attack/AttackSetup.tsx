@@ -43,7 +43,7 @@ interface NumberFieldProps {
   describedBy?: string;
 }
 
-/** A number input that keeps what the user types and commits only valid numbers. */
+/** A number input that keeps what the user types, commits only valid numbers and holds Run while invalid. */
 function NumberField({
   id,
   value,
@@ -70,6 +70,11 @@ function NumberField({
     (max === undefined || v <= max) &&
     (accepts === undefined || accepts(v));
   const valid = ok(draft.trim() === '' ? Number.NaN : Number(draft));
+  const setFieldInvalid = useAttackStore((s) => s.setFieldInvalid);
+  useEffect(() => {
+    setFieldInvalid(testId, !valid);
+    return () => setFieldInvalid(testId, false);
+  }, [setFieldInvalid, testId, valid]);
   const input = (
     <input
       id={id}
@@ -90,9 +95,6 @@ function NumberField({
         const v = text.trim() === '' ? Number.NaN : Number(text);
         if (ok(v)) onCommit(v);
       }}
-      onBlur={() => {
-        if (!valid) setDraft(String(value));
-      }}
     />
   );
   if (valid || !invalidText) return input;
@@ -100,7 +102,7 @@ function NumberField({
     <>
       {input}
       <span className="text-error small" role="alert" data-testid={`${testId}-error`}>
-        {invalidText}; the run uses {value}
+        {invalidText} (last valid: {value}); Run waits until it is fixed
       </span>
     </>
   );
