@@ -1,5 +1,8 @@
-/** Browser side of the downloads: PNG through a canvas, and saving any bytes as a file. */
-import { apiRequestJson, encodeNpy, IMAGE_SIDE, toGrayBytes } from './export';
+/** Browser side of the downloads: an 8-bit grayscale PNG, the API request, .npy; saving bytes as a file. */
+import { isRandomized } from '../../core/models';
+import { useAttackStore } from '../../stores/attack';
+import { findModel } from '../customModels';
+import { apiRequestJson, downloadSeed, encodeGrayPng, encodeNpy, IMAGE_SIDE, toGrayBytes } from './export';
 
 /** Saves a blob under `filename` through a temporary object URL and an <a download>. */
 export function saveBlob(blob: Blob, filename: string): void {
@@ -16,33 +19,35 @@ export function saveBlob(blob: Blob, filename: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** A 28×28 grayscale PNG of x (values in [0,1], rounded to bytes as the API request does). */
-export function pngBlob(x: ArrayLike<number>): Promise<Blob> {
-  const canvas = document.createElement('canvas');
-  canvas.width = IMAGE_SIDE;
-  canvas.height = IMAGE_SIDE;
-  const ctx = canvas.getContext('2d');
-  if (!ctx) return Promise.reject(new Error('no 2D canvas context'));
-  const bytes = toGrayBytes(x);
-  const img = ctx.createImageData(IMAGE_SIDE, IMAGE_SIDE);
-  for (let i = 0; i < bytes.length; i++) {
-    img.data[4 * i] = bytes[i];
-    img.data[4 * i + 1] = bytes[i];
-    img.data[4 * i + 2] = bytes[i];
-    img.data[4 * i + 3] = 255;
-  }
-  ctx.putImageData(img, 0, 0);
-  return new Promise((resolve, reject) =>
-    canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('PNG encoding failed'))), 'image/png'),
-  );
+/** The zlib stream (RFC 1950, what PNG's IDAT holds) of `raw`, by the browser's CompressionStream. */
+async function zlibDeflate(raw: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([raw.buffer as ArrayBuffer]).stream().pipeThrough(new CompressionStream('deflate'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** A 28×28 8-bit grayscale PNG of x (values in [0,1], rounded to bytes as the API request does). */
+export async function pngBlob(x: ArrayLike<number>): Promise<Blob> {
+  const png = await encodeGrayPng(toGrayBytes(x), IMAGE_SIDE, IMAGE_SIDE, zlibDeflate);
+  return new Blob([png.buffer as ArrayBuffer], { type: 'image/png' });
 }
 
 export async function downloadPng(x: ArrayLike<number>, stem: string): Promise<void> {
   saveBlob(await pngBlob(x), `${stem}.png`);
 }
 
+/** For the JSON button's title (AttackResultView): what the download holds, and why it has a seed. */
+export const JSON_DOWNLOAD_TITLE =
+  'The API request body: {image: base64 of 784 bytes, image_size: [28, 28], channel: 1}; for a randomized ' +
+  'defense also "seed": the run\'s seed, since its decision is one draw of random noise and the seed fixes which';
+
+/**
+ * The API request for the adversarial image; for a randomized defense it carries the run's seed
+ * (`downloadSeed`), so its decision is one reproducible draw of the defense's noise.
+ */
 export function downloadJson(x: ArrayLike<number>, stem: string): void {
-  saveBlob(new Blob([apiRequestJson(x)], { type: 'application/json' }), `${stem}.json`);
+  const meta = useAttackStore.getState().meta;
+  const seed = meta ? downloadSeed(meta, isRandomized(findModel(meta.model) ?? null)) : undefined;
+  saveBlob(new Blob([apiRequestJson(x, seed)], { type: 'application/json' }), `${stem}.json`);
 }
 
 export function downloadNpy(x: ArrayLike<number>, stem: string): void {
