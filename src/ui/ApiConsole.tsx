@@ -1,7 +1,8 @@
 /**
  * The thesis API, live: for the current image and the focused model, a real `fetch('/<route>')`
- * goes through the page's fetch shim; the console shows the request the shim received and its
- * response, plus equivalent fetch and curl snippets.
+ * goes through the page's fetch shim (or to an HTTP endpoint); the console shows the request the
+ * shim received (or the one sent to the endpoint) and its response, or why there is none, plus
+ * equivalent fetch and curl snippets that carry the answer's X-Seed when a randomized defense drew one.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { onApiExchange, shimLog } from '../app/runtime';
@@ -12,7 +13,17 @@ import { useEndpointStore } from '../stores/endpointStore';
 import { type UploadPreview, useImageStore } from '../stores/imageStore';
 import { useModelStore } from '../stores/modelStore';
 import { parseSeed, useResultsStore } from '../stores/resultsStore';
-import { curlSnippet, fetchSnippet, makeBody, prettyJson, STATUS_TEXT, shortenJson } from './apiSnippets';
+import {
+  curlSnippet,
+  endpointErrorText,
+  fetchSnippet,
+  makeBody,
+  prettyJson,
+  responseSeed,
+  STATUS_TEXT,
+  shortenJson,
+  withSeed,
+} from './apiSnippets';
 import { CopyButton } from './CopyButton';
 import { customModelInfoList, findModel } from './customModels';
 import { EndpointPicker } from './EndpointPicker';
@@ -80,18 +91,56 @@ async function postToEndpoint(endpoint: string, path: string, body: string): Pro
   };
 }
 
-/** Sends the request (through the shim, or to the chosen service) and keeps the latest answer. */
+/**
+ * What the panes show: the request as it was sent (or as the shim logged it) and its answer, or why
+ * there is none.
+ */
+export interface ExchangeView {
+  /** The HTTP endpoint the request went to; null: the page's fetch shim. */
+  via: string | null;
+  method: string;
+  /** The URL as sent (the route path alone for the shim). */
+  url: string;
+  /** The route path, e.g. /0/3/score. */
+  path: string;
+  requestBody: string | undefined;
+  entry: ShimLogEntry | null;
+  error: string | null;
+}
+
+const viewOfEntry = (entry: ShimLogEntry): ExchangeView => ({
+  via: null,
+  method: entry.method,
+  url: entry.path,
+  path: entry.path,
+  requestBody: entry.requestBody,
+  entry,
+  error: null,
+});
+
+/** Sends the request (through the shim, or to the chosen service) and keeps the latest exchange. */
 function useApiExchange(body: string | null, path: string, version: number, endpoint: string | null) {
-  const [exchange, setExchange] = useState<ShimLogEntry | null>(null);
+  const [view, setView] = useState<ExchangeView | null>(null);
   const [sending, setSending] = useState(false);
-  const [fetchError, setFetchError] = useState<string | null>(null);
   const sendCount = useRef(0);
 
   const send = async () => {
     if (!body) return;
     const n = ++sendCount.current;
+    const url = endpoint === null ? path : `${endpoint}${path}`;
+    const sent: ExchangeView = {
+      via: endpoint,
+      method: 'POST',
+      url,
+      path,
+      requestBody: body,
+      entry: null,
+      error: null,
+    };
+    const current = () => n === sendCount.current;
     setSending(true);
-    setFetchError(null);
+    // an endpoint may take a while: show what went out at once (the shim answers within a frame)
+    if (endpoint !== null) setView(sent);
     const box: { entry: ShimLogEntry | null } = { entry: null };
     const off = onApiExchange((e) => {
       if (e.path === path && e.requestBody === body) box.entry = e;
@@ -99,18 +148,28 @@ function useApiExchange(body: string | null, path: string, version: number, endp
     try {
       if (endpoint !== null) {
         const entry = await postToEndpoint(endpoint, path, body);
-        if (n === sendCount.current) setExchange(entry);
+        if (current()) setView({ ...sent, entry });
         return;
       }
       await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
-      if (n === sendCount.current && box.entry) setExchange(box.entry);
+      if (current() && box.entry) setView(viewOfEntry(box.entry));
     } catch (err) {
-      if (n === sendCount.current) setFetchError(err instanceof Error ? err.message : String(err));
+      const message = err instanceof Error ? err.message : String(err);
+      const error = endpoint === null ? message : endpointErrorText(endpoint, message);
+      if (current()) setView({ ...sent, error });
     } finally {
       off();
-      if (n === sendCount.current) setSending(false);
+      if (current()) setSending(false);
     }
   };
+
+  // another target: what the panes showed was another service's exchange
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs because the endpoint changed
+  useEffect(() => {
+    sendCount.current++;
+    setView(null);
+    setSending(false);
+  }, [endpoint]);
 
   // re-send (debounced) when the image, model, route or body change, in the page only
   // biome-ignore lint/correctness/useExhaustiveDependencies: send reads the same values
@@ -121,7 +180,17 @@ function useApiExchange(body: string | null, path: string, version: number, endp
     return () => clearTimeout(t);
   }, [body, path, version, endpoint]);
 
-  return { exchange, setExchange, sending, fetchError, send };
+  const pick = (entry: ShimLogEntry) => setView(viewOfEntry(entry));
+  return { view, pick, sending, send };
+}
+
+/**
+ * The X-Seed of the answer shown, when that answer is to the request the console would send now:
+ * the snippets then carry it and reproduce exactly that answer.
+ */
+function replaySeed(view: ExchangeView | null, path: string, body: string | null): number | undefined {
+  if (!view?.entry || view.path !== path || view.requestBody !== body) return undefined;
+  return responseSeed(view.entry.headers);
 }
 
 function statusClass(status: number): string {
@@ -177,38 +246,49 @@ function BodySelect(props: {
   );
 }
 
-function RequestPane({
-  shown,
-  path,
-  body,
-}: {
-  shown: ShimLogEntry | null;
+function RequestPane(props: {
+  view: ExchangeView | null;
   path: string;
   body: string | null;
+  endpoint: string | null;
 }) {
+  const { view, path, body, endpoint } = props;
+  const via = view ? view.via : endpoint;
+  const title =
+    via === null
+      ? 'Request the shim received'
+      : view
+        ? `Request sent to ${via}`
+        : `Request to send to ${via}`;
   return (
-    <div className="pane" data-testid="api-request">
-      <h3 className="pane__title">Request the shim received</h3>
+    <div className="pane" data-testid="api-request" data-via={via ?? 'shim'}>
+      <h3 className="pane__title" data-testid="api-request-title">
+        {title}
+      </h3>
       <pre className="code">
         <code>
           <span className="code__line" data-testid="api-request-line">
-            <strong>{shown?.method ?? 'POST'}</strong> {shown?.path ?? path}
+            <strong>{view?.method ?? 'POST'}</strong>{' '}
+            {view?.url ?? (endpoint === null ? path : `${endpoint}${path}`)}
           </span>
           {'\n'}
-          {shortenJson(shown?.requestBody ?? body ?? undefined)}
+          {shortenJson(view ? view.requestBody : (body ?? undefined))}
         </code>
       </pre>
     </div>
   );
 }
 
-function ResponsePane(props: { shown: ShimLogEntry | null; fetchError: string | null; sending: boolean }) {
-  const { shown, fetchError, sending } = props;
+function ResponsePane(props: { view: ExchangeView | null; sending: boolean }) {
+  const { view, sending } = props;
+  const shown = view?.entry ?? null;
   return (
     <div className="pane" data-testid="api-response">
       <h3 className="pane__title">Response</h3>
-      {fetchError ? (
-        <p className="text-error">{fetchError}</p>
+      {view?.error ? (
+        <p className="text-error" role="alert" data-testid="api-error">
+          {view.error}
+        </p>
       ) : shown ? (
         <pre className="code">
           <code>
@@ -235,17 +315,17 @@ function ResponsePane(props: { shown: ShimLogEntry | null; fetchError: string | 
   );
 }
 
-/** Copy buttons for equivalent fetch and curl calls, and where curl should send them. */
-function ApiSnippets({ path, body }: { path: string; body: string | null }) {
+/**
+ * Copy buttons for equivalent fetch and curl calls, and where curl should send them. `seed`: the
+ * X-Seed of the answer shown, which the snippets carry so that they reproduce it.
+ */
+function ApiSnippets({ path, body, seed }: { path: string; body: string | null; seed: number | undefined }) {
   const [curlBase, setCurlBase] = useState('http://localhost:5000');
+  const sent = withSeed(body ?? '{}', seed);
   return (
     <div className="api-console__snippets">
-      <CopyButton testId="copy-fetch" label="Copy fetch" text={() => fetchSnippet(path, body ?? '{}')} />
-      <CopyButton
-        testId="copy-curl"
-        label="Copy curl"
-        text={() => curlSnippet(curlBase, path, body ?? '{}')}
-      />
+      <CopyButton testId="copy-fetch" label="Copy fetch" text={() => fetchSnippet(path, sent)} />
+      <CopyButton testId="copy-curl" label="Copy curl" text={() => curlSnippet(curlBase, path, sent)} />
       <Field inline label="curl target">
         {(id) => (
           <input
@@ -259,6 +339,12 @@ function ApiSnippets({ path, body }: { path: string; body: string | null }) {
           />
         )}
       </Field>
+      {seed !== undefined && (
+        <p className="muted small" data-testid="api-snippet-seed" data-seed={seed}>
+          The snippets carry "seed": {seed}, the X-Seed of the answer shown, so they reproduce it; without a
+          seed the randomized defense draws new noise on every call.
+        </p>
+      )}
     </div>
   );
 }
@@ -325,13 +411,7 @@ export function ApiConsole() {
   }, [pixels, useOriginal, upload, seed]);
 
   const history = useShimHistory();
-  const {
-    exchange: shown,
-    setExchange,
-    sending,
-    fetchError,
-    send,
-  } = useApiExchange(body, path, version, endpoint);
+  const { view, pick, sending, send } = useApiExchange(body, path, version, endpoint);
 
   return (
     <section
@@ -373,12 +453,12 @@ export function ApiConsole() {
       </div>
 
       <div className="api-console__panes">
-        <RequestPane shown={shown} path={path} body={body} />
-        <ResponsePane shown={shown} fetchError={fetchError} sending={sending} />
+        <RequestPane view={view} path={path} body={body} endpoint={endpoint} />
+        <ResponsePane view={view} sending={sending} />
       </div>
 
-      <ApiSnippets path={path} body={body} />
-      <ExchangeHistory history={history} onPick={setExchange} />
+      <ApiSnippets path={path} body={body} seed={replaySeed(view, path, body)} />
+      <ExchangeHistory history={history} onPick={pick} />
     </section>
   );
 }

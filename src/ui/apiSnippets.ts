@@ -1,4 +1,4 @@
-/** Request bodies for the API console and the equivalent fetch / curl snippets. */
+/** Request bodies for the API console, the equivalent fetch / curl snippets, and the console's messages. */
 import { imageRequestBody } from '../core/api';
 
 export function makeBody(
@@ -41,6 +41,38 @@ function compactNumberArrays(text: string): string {
 export function prettyJson(value: unknown): string {
   const text = JSON.stringify(value, null, 2);
   return text === undefined ? String(value) : compactNumberArrays(text);
+}
+
+/**
+ * Why an HTTP endpoint gave no answer, naming it: the browsers' own messages ("Failed to fetch",
+ * "NetworkError…", "Load failed") say neither where nor why. Same wording as the attack lab's
+ * (src/ui/attack/runner.ts).
+ */
+export function endpointErrorText(endpoint: string, message: string): string {
+  if (!/Failed to fetch|NetworkError|Load failed/i.test(message)) return `${endpoint}: ${message}`;
+  return `${endpoint} did not answer (${message}): is the service running, and does it allow this page's origin (CORS)? \`npm run serve\` allows any origin unless started with --cors or --no-cors.`;
+}
+
+/** The `X-Seed` of a response (header names in any case), or undefined when it has none. */
+export function responseSeed(headers: Record<string, string>): number | undefined {
+  const value = Object.entries(headers).find(([k]) => k.toLowerCase() === 'x-seed')?.[1];
+  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
+
+/**
+ * `body` with `"seed": seed` added (a body that already has a seed keeps it), so that a randomized
+ * defense draws the same noise as the answer that reported `seed` in X-Seed.
+ */
+export function withSeed(body: string, seed: number | undefined): string {
+  if (seed === undefined) return body;
+  try {
+    const value = JSON.parse(body) as unknown;
+    if (typeof value !== 'object' || value === null || Array.isArray(value) || 'seed' in value) return body;
+    return JSON.stringify({ ...value, seed });
+  } catch {
+    return body;
+  }
 }
 
 export function fetchSnippet(path: string, body: string): string {
