@@ -3,12 +3,14 @@
  * inference worker (live distance/loss chart, query counter, Stop), then inspect and export the
  * adversarial image and check how it transfers to the other models.
  */
+
+import { ATTACKS } from '../../attacks';
 import { CLASS_NAMES_EN } from '../../core/labels';
-import { isBusy, useAttackStore } from '../../stores/attack';
+import { type AttackConfig, isBusy, useAttackStore } from '../../stores/attack';
 import { AttackResultView } from './AttackResultView';
 import { AttackSetup } from './AttackSetup';
 import { modelTitle } from './format';
-import { startAttack, stopAttack } from './runner';
+import { attackParams, startAttack, stopAttack } from './runner';
 import { metricFor, TrajectoryChart } from './TrajectoryChart';
 import './attack.css';
 
@@ -29,6 +31,15 @@ const STATUS_TEXT = {
   done: 'Done',
   error: 'Failed',
 } as const;
+
+/** The loss the configured attack minimises (Square: margin untargeted, cross-entropy targeted). */
+function resolvedLoss(config: AttackConfig): unknown {
+  try {
+    return ATTACKS[config.attack].resolve({ ...attackParams(config), targeted: config.targeted }).loss;
+  } catch {
+    return undefined; // invalid settings: the form says so
+  }
+}
 
 function Progress() {
   const status = useAttackStore((s) => s.status);
@@ -58,7 +69,13 @@ function Progress() {
           style={{ width: `${Math.min(100, (queries / Math.max(1, budget)) * 100)}%` }}
         />
       </span>
-      <TrajectoryChart points={progress} metric={metricFor(attack)} norm={norm} maxQueries={budget} />
+      <TrajectoryChart
+        points={progress}
+        metric={metricFor(attack)}
+        norm={norm}
+        maxQueries={budget}
+        loss={result?.params.loss ?? resolvedLoss(config)}
+      />
     </section>
   );
 }

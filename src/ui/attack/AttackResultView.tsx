@@ -10,7 +10,7 @@ import type { AttackResponse } from '../../engine/messages';
 import { type RunMeta, useAttackStore, type Verdict } from '../../stores/attack';
 import { findModel } from '../customModels';
 import { AttackCanvas } from './AttackCanvas';
-import { downloadJson, downloadNpy, downloadPng } from './download';
+import { downloadJson, downloadNpy, downloadPng, JSON_DOWNLOAD_TITLE } from './download';
 import { downloadStem } from './export';
 import { modelTitle, num, pct, wall } from './format';
 import {
@@ -127,7 +127,7 @@ const DOWNLOADS: {
   {
     format: 'json',
     label: 'JSON request',
-    title: 'The API request body: {image: base64 of 784 bytes, image_size: [28, 28], channel: 1}',
+    title: JSON_DOWNLOAD_TITLE,
     save: downloadJson,
   },
   {
@@ -328,7 +328,19 @@ function ResultFigures({
         rgba={images.perturbation}
         label={`Perturbation, amplified: from ${num(p.min, 3)} to ${num(p.max, 3)}`}
         testId="attack-canvas-perturbation"
-        caption={<>Perturbation{amplification > 1 && ` ×${num(amplification, 3)}`}</>}
+        caption={
+          <>
+            Perturbation
+            {amplification > 1 && (
+              <span
+                title={`δ drawn ×${num(amplification, 3)}, so that the largest change fills the colour range; the legend is in real units`}
+              >
+                {' '}
+                (shown ×{num(amplification, 3)})
+              </span>
+            )}
+          </>
+        }
       >
         <PerturbationLegend p={p} />
       </Figure>
@@ -352,7 +364,13 @@ function ResultMetrics({ meta, result }: { meta: RunMeta; result: AttackResponse
         raw={String(result.queries)}
       />
       <Metric name="L2" value={num(result.l2)} testId="attack-metric-l2" raw={String(result.l2)} />
-      <Metric name="L∞" value={num(result.linf)} testId="attack-metric-linf" raw={String(result.linf)} />
+      <Metric
+        name="L∞"
+        // 8-bit images: an L∞ of 0.098 is 25 gray levels, the most an ε of 0.1 allows
+        value={`${num(result.linf)} = ${Math.round(result.linf * 255)}/255`}
+        testId="attack-metric-linf"
+        raw={String(result.linf)}
+      />
       <Metric
         name="Wall time"
         value={wall(result.wallMs)}

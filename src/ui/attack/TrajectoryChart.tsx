@@ -14,8 +14,14 @@ export function metricFor(attack: AttackName): TrajectoryMetric {
   return attack === 'square' ? 'loss' : 'distance';
 }
 
-export function metricLabel(metric: TrajectoryMetric, norm: Norm): string {
-  if (metric === 'loss') return 'loss (margin / CE)';
+/** The y axis: the distance in the norm, or which loss Square minimises (its `loss` parameter). */
+export function metricLabel(metric: TrajectoryMetric, norm: Norm, loss?: unknown): string {
+  if (metric === 'loss')
+    return loss === 'ce'
+      ? 'cross-entropy loss'
+      : loss === 'margin'
+        ? 'margin loss (below 0: fooled)'
+        : 'loss (margin or cross-entropy)';
   return norm === 'l2' ? 'L2 distance' : 'L∞ distance';
 }
 
@@ -24,9 +30,11 @@ export interface TrajectoryChartProps {
   metric: TrajectoryMetric;
   norm: Norm;
   maxQueries: number;
+  /** Square's resolved `loss` ('margin' | 'ce'), named on the axis */
+  loss?: unknown;
 }
 
-export function TrajectoryChart({ points, metric, norm, maxQueries }: TrajectoryChartProps) {
+export function TrajectoryChart({ points, metric, norm, maxQueries, loss }: TrajectoryChartProps) {
   const colors = useChartColors();
   const series = useMemo(() => {
     const out: { x: number; y: number }[] = [];
@@ -36,7 +44,7 @@ export function TrajectoryChart({ points, metric, norm, maxQueries }: Trajectory
     }
     return out;
   }, [points, metric]);
-  const label = metricLabel(metric, norm);
+  const label = metricLabel(metric, norm, loss);
   const last = series[series.length - 1];
 
   return (
