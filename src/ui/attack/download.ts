@@ -19,16 +19,11 @@ export function saveBlob(blob: Blob, filename: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** The zlib stream (RFC 1950, what PNG's IDAT holds) of `raw`, by the browser's CompressionStream. */
-async function zlibDeflate(raw: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([raw.buffer as ArrayBuffer]).stream().pipeThrough(new CompressionStream('deflate'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** A 28×28 8-bit grayscale PNG of x (values in [0,1], rounded to bytes as the API request does). */
 export async function pngBlob(x: ArrayLike<number>): Promise<Blob> {
-  const png = await encodeGrayPng(toGrayBytes(x), IMAGE_SIDE, IMAGE_SIDE, zlibDeflate);
-  return new Blob([png.buffer as ArrayBuffer], { type: 'image/png' });
+  const png = encodeGrayPng(toGrayBytes(x), IMAGE_SIDE, IMAGE_SIDE);
+  // the view, not png.buffer: fast-png returns a view on a larger buffer
+  return new Blob([png as Uint8Array<ArrayBuffer>], { type: 'image/png' });
 }
 
 export async function downloadPng(x: ArrayLike<number>, stem: string): Promise<void> {

@@ -1,9 +1,10 @@
 /**
  * Pure encoders for the attack panel's downloads (no DOM): the API request body (the thesis
- * service's JSON format), an 8-bit grayscale PNG (given a zlib compressor) and NumPy's `.npy` v1.0
+ * service's JSON format), an 8-bit grayscale PNG (fast-png) and NumPy's `.npy` v1.0
  * format for float32 arrays, plus a parser for the
  * latter so that tests (and users) can check a file round-trips.
  */
+import { encode as encodePng } from 'fast-png';
 import { type ApiRequestBody, imageRequestBody } from '../../core/api';
 
 export const IMAGE_SIDE = 28;
@@ -42,65 +43,17 @@ export function downloadSeed(meta: { seed: number }, randomized: boolean): numbe
   return randomized ? meta.seed : undefined;
 }
 
-/** CRC-32 (ISO 3309, as PNG chunks and zlib use it) of `bytes`. */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) {
-    c ^= bytes[i];
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
-  }
-  return ~c >>> 0;
-}
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function pngChunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  view.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
-  return out;
-}
-
 /**
- * An 8-bit grayscale PNG (colour type 0, no alpha) of `gray`, row-major `width × height` bytes.
- * `zlibDeflate` must return the zlib stream (RFC 1950, not raw deflate) that IDAT holds: in the page
- * `CompressionStream('deflate')`, in node `zlib.deflateSync`. A canvas cannot do this: `toBlob`
- * always writes RGBA, so a "grayscale" PNG from it loads as (28, 28, 4) in numpy/Pillow; and no PNG
- * encoder ships to the page (pngjs, a dev dependency, needs node's zlib and Buffer).
+ * An 8-bit grayscale PNG (colour type 0, no alpha) of `gray`, row-major `width × height` bytes, by
+ * fast-png. A canvas cannot do this: `toBlob` always writes RGBA, so a "grayscale" PNG from it loads
+ * as (28, 28, 4) in numpy/Pillow.
+ * @throws RangeError when the byte count does not match width × height
  */
-export async function encodeGrayPng(
-  gray: Uint8Array,
-  width: number,
-  height: number,
-  zlibDeflate: (raw: Uint8Array) => Promise<Uint8Array>,
-): Promise<Uint8Array> {
+export function encodeGrayPng(gray: Uint8Array, width: number, height: number): Uint8Array {
   if (gray.length !== width * height) {
     throw new RangeError(`${gray.length} bytes, but a ${width}×${height} gray image has ${width * height}`);
   }
-  const ihdr = new Uint8Array(13);
-  const view = new DataView(ihdr.buffer);
-  view.setUint32(0, width);
-  view.setUint32(4, height);
-  ihdr.set([8, 0, 0, 0, 0], 8); // bit depth 8, colour type 0 (gray), deflate, adaptive filter, no interlace
-  // each scanline: filter type 0 (none), then its bytes
-  const raw = new Uint8Array(height * (width + 1));
-  for (let y = 0; y < height; y++) raw.set(gray.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  const parts = [
-    Uint8Array.from(PNG_SIGNATURE),
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', await zlibDeflate(raw)),
-    pngChunk('IEND', new Uint8Array(0)),
-  ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
+  return encodePng({ width, height, data: gray, depth: 8, channels: 1 });
 }
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
