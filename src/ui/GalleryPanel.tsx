@@ -14,7 +14,7 @@ import { Icon } from './icons';
 import { PixelImage } from './PixelImage';
 import { describeWeights, type Target, useTargets } from './targets';
 import { chooseGallerySource, ensureAdversarialIndex, ensureTestSet } from './testSet';
-import { showAdversarialImage, showTestImage } from './urlState';
+import { revealInGallery, showAdversarialImage, showTestImage } from './urlState';
 import { serialized } from './useAutoClassify';
 
 type Verdicts = Record<number, { key: string; name: string; pred: number }[]>;
@@ -314,7 +314,7 @@ export function GalleryPanel() {
   const testSet = useGalleryStore((s) => s.testSet);
   const classFilter = useGalleryStore((s) => s.classFilter);
   const page = useGalleryStore((s) => s.page);
-  const { setClassFilter, setPage } = useGalleryStore.getState();
+  const { setPage } = useGalleryStore.getState();
   const current = useImageStore((s) => (s.source?.kind === 'test' ? s.source.index : null));
   const targets = useTargets();
   const [jump, setJump] = useState('');
@@ -355,9 +355,7 @@ export function GalleryPanel() {
   const goTo = () => {
     const n = Number(jump);
     if (!testSet || !inSet(n, testSet, shown)) return;
-    setClassFilter(null);
-    const pos = shown ? shown.card.subset.indices.indexOf(n) : n;
-    setPage(Math.floor(pos / GALLERY_PAGE_SIZE));
+    revealInGallery(n, shown);
     pick(n);
   };
 
