@@ -219,6 +219,26 @@ test.describe('playground UI', () => {
     for (const id of CNN_TRIO) await expectFreshDecision(page, id);
     // every card shows the 28×28 its model actually received
     for (const id of CNN_TRIO) await expect(card(page, id).getByTestId('result-model-input')).toBeVisible();
+
+    // a dark object on white, the opposite of Fashion-MNIST, is said to be so; the fixtures are not
+    const mean = (g: number[]) => g.reduce((a, b) => a + b, 0) / g.length;
+    const light = new PNG({ width: 28, height: 28 });
+    light.data.fill(255);
+    for (let y = 8; y < 20; y++)
+      for (let x = 8; x < 20; x++) light.data.fill(20, 4 * (28 * y + x), 4 * (28 * y + x) + 3);
+    await page.getByTestId('upload-input').setInputFiles({
+      name: 'dark-on-white.png',
+      mimeType: 'image/png',
+      buffer: PNG.sync.write(light),
+    });
+    const note = page.getByTestId('upload-light-background');
+    await expect(note).toContainText('Mostly light');
+    const shown = Number(await note.getAttribute('data-mean'));
+    expect(shown).toBeCloseTo(mean(await canvasGray(page.getByTestId('upload-converted'))), 0);
+    await page.getByTestId('upload-input').setInputFiles(jpgPath);
+    await expect(page.getByTestId('upload-info')).toContainText('53×41');
+    expect(mean(jpgExpected)).toBeLessThan(128);
+    await expect(note).toHaveCount(0);
   });
 
   test('a corrupt upload shows an error and keeps the previous image', async () => {

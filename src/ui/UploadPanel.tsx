@@ -114,13 +114,36 @@ export function UploadPanel() {
             <figcaption>28×28 as the API sees it</figcaption>
           </div>
           <p className="conversion__info muted" data-testid="upload-info">
-            {last.name} · {last.type} · {last.width}×{last.height} RGB → PIL gray → bilinear 28×28 → /255
+            {last.name} · {last.type} · {last.width}×{last.height} {last.translucent > 0 ? 'RGBA' : 'RGB'} →
+            PIL gray → bilinear 28×28 → /255
             {!isCurrent && ' · (not the current image)'}
           </p>
           {(last.translucent > 0 || last.flatten !== 'none') && <TransparencyNotice preview={last} />}
+          <LightBackgroundNote pixels={last.pixels} />
         </figure>
       )}
     </div>
+  );
+}
+
+/** Mean gray of the Fashion-MNIST test images is about 73: light garments on a black background. */
+const LIGHT_MEAN = 128;
+
+/**
+ * A mostly light image (a dark object photographed on white) is the opposite of what the models were
+ * trained on; the conversion stays the API's, but the user is told why the answers may be poor.
+ */
+function LightBackgroundNote({ pixels }: { pixels: Uint8Array }) {
+  let sum = 0;
+  for (const v of pixels) sum += v;
+  const mean = sum / Math.max(1, pixels.length);
+  if (mean <= LIGHT_MEAN) return null;
+  return (
+    <p className="conversion__info small" data-testid="upload-light-background" data-mean={mean.toFixed(1)}>
+      <Icon name="alert" /> Mostly light (mean gray {mean.toFixed(0)} of 255). Fashion-MNIST shows light
+      garments on a black background (mean gray about 73), so the models may misread a dark object on white:
+      invert the picture before uploading to match what they were trained on.
+    </p>
   );
 }
 
