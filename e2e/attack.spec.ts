@@ -257,7 +257,14 @@ test.describe('attack lab', () => {
     const note = p.getByTestId('attack-eot-rate');
     await expect(note).toHaveAttribute('data-draws', '100');
     expect(Number(await note.getAttribute('data-value'))).toBe(rate);
-    await expect(p.getByTestId('attack-adversarial-decision')).toContainText('/100 draws');
+    // the tile's most frequent class and the headline's share agree: a fooled plurality class means at
+    // least its votes were fooled; the true class as plurality leaves at most the other votes fooled
+    const tile = p.getByTestId('attack-adversarial-decision');
+    await expect(tile).toContainText(/most frequent, \d+\/100 draws/);
+    const votes = Number(/(\d+)\/100 draws/.exec((await tile.textContent()) ?? '')![1]);
+    const tileClass = Number(await tile.getAttribute('data-class'));
+    if (tileClass !== testSet.labels[0]) expect(rate).toBeGreaterThanOrEqual(votes / 100);
+    else expect(rate).toBeLessThanOrEqual(1 - votes / 100);
   });
 
   test('a setting outside its declared range is named with the range, and Run waits until it is fixed', async ({
@@ -283,6 +290,12 @@ test.describe('attack lab', () => {
     await expect(pInit).toHaveValue('0');
     await pInit.fill('0.5');
     await expect(p.getByTestId('attack-param-pInit-error')).toHaveCount(0);
+    await expect(run).toBeEnabled();
+    // "Reset" also clears a typed value that was never valid (it never reached the settings)
+    await pInit.fill('2');
+    await expect(run).toBeDisabled();
+    await p.getByTestId('attack-param-reset').click();
+    await expect(p.getByTestId('attack-param-pInit')).toHaveValue('0.8');
     await expect(run).toBeEnabled();
     await p.getByTestId('attack-method').selectOption('hopskipjump');
     await p.getByTestId('attack-param-maxNumEvals').fill('1.5');

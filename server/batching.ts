@@ -23,6 +23,8 @@ const CLASSES = 10;
 interface Pending {
   inputs: Float32Array;
   n: number;
+  /** a later part of a split call: not counted again in `calls` */
+  part: boolean;
   resolve: (logits: Float32Array) => void;
   reject: (e: unknown) => void;
 }
@@ -99,7 +101,7 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
       }
       stats.runs++;
       stats.images += n;
-      stats.calls += take.length;
+      stats.calls += take.filter((p) => !p.part).length;
       stats.maxRun = Math.max(stats.maxRun, n);
       const logits = await inner.infer(weights, inputs, n);
       let o = 0;
@@ -115,10 +117,10 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
     }
   }
 
-  const enqueue = (weights: string, inputs: Float32Array, n: number) =>
+  const enqueue = (weights: string, inputs: Float32Array, n: number, part = false) =>
     new Promise<Float32Array>((resolve, reject) => {
       const l = lane(weights);
-      l.queue.push({ inputs, n, resolve, reject });
+      l.queue.push({ inputs, n, part, resolve, reject });
       schedule(weights, l);
     });
 
@@ -135,7 +137,7 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
       const parts: Promise<Float32Array>[] = [];
       for (let i = 0; i < n; i += maxBatch) {
         const k = Math.min(maxBatch, n - i);
-        parts.push(enqueue(weights, inputs.subarray(i * PIXELS, (i + k) * PIXELS), k));
+        parts.push(enqueue(weights, inputs.subarray(i * PIXELS, (i + k) * PIXELS), k, i > 0));
       }
       return Promise.all(parts).then((chunks) => {
         const out = new Float32Array(n * CLASSES);

@@ -1,7 +1,7 @@
 /**
  * npm run serve -- [options]: the thesis' HTTP contract on 127.0.0.1:5000 (Flask's default port,
  * which the thesis' clients use). SIGINT/SIGTERM drain the requests in flight, then exit; a second
- * signal exits at once. Exit codes: 0 after --help, --version or a shutdown on a signal; 2 for a usage
+ * signal exits at once. Exit codes: 0 after --help or a shutdown on a signal; 2 for a usage
  * problem (a bad option or value, an unknown model, a refused --model file, no weight set loadable);
  * 1 when it cannot listen or fails while running; 130 on a second signal.
  */

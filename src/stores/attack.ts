@@ -148,7 +148,6 @@ const cleared = {
   verdictError: null,
   transfer: null,
   transferRunning: false,
-  invalidFields: [],
 };
 
 export const useAttackStore = create<AttackState>()((set, get) => ({
@@ -156,6 +155,8 @@ export const useAttackStore = create<AttackState>()((set, get) => ({
   status: 'idle',
   runId: 0,
   ...cleared,
+  // not in `cleared`: the fields stay mounted across runs and report their own state
+  invalidFields: [],
 
   setFieldInvalid(field, invalid) {
     const now = get().invalidFields;

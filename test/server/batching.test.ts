@@ -31,7 +31,7 @@ describe('dynamic batching', () => {
     const x = images(200);
     const split = await batching.infer('0', x, 200);
     expect(runs).toEqual([64, 64, 64, 8]);
-    expect(batching.stats()).toMatchObject({ runs: 4, images: 200, maxRun: 64 });
+    expect(batching.stats()).toMatchObject({ runs: 4, images: 200, calls: 1, maxRun: 64 });
     const whole = await node.infer('0', x, 200);
     expect(split.length).toBe(2000);
     let maxDiff = 0;
@@ -39,7 +39,7 @@ describe('dynamic batching', () => {
     expect(maxDiff).toBeLessThan(1e-4);
   });
 
-  it('small concurrent calls still share runs, in arrival order', async () => {
+  it('small concurrent calls still share runs, and each gets the logits of its own image', async () => {
     const node = createNodeEngine({ threads: 1 });
     const runs: number[] = [];
     const batching = createBatchingEngine(
@@ -54,8 +54,13 @@ describe('dynamic batching', () => {
     const answers = await Promise.all(
       Array.from({ length: 10 }, (_, i) => batching.infer('0', imageInput(testSet, i), 1)),
     );
-    expect(answers).toHaveLength(10);
     expect(runs.reduce((a, b) => a + b, 0)).toBe(10);
     expect(runs.length).toBeLessThan(10);
+    expect(batching.stats().calls).toBe(10);
+    for (let i = 0; i < 10; i++) {
+      const alone = await node.infer('0', imageInput(testSet, i), 1);
+      const diff = Math.max(...Array.from(alone, (v, c) => Math.abs(v - answers[i][c])));
+      expect(diff, `image ${i}`).toBeLessThan(1e-4);
+    }
   });
 });

@@ -46,7 +46,7 @@ function Decision({ verdict, testId, note }: { verdict: Verdict | null; testId: 
       <strong>{CLASS_NAMES_EN[verdict.pred]}</strong>{' '}
       <span className="muted">
         {pct(verdict.probs[verdict.pred])}
-        {sampled && ` · ${verdict.votes}/${verdict.draws} draws`}
+        {sampled && ` · most frequent, ${verdict.votes}/${verdict.draws} draws`}
       </span>
     </p>
   );
@@ -217,10 +217,12 @@ function ResultHeader({
   meta,
   result,
   verdict,
+  verdictError,
 }: {
   meta: RunMeta;
   result: AttackResponse;
   verdict: Verdict | null;
+  verdictError: string | null;
 }) {
   const goal =
     meta.target === null
@@ -241,7 +243,9 @@ function ResultHeader({
             <span className="badge badge--random">random</span>{' '}
             {verdict?.fooled !== undefined
               ? `Fools ${meta.model} in ${rateText(verdict.fooled, verdict.draws)}`
-              : `Judging over ${VERDICT_DRAWS} fresh draws…`}
+              : verdictError
+                ? `Not judged over fresh draws: ${verdictError}`
+                : `Judging over ${VERDICT_DRAWS} fresh draws…`}
           </span>
         )}{' '}
         <span
@@ -499,7 +503,7 @@ export function AttackResultView({
       data-success={result.success}
       aria-labelledby="attack-result-title"
     >
-      <ResultHeader meta={meta} result={result} verdict={verdict} />
+      <ResultHeader meta={meta} result={result} verdict={verdict} verdictError={verdictError} />
       <ResultFigures meta={meta} images={images} verdict={verdict} verdictError={verdictError} />
       <ResultMetrics meta={meta} result={result} />
 

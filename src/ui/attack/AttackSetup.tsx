@@ -122,6 +122,8 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
   const config = useAttackStore((s) => s.config);
   const setOverride = useAttackStore((s) => s.setOverride);
   const resetOverrides = useAttackStore((s) => s.resetOverrides);
+  // "Reset" remounts the fields, so a typed value that was never valid (never committed) goes too
+  const [resets, setResets] = useState(0);
   const base = useId();
   const overrides = config.overrides[attack] ?? {};
   let resolved: Record<string, unknown> = {};
@@ -158,7 +160,12 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
           );
           if (typeof v === 'number' && f.kind !== 'enum') {
             return (
-              <LabelField key={k} id={id} label={label} hint={`${f.description ?? k}: ${f.range}`}>
+              <LabelField
+                key={`${k}-${resets}`}
+                id={id}
+                label={label}
+                hint={`${f.description ?? k}: ${f.range}`}
+              >
                 <NumberField
                   id={id}
                   value={v}
@@ -207,7 +214,10 @@ function AdvancedParams({ attack, disabled }: { attack: AttackName; disabled: bo
       <button
         type="button"
         className="button button--small"
-        onClick={resetOverrides}
+        onClick={() => {
+          resetOverrides();
+          setResets((r) => r + 1);
+        }}
         disabled={disabled || changed === 0}
         data-testid="attack-param-reset"
       >

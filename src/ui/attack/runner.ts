@@ -11,6 +11,7 @@ import { isRandomized, MODELS } from '../../core/models';
 import { nearestOfOtherClasses } from '../../data/start-candidates';
 import { type AttackConfig, hasEps, isBusy, useAttackStore, type Verdict } from '../../stores/attack';
 import { useEndpointStore } from '../../stores/endpointStore';
+import { endpointErrorText } from '../apiSnippets';
 import { customModelInfoList, findModel } from '../customModels';
 import { ensureTestSet } from '../testSet';
 
@@ -24,15 +25,10 @@ export const TRANSFER_DRAWS = 32;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
-/**
- * An error of a run, with the endpoint named when the browser could not reach it: the browsers'
- * own messages ("Failed to fetch", "NetworkError…", "Load failed") say neither where nor why.
- */
+/** An error of a run; with an endpoint chosen, named with what to check (apiSnippets.ts). */
 function runErrorText(e: unknown): string {
-  const text = errorText(e);
   const endpoint = useEndpointStore.getState().endpoint;
-  if (endpoint === null || !/Failed to fetch|NetworkError|Load failed/i.test(text)) return text;
-  return `${endpoint} did not answer (${text}): is the service running, and does it allow this page's origin (CORS)? \`npm run serve\` allows any origin unless started with --cors or --no-cors.`;
+  return endpoint === null ? errorText(e) : endpointErrorText(endpoint, errorText(e));
 }
 
 /** Seeds for the page's own classifications, derived from the run's seed (reproducible). */
