@@ -6,42 +6,16 @@ import { EnginePool } from '../engine/pool';
 import type { BackendChoice } from '../engine/types';
 import { installExperimentApi } from '../experiment/page-api';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
-import { reportError } from '../stores/errorStore';
 import { type BenchPageApi, createBenchApi } from './bench-api';
 import { customModelsSettled } from './custom-model-gate';
+import { intParam, warnParam } from './url-params';
 
 function initialBackend(): BackendChoice {
   const q = new URLSearchParams(location.search).get('backend');
   if (q === 'webgpu' || q === 'wasm' || q === 'auto') return q;
-  if (q !== null)
-    reportError(
-      'URL parameter ignored',
-      `?backend=${q} is not one of wasm, webgpu, auto: the saved or automatic choice is used.`,
-      'url-param:backend',
-      'warning',
-    );
+  if (q !== null) warnParam('backend', q, 'one of wasm, webgpu, auto', 'the saved or automatic choice');
   const saved = localStorage.getItem('backend');
   return saved === 'webgpu' || saved === 'wasm' ? saved : 'auto';
-}
-
-/**
- * The integer URL parameter `name` when it lies in [min, max]; undefined when absent. A value
- * outside the range, or not a whole number, is ignored with a warning banner naming the range, so
- * that `?workers=0` does not silently measure the default.
- */
-function intParam(name: string, min: number, max = Number.POSITIVE_INFINITY): number | undefined {
-  const raw = new URLSearchParams(location.search).get(name);
-  if (raw === null) return undefined;
-  const n = Number(raw);
-  if (raw.trim() !== '' && Number.isInteger(n) && n >= min && n <= max) return n;
-  const range = max === Number.POSITIVE_INFINITY ? `≥ ${min}` : `from ${min} to ${max}`;
-  reportError(
-    'URL parameter ignored',
-    `?${name}=${raw} is not a whole number ${range}: the default is used.`,
-    `url-param:${name}`,
-    'warning',
-  );
-  return undefined;
 }
 
 /**
@@ -50,12 +24,13 @@ function intParam(name: string, min: number, max = Number.POSITIVE_INFINITY): nu
  * `?first-threads=N` those of the first worker (the one that answers an idle pool), and
  * `?heartbeat=MS` (tests) declares a worker dead after MS ms without an answer, idle or busy.
  */
-const heartbeat = intParam('heartbeat', 1000);
+const params = new URLSearchParams(location.search);
+const heartbeat = intParam(params, 'heartbeat', 1000, Number.POSITIVE_INFINITY, 'the built-in timeouts');
 export const engine = new EnginePool({
   backend: initialBackend(),
-  threads: intParam('threads', 1, 64),
-  workers: intParam('workers', 1, 16),
-  firstThreads: intParam('first-threads', 1, 64),
+  threads: intParam(params, 'threads', 1, 64, 'cores ÷ workers'),
+  workers: intParam(params, 'workers', 1, 16, 'min(cores, 4)'),
+  firstThreads: intParam(params, 'first-threads', 1, 64, 'as the other workers'),
   ...(heartbeat && { heartbeatMs: heartbeat, busyHeartbeatMs: heartbeat }),
 });
 

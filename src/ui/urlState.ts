@@ -11,6 +11,7 @@
  * warning about it) until the user changes the view; from then on the URL follows the view.
  */
 import { useEffect } from 'react';
+import { intParam, warnParam } from '../app/url-params';
 import { decodeBase64, encodeBase64 } from '../core/base64';
 import { customIdOf } from '../core/custom-models';
 import { MODEL_IDS } from '../core/models';
@@ -258,16 +259,6 @@ async function applyImageParam(param: string | null): Promise<void> {
   }
 }
 
-/** Warns about a view parameter of the link that the page cannot use, naming the default used. */
-function warnParam(name: string, value: string, expected: string, fallback: string): void {
-  reportError(
-    `Ignored “${name}” in the link`,
-    `${name}=${value} is not ${expected}; using the default, ${fallback}`,
-    `url-${name}`,
-    'warning',
-  );
-}
-
 /** `?mode`, `?sample`, `?draws`, `?seed`: how results are shown. */
 function applyResultParams(params: URLSearchParams): void {
   const st = useResultsStore.getState();
@@ -277,12 +268,8 @@ function applyResultParams(params: URLSearchParams): void {
   const sample = params.get('sample');
   if (sample === 'on' || sample === 'off') st.setSampling(sample === 'on');
   else if (sample !== null) warnParam('sample', sample, 'on or off', 'off');
-  const draws = params.get('draws');
-  if (draws !== null) {
-    const n = /^\d+$/.test(draws) ? Number(draws) : Number.NaN;
-    if (n >= 1 && n <= MAX_SAMPLE_COUNT) st.setSampleCount(n);
-    else warnParam('draws', draws, `a whole number 1..${MAX_SAMPLE_COUNT}`, String(DEFAULT_SAMPLE_COUNT));
-  }
+  const draws = intParam(params, 'draws', 1, MAX_SAMPLE_COUNT, String(DEFAULT_SAMPLE_COUNT));
+  if (draws !== undefined) st.setSampleCount(draws);
   const seed = params.get('seed');
   if (seed !== null) {
     const s = parseSeed(seed);
