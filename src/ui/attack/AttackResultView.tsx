@@ -197,11 +197,6 @@ function useResultImages(meta: RunMeta | null, result: AttackResponse | null): R
   }, [meta, result]);
 }
 
-const isRandomizedId = (id: string) => {
-  const m = findModel(id);
-  return m ? isRandomized(m) : false;
-};
-
 /** "41.0% of 100 fresh draws (95 % CI 31.9%–50.8%)": a success rate with its Wilson interval. */
 function rateText(fooled: number, draws: number): string {
   const [lo, hi] = wilsonInterval(fooled, draws);
@@ -216,11 +211,13 @@ function rateText(fooled: number, draws: number): string {
 function ResultHeader({
   meta,
   result,
+  randomized,
   verdict,
   verdictError,
 }: {
   meta: RunMeta;
   result: AttackResponse;
+  randomized: boolean;
   verdict: Verdict | null;
   verdictError: string | null;
 }) {
@@ -228,7 +225,6 @@ function ResultHeader({
     meta.target === null
       ? `away from ${CLASS_NAMES_EN[meta.label]}`
       : `from ${CLASS_NAMES_EN[meta.label]} to ${CLASS_NAMES_EN[meta.target]}`;
-  const randomized = isRandomizedId(meta.model);
   const outcome = result.success ? 'Attack succeeded' : 'Attack failed';
   const share = verdict?.fooled !== undefined ? verdict.fooled / verdict.draws : null;
   return (
@@ -352,11 +348,19 @@ function ResultFigures({
   );
 }
 
-function ResultMetrics({ meta, result }: { meta: RunMeta; result: AttackResponse }) {
+function ResultMetrics({
+  meta,
+  result,
+  randomized,
+}: {
+  meta: RunMeta;
+  result: AttackResponse;
+  randomized: boolean;
+}) {
   return (
     <dl className="attack-metrics">
       <Metric
-        name={isRandomizedId(meta.model) ? 'Success (own queries)' : 'Success'}
+        name={randomized ? 'Success (own queries)' : 'Success'}
         value={result.success ? 'yes' : 'no'}
         testId="attack-metric-success"
         raw={String(result.success)}
@@ -412,14 +416,15 @@ function EotRate({ model, verdict }: { model: string; verdict: Verdict }) {
 /** The target model's class probabilities on the adversarial image (or why there are none yet). */
 function AdversarialScores({
   meta,
+  randomized,
   verdict,
   verdictError,
 }: {
   meta: RunMeta;
+  randomized: boolean;
   verdict: Verdict | null;
   verdictError: string | null;
 }) {
-  const randomized = isRandomizedId(meta.model);
   return (
     <div>
       <h4 className="attack-subtitle">
@@ -495,6 +500,7 @@ export function AttackResultView({
   const images = useResultImages(meta, result);
 
   if (!meta || !result || !images) return null;
+  const randomized = isRandomized(findModel(meta.model) ?? null);
 
   return (
     <section
@@ -503,16 +509,27 @@ export function AttackResultView({
       data-success={result.success}
       aria-labelledby="attack-result-title"
     >
-      <ResultHeader meta={meta} result={result} verdict={verdict} verdictError={verdictError} />
+      <ResultHeader
+        meta={meta}
+        result={result}
+        randomized={randomized}
+        verdict={verdict}
+        verdictError={verdictError}
+      />
       <ResultFigures meta={meta} images={images} verdict={verdict} verdictError={verdictError} />
-      <ResultMetrics meta={meta} result={result} />
+      <ResultMetrics meta={meta} result={result} randomized={randomized} />
 
       {verdict && verdict.draws > 1 && verdict.fooled !== undefined && (
         <EotRate model={meta.model} verdict={verdict} />
       )}
 
       <div className="attack-result__columns">
-        <AdversarialScores meta={meta} verdict={verdict} verdictError={verdictError} />
+        <AdversarialScores
+          meta={meta}
+          randomized={randomized}
+          verdict={verdict}
+          verdictError={verdictError}
+        />
         <ResultActions meta={meta} result={result} onShowComparison={onShowComparison} />
       </div>
 
