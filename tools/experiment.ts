@@ -44,6 +44,7 @@ import {
   readConfigFile,
   writeOutputs,
 } from './experiment/output';
+import type { ResultRow } from './experiment/rows';
 import { plannedWork, type RunnerOptions, runExperiment } from './experiment/runner';
 import { latestRows, modelLabel } from './experiment/summary';
 import { loadAdversarialSetNode, resolveConfigNode, shippedSha256 } from './lib/adversarial-node';
@@ -539,7 +540,11 @@ async function runPhase(
  * outputs are rewritten from the rows (a run killed while writing them leaves them stale). Null
  * whenever the full path has something to do or to check (custom model files, a changed file).
  */
-function finishedAlready(cli: Cli, resolved: ResolvedConfig, planned: WorkItem[]): ConfigFile | null {
+function finishedAlready(
+  cli: Cli,
+  resolved: ResolvedConfig,
+  planned: WorkItem[],
+): { file: ConfigFile; rows: ResultRow[] } | null {
   const { opts, outDir } = cli;
   if (opts.fresh || opts.redoAll || opts.redoChanged || opts.retryErrors || opts.retryUnstarted) return null;
   if (resolved.custom.length > 0) return null;
@@ -548,12 +553,13 @@ function finishedAlready(cli: Cli, resolved: ResolvedConfig, planned: WorkItem[]
   const mode = modeOf(opts);
   const env = previous.environment as { mode?: string; backend?: { active?: string } };
   if (env.mode !== mode || (mode === 'browser' && env.backend?.active !== opts.backend)) return null;
-  const existing = latestRows(readResults(outDir).rows);
+  const rows = readResults(outDir).rows;
+  const existing = latestRows(rows);
   if (!planned.every((it) => existing.has(rowKey(it.model, it.attack.key, it.index, it.set)))) return null;
   const before = modelHashes(previous.environment);
   const now = modelFiles(modelsDirOf(opts), resolved.models);
   const same = resolved.models.every((id) => (now[id]?.file_sha256 ?? null) === (before[id] ?? null));
-  return same ? previous : null;
+  return same ? { file: previous, rows } : null;
 }
 
 async function main(): Promise<void> {
@@ -565,13 +571,7 @@ async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const finished = finishedAlready(cli, resolved, planned);
   if (finished) {
-    const rows = writeOutputs(
-      cli.outDir,
-      finished,
-      resolved,
-      readResults(cli.outDir).rows,
-      loadTestSetNode(DATA_DIR),
-    );
+    const rows = writeOutputs(cli.outDir, finished.file, resolved, finished.rows, loadTestSetNode(DATA_DIR));
     const errors = rows.filter((r) => r.error !== undefined).length;
     log(
       `${resolved.config.name}: all ${planned.length} rows are already in ${shownPath(cli.outDir)}, nothing to run ` +
