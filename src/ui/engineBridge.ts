@@ -81,10 +81,15 @@ export async function loadManifest(): Promise<void> {
   }
 }
 
-/** The backend status into the store; a WebGPU choice that fell back to WASM is said in a banner. */
+/**
+ * The backend status into the store; a WebGPU choice that fell back to WASM is said in a banner,
+ * once per fallback (the same status arrives several times at start-up).
+ */
 function applyBackend(s: BackendStatus): void {
+  const before = useEngineStore.getState().backend;
   useEngineStore.getState().setBackend(s);
-  if (s.requested === 'webgpu' && s.active === 'wasm')
+  const fellBack = (b: BackendStatus | null) => b?.requested === 'webgpu' && b.active === 'wasm';
+  if (fellBack(s) && !fellBack(before))
     reportError(
       'WebGPU is not available here',
       `${s.note ?? 'No WebGPU adapter'}: the models run on WASM instead.`,
