@@ -16,6 +16,7 @@ import { CLASS_NAMES_DE } from '../src/core/labels';
 import { apiFetch, grayRequest, openApp, softmax, testSet } from './helpers';
 
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'custom-models');
+const HOSTILE = join(process.cwd(), 'test', 'fixtures', 'hostile');
 const MLP = join(FIXTURES, 'tiny-mlp.onnx');
 const INDICES = [0, 1, 2, 3, 4, 5, 6, 7];
 
@@ -301,7 +302,7 @@ test.describe('bring your own model', () => {
     expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);
   });
 
-  test('a 5-class model and a non-ONNX file are refused, naming the file; nothing else changes', async ({
+  test('a 5-class model, a non-ONNX file and a model with external data are refused, naming the file; nothing else changes', async ({
     page,
   }) => {
     const before = (await apiFetch(page, '/')).body as RootBody;
@@ -323,7 +324,13 @@ test.describe('bring your own model', () => {
     await page.getByTestId('custom-dropzone').dispatchEvent('drop', { dataTransfer: dropped });
     await expect(refusals).toHaveCount(2);
     await expect(refusals.nth(1)).toContainText('"my-notes.onnx" was refused');
-    await expect(refusals.nth(1)).toContainText('cannot read it as an ONNX model');
+    await expect(refusals.nth(1)).toContainText('is not a well-formed ONNX file');
+
+    // a model whose tensor would be read from a file where it is served (external data)
+    await upload(page, join(HOSTILE, 'exfil-dupgraph.onnx'));
+    await expect(refusals).toHaveCount(3);
+    await expect(refusals.nth(2)).toContainText('"exfil-dupgraph.onnx" was refused');
+    await expect(refusals.nth(2)).toContainText('a tensor stores its data outside the file (external_data)');
 
     // nothing listed, nothing served, the selection and the other models as before
     await expect(page.locator('[data-testid^="custom-model-"]')).toHaveCount(0);
@@ -332,6 +339,7 @@ test.describe('bring your own model', () => {
     expect(after.models.some((m) => m.id.startsWith('custom/'))).toBe(false);
     expect((await apiFetch(page, '/custom/five-class/score', grayRequest(0))).status).toBe(404);
     expect((await apiFetch(page, '/custom/my-notes/score', grayRequest(0))).status).toBe(404);
+    expect((await apiFetch(page, '/custom/exfil-dupgraph/score', grayRequest(0))).status).toBe(404);
     await expect(page.getByTestId('selected-count')).toHaveText(selectedBefore ?? '');
     const zero = await apiFetch(page, '/0/score', grayRequest(0));
     expect(zero.status).toBe(200);

@@ -23,6 +23,7 @@ import {
   type PreprocessorSpec,
   RESIZE_PAD_DEFAULT,
 } from './models';
+import { modelFileProblem } from './onnx-file-check';
 
 /** The first segment of every custom model's routes and IDs. */
 export const CUSTOM_PREFIX = 'custom';
@@ -129,6 +130,21 @@ export function sizeRefusal(fileName: string, bytes: number): ModelRefusedError 
     );
   }
   return null;
+}
+
+/**
+ * Why onnxruntime must not open this file (not a self-contained ONNX model: external data, a
+ * structure two protobuf parsers could read differently, bytes that do not parse; see
+ * modelFileProblem in src/core/onnx-file-check.ts), checked before any onnxruntime sees the bytes;
+ * null when the file passes.
+ */
+export function fileRefusal(fileName: string, bytes: Uint8Array): ModelRefusedError | null {
+  const problem = modelFileProblem(bytes);
+  if (!problem) return null;
+  return new ModelRefusedError(
+    `"${fileName}" was refused: ${problem}. An uploaded model must be one self-contained ONNX file ` +
+      '(no external data), so that it cannot read files where it is served.',
+  );
 }
 
 function dimText(d: number | string): string {

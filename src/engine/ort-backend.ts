@@ -8,6 +8,7 @@ import {
   type CustomModelEntry,
   type CustomModelSpec,
   checkCustomSession,
+  fileRefusal,
   type OutputKind,
   probabilitiesToLogits,
   unreadableModelError,
@@ -444,6 +445,8 @@ export class OrtBackend implements InferenceEngine {
     outputs: OutputKind,
   ): Promise<CustomModelEntry> {
     const t0 = performance.now();
+    const refused = fileRefusal(fileName, bytes);
+    if (refused) throw refused;
     const sha256 = await sha256Hex(bytes);
     let opened: { session: ort.InferenceSession; backend: ActiveBackend };
     try {

@@ -118,6 +118,13 @@ describe('npm run serve -- --model', () => {
     expect(five.stderr).toMatch(
       /"five-class\.onnx" was refused: output "y" has shape \[batch,5\], not \[N,10\]/,
     );
+    // the two parser differentials that read the server's package.json back through /score
+    for (const name of ['exfil-dupgraph.onnx', 'exfil-wiretype.onnx']) {
+      const exfil = run(join(process.cwd(), 'test', 'fixtures', 'hostile', name));
+      expect(exfil.status).toBe(2);
+      expect(exfil.stderr).toContain(`"${name}" was refused: `);
+      expect(exfil.stderr).toMatch(/a tensor stores its data outside the file|not a well-formed ONNX file/);
+    }
     const missing = run('no/such/model.onnx');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/--model \/\S*no\/such\/model\.onnx: cannot read the file \(ENOENT\)/);

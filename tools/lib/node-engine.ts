@@ -5,8 +5,9 @@
  */
 
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import {
@@ -14,13 +15,13 @@ import {
   type CustomModelSpec,
   checkCustomSession,
   customWeightsId,
+  fileRefusal,
   type OutputKind,
   probabilitiesToLogits,
   unreadableModelError,
 } from '../../src/core/custom-models';
 import { type InferenceEngine, ModelUnavailableError } from '../../src/core/engine';
 import { weightFileProblem } from '../../src/core/models';
-import { externalDataRefs } from './onnx-external-data';
 
 export interface NodeEngineOptions {
   /** folder holding `<weights>.onnx` and, optionally, `manifest.json` */
@@ -172,8 +173,8 @@ async function runOnSlot(
 }
 
 /**
- * Opens an uploaded model and runs the checks every upload gets (no external data, inputs and
- * outputs, a test run); throws ModelRefusedError (or Error for external data) naming the file.
+ * Opens an uploaded model and runs the checks every upload gets (a self-contained ONNX file, inputs
+ * and outputs, a test run); throws ModelRefusedError naming the file.
  */
 async function openCustomModel(
   fileName: string,
@@ -181,20 +182,11 @@ async function openCustomModel(
   outputs: OutputKind,
   sessionOptions: ort.InferenceSession.SessionOptions,
 ): Promise<{ session: ort.InferenceSession; spec: CustomModelSpec }> {
-  let external: string[] = [];
-  try {
-    external = externalDataRefs(bytes);
-  } catch {
-    // not a protobuf ModelProto: onnxruntime refuses it below, in its own words
-  }
-  if (external.length)
-    throw new Error(
-      `"${fileName}" was refused: it stores tensors outside the file (${external.slice(0, 3).join('; ')}${external.length > 3 ? '; …' : ''}). ` +
-        "Uploaded models must be self-contained: external data would be read from the server's working directory.",
-    );
+  const refused = fileRefusal(fileName, bytes);
+  if (refused) throw refused;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bytes, sessionOptions);
+    session = await ort.InferenceSession.create(bytes, uploadSessionOptions(sessionOptions));
   } catch (e) {
     throw unreadableModelError(fileName, e);
   }
@@ -217,6 +209,43 @@ async function openCustomModel(
     throw e;
   }
   return { session, spec };
+}
+
+/**
+ * An empty folder of this process's own, created on first use and removed at exit: onnxruntime-node
+ * resolves an external-data `location` of a model loaded from bytes against the working directory
+ * unless `session.model_external_initializers_file_folder_path` names another folder. Pointing it
+ * here means a tensor that slipped past fileRefusal still finds no file to read (onnxruntime refuses
+ * `..` and absolute locations itself).
+ */
+let noExternalData: string | undefined;
+function emptyExternalDataFolder(): string {
+  if (!noExternalData) {
+    const dir = mkdtempSync(join(tmpdir(), 'playground-no-external-data-'));
+    chmodSync(dir, 0o500);
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    noExternalData = dir;
+  }
+  return noExternalData;
+}
+
+/**
+ * Session options for a file someone brought: the engine's own, plus onnxruntime's ONNX format only
+ * (no ".ort" flatbuffers) and external data resolved in an empty folder (the second layer behind
+ * fileRefusal; docs/custom-models.md).
+ */
+export function uploadSessionOptions(
+  base: ort.InferenceSession.SessionOptions,
+): ort.InferenceSession.SessionOptions {
+  return {
+    ...base,
+    extra: {
+      session: {
+        load_model_format: 'ONNX',
+        model_external_initializers_file_folder_path: emptyExternalDataFolder(),
+      },
+    },
+  };
 }
 
 /** onnxruntime-node's CPU session options with `threads` intra-op threads. */

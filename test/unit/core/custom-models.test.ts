@@ -25,10 +25,10 @@ import { CLASS_NAMES_DE } from '../../../src/core/labels';
 import { softmaxRows } from '../../../src/core/math';
 import { createRouter, parseModelPath } from '../../../src/core/router';
 import { imageAt } from '../../../src/data/idx';
-import { createNodeEngine } from '../../../tools/lib/node-engine';
-import { externalDataRefs } from '../../../tools/lib/onnx-external-data';
+import { createNodeEngine, uploadSessionOptions } from '../../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../../tools/lib/test-set-node';
 
+const HOSTILE = join(process.cwd(), 'test', 'fixtures', 'hostile');
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'custom-models');
 const fixture = (name: string) => new Uint8Array(readFileSync(join(FIXTURES, name)));
 
@@ -326,7 +326,7 @@ describe('real files in onnxruntime-node', () => {
       'notes.onnx',
       'logits',
       new TextEncoder().encode('these are my notes, not a model'),
-      /"notes\.onnx" was refused: onnxruntime cannot read it as an ONNX model/,
+      /"notes\.onnx" was refused: it is not a well-formed ONNX file \(model, field \d+: /,
     ],
     [
       'tiny-mlp.onnx',
@@ -356,19 +356,50 @@ describe('external data (a file-read hole in onnxruntime-node)', () => {
     init.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
     init.externalData = [onnx.StringStringEntryProto.create({ key: 'location', value: 'package.json' })];
     const bytes = onnx.ModelProto.encode(model).finish();
-    expect(externalDataRefs(bytes)).toEqual([
-      `graph initializer ${JSON.stringify(init.name)} → "package.json"`,
-    ]);
-    expect(externalDataRefs(fixture('tiny-mlp.onnx'))).toEqual([]);
     const engine = createNodeEngine();
     const err = await engine.addCustom('leak', 'leak.onnx', bytes).then(
       () => null,
       (e: Error) => e,
     );
     expect(err?.message).toMatch(
-      /^"leak\.onnx" was refused: it stores tensors outside the file \(graph initializer .* → "package\.json"\)/,
+      /^"leak\.onnx" was refused: model\.graph\.initializer\[0\]: a tensor stores its data outside the file \(external_data\)/,
     );
     expect(engine.loaded()).toEqual([]);
+  });
+
+  it.each(['exfil-dupgraph.onnx', 'exfil-wiretype.onnx'])(
+    'refuses the handed parser-differential file %s before onnxruntime sees it',
+    async (name) => {
+      const engine = createNodeEngine();
+      const err = await engine
+        .addCustom('exfil', name, new Uint8Array(readFileSync(join(HOSTILE, name))))
+        .then(
+          () => null,
+          (e: Error) => e,
+        );
+      expect(err?.name).toBe('ModelRefusedError');
+      expect(err?.message).toMatch(
+        new RegExp(
+          `^"${name.replace('.', '\\.')}" was refused: (model|it is not a well-formed ONNX file \\(model)`,
+        ),
+      );
+      expect(engine.loaded()).toEqual([]);
+    },
+  );
+
+  it('second layer: onnxruntime-node resolves external data in an empty folder, not the working directory', async () => {
+    // exfil-wiretype.onnx is exfil-direct.onnx behind 4 prepended bytes: an initializer of 3104
+    // bytes at location "package.json", gathered by pixel 0 (see test/fixtures/hostile/make-models.py)
+    const direct = new Uint8Array(readFileSync(join(HOSTILE, 'exfil-wiretype.onnx'))).subarray(4);
+    const input = { x: new ort.Tensor('float32', new Float32Array(784), [1, 1, 28, 28]) };
+    // without the option the hole is real: the first logits are package.json's first bytes / 16
+    const open = await ort.InferenceSession.create(direct);
+    const leaked = (await open.run(input)).y.data as Float32Array;
+    expect(Array.from(leaked.slice(1, 3), (v) => String.fromCharCode(v * 16))).toEqual(['{', '\n']);
+    await open.release();
+    await expect(ort.InferenceSession.create(direct, uploadSessionOptions({}))).rejects.toThrow(
+      /External data path does not exist: ".*playground-no-external-data-[^/]+\/package\.json"/,
+    );
   });
 });
 
