@@ -6,13 +6,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test } from '@playwright/test';
+import { createNodeEngine } from '../server/node-engine';
 import { CLASS_NAMES_EN } from '../src/core/labels';
 import { getModel } from '../src/core/models';
 import { classifyInputs } from '../src/core/router';
 import { adversarialImageAt } from '../src/data/adversarial';
 import { imageAt } from '../src/data/idx';
 import { loadAdversarialSetNode } from '../tools/lib/adversarial-node';
-import { createNodeEngine } from '../tools/lib/node-engine';
 import { canvasGray, openApp, testSet } from './helpers';
 
 const SET = 'adversarial/pgd-eps0.1-from-0';

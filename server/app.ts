@@ -11,8 +11,8 @@
  */
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import cors from '@fastify/cors';
 import Fastify, {
   type FastifyBaseLogger,
@@ -21,20 +21,34 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import pino from 'pino';
-import { customModelId, customModelInfos, type OutputKind } from '../src/core/custom-models';
+import { customModelInfos, type OutputKind } from '../src/core/custom-models';
+import type { InferenceEngine } from '../src/core/engine';
 import { MODELS, type ModelInfo } from '../src/core/models';
 import { MAX_BODY_BYTES } from '../src/core/request';
 import { createRouter, parseModelPath } from '../src/core/router';
-import { createNodeEngine, type NodeEngine, type WeightState } from '../tools/lib/node-engine';
 import { type BatchingEngine, createBatchingEngine } from './batching';
+import { type CheckedModel, checkModelFilesInProcess, checkModelFilesIsolated } from './custom-models';
+import { createInferencePool, type InferencePool } from './inference-pool';
+import { createNodeEngine, type WeightState } from './node-engine';
 
 export interface ServeOptions {
   /** model IDs to serve (default: all fifteen) */
   models?: readonly string[];
   /** folder of the ONNX files and manifest.json (default public/models) */
   modelsDir?: string;
-  /** onnxruntime intra-op threads per session (default 2: both cores of this project's machines) */
+  /**
+   * inference worker processes (server/inference-pool.ts); 0 runs onnxruntime in this process, as
+   * before the pool (no run limit, no isolation). Default: the cores divided by `threads`.
+   */
+  workers?: number;
+  /** onnxruntime intra-op threads per session (default: the cores divided by `workers`, else 1) */
   threads?: number;
+  /** a run longer than this (ms) is stopped and its worker replaced; the request gets 503 (default 10 s) */
+  runTimeoutMs?: number;
+  /** a worker whose resident memory is over this after a run is replaced (bytes; default 2 GiB) */
+  workerMemoryBytes?: number;
+  /** a --model file whose full-contrast probe run grows memory by more is refused (bytes; default 1 GiB) */
+  maxModelMemoryBytes?: number;
   /** body limit in bytes (default 96 MiB, as the page) */
   maxBody?: number;
   /** allowed CORS origins; ['*'] (the default, as flask_cors) or a list; null: no CORS headers */
@@ -61,7 +75,11 @@ export const DEFAULT_MODELS_DIR = join('public', 'models');
 
 export interface Service {
   app: FastifyInstance;
-  engine: NodeEngine;
+  /** the inference pool (null with workers 0) */
+  pool: InferencePool | null;
+  /** workers and threads per session, as chosen (GET / and the start-up log say them) */
+  workers: number;
+  threads: number;
   batching: BatchingEngine;
   models: readonly ModelInfo[];
   /** load state of each weight set, as GET / reports it */
@@ -113,34 +131,6 @@ export function nothingLoaded(states: Record<string, WeightState>, modelsDir: st
   if (all.length === 0 || all.some(([, s]) => s.state !== 'failed')) return null;
   const why = all.map(([w, s]) => `${w}: ${(s as { error: string }).error}`).join('; ');
   return `no weight set of the selected models could be loaded from ${resolve(modelsDir)} (${why}); ${WEIGHTS_HINT}`;
-}
-
-/** Loads each `--model` file into the engine and appends its entries to `models`; RangeError on failure. */
-async function addCustomModels(
-  engine: NodeEngine,
-  paths: readonly string[],
-  outputs: OutputKind | undefined,
-  models: ModelInfo[],
-): Promise<void> {
-  const taken: string[] = [];
-  for (const path of paths) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      throw new RangeError(
-        `--model ${path}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? e})`,
-      );
-    }
-    const id = customModelId(basename(path), taken);
-    taken.push(id);
-    try {
-      const entry = await engine.addCustom(id, basename(path), new Uint8Array(bytes), outputs);
-      models.push(...customModelInfos(entry));
-    } catch (e) {
-      throw new RangeError(`--model ${path}: ${(e as Error).message}`);
-    }
-  }
 }
 
 /** The Fastify instance with its logger, limits and timeouts, taking any body as raw text. */
@@ -290,31 +280,102 @@ function registerContractRoutes(
   app.setNotFoundHandler((req, reply) => handle(req, reply));
 }
 
-/** Builds the HTTP service: engine, batching, router and the Fastify app around them (not listening). */
+/**
+ * Workers and intra-op threads per session: what was asked for, the rest chosen so that workers ×
+ * threads ≤ the cores (at least one of each).
+ */
+export function chooseParallelism(
+  workers: number | undefined,
+  threads: number | undefined,
+  cores = availableParallelism(),
+): { workers: number; threads: number } {
+  if (workers === 0) return { workers: 0, threads: threads ?? Math.min(2, cores) };
+  const t = threads ?? (workers ? Math.max(1, Math.floor(cores / workers)) : 1);
+  return { workers: workers ?? Math.max(1, Math.floor(cores / t)), threads: t };
+}
+
+/** What serves the runs: the pool, or (workers 0) one engine in this process. */
+interface Backend {
+  engine: InferenceEngine;
+  pool: InferencePool | null;
+  load(weights: string): Promise<void>;
+  state(weights: string): WeightState | undefined;
+  close(): Promise<void>;
+  /** the --model files, checked */
+  customs: CheckedModel[];
+}
+
+async function createBackend(
+  opts: ServeOptions,
+  modelsDir: string,
+  workers: number,
+  threads: number,
+  weights: readonly string[],
+): Promise<Backend> {
+  const verify = opts.verify ?? true;
+  const outputs = opts.customOutputs ?? 'logits';
+  const paths = opts.customModels ?? [];
+  if (workers === 0) {
+    const engine = createNodeEngine({ modelsDir, threads, verify });
+    const customs = await checkModelFilesInProcess(engine, paths, outputs);
+    return {
+      engine,
+      pool: null,
+      customs,
+      load: (w) => engine.load(w),
+      state: (w) => engine.state(w),
+      close: () => engine.release(),
+    };
+  }
+  const runTimeoutMs = opts.runTimeoutMs ?? 10_000;
+  const memoryLimitBytes = opts.workerMemoryBytes ?? 2 * 2 ** 30;
+  const base = { modelsDir, verify, threads, runTimeoutMs, memoryLimitBytes };
+  const customs = await checkModelFilesIsolated(paths, outputs, base, opts.maxModelMemoryBytes ?? 2 ** 30);
+  const pool = createInferencePool({
+    ...base,
+    workers,
+    preload: weights.filter((w) => !w.startsWith('custom/')),
+    customs,
+  });
+  const states = new Map<string, WeightState>();
+  return {
+    engine: pool,
+    pool,
+    customs,
+    async load(w) {
+      states.set(w, { state: 'loading' });
+      const st = await pool.load(w);
+      states.set(w, st);
+      if (st.state === 'failed') throw new Error(st.error);
+    },
+    state: (w) => states.get(w),
+    close: () => pool.close(),
+  };
+}
+
+/** Builds the HTTP service: inference pool, batching, router and the Fastify app around them (not listening). */
 export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   const models = selectModels(opts.models);
   const modelsDir = opts.modelsDir ?? DEFAULT_MODELS_DIR;
   // a --model file of one's own is served whatever the folder holds
   if (!opts.customModels?.length) requireSomeWeightFile(modelsDir, models);
   const maxBody = opts.maxBody ?? MAX_BODY_BYTES;
-  const engine = createNodeEngine({
-    modelsDir,
-    threads: opts.threads ?? 2,
-    verify: opts.verify ?? true,
-  });
-  await addCustomModels(engine, opts.customModels ?? [], opts.customOutputs, models);
-  const batching = createBatchingEngine(engine, opts.maxBatch ?? 64);
+  const { workers, threads } = chooseParallelism(opts.workers, opts.threads);
+  const shipped = [...new Set(models.map((m) => m.weights))];
+  const backend = await createBackend(opts, modelsDir, workers, threads, shipped);
+  for (const c of backend.customs) models.push(...customModelInfos(c.entry));
+  const batching = createBatchingEngine(backend.engine, opts.maxBatch ?? 64, Math.max(1, workers));
   const router = createRouter(batching, { models, maxBodyBytes: maxBody });
 
-  // start every weight set loading now; requests to one still loading wait for it (the engine
-  // shares the pending load), and a failed one answers 503 for its models only. The engine keeps
-  // each load's state, so GET / also follows later retries.
+  // start every weight set loading now; requests to one still loading wait for it, and a failed
+  // one answers 503 for its models only
   const weights = [...new Set(models.map((m) => m.weights))];
-  const loaded = Promise.allSettled(weights.map((w) => engine.load(w))).then(() => undefined);
+  const loaded = Promise.allSettled(weights.map((w) => backend.load(w))).then(() => undefined);
   const weightStates = (): Record<string, WeightState> =>
-    Object.fromEntries(weights.map((w) => [w, engine.state(w) ?? { state: 'loading' }]));
+    Object.fromEntries(weights.map((w) => [w, backend.state(w) ?? { state: 'loading' }]));
 
   const { app, logDestination } = createApp(maxBody, opts.logLevel ?? 'info');
+  for (const c of backend.customs) if (c.warning) app.log.warn(c.warning);
   if (opts.cors !== null) await registerCors(app, opts.cors ?? ['*']);
   refuseWhileClosing(app);
   addAccessLog(app);
@@ -325,9 +386,9 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   );
 
   app.addHook('onClose', async () => {
-    await engine.release();
+    await backend.close();
     logDestination.flushSync();
   });
 
-  return { app, engine, batching, models, weightStates, loaded };
+  return { app, pool: backend.pool, workers, threads, batching, models, weightStates, loaded };
 }

@@ -3,10 +3,15 @@
  * coalesced into one onnxruntime run, as inference servers do (Triton's dynamic batcher, TorchServe's
  * batch_size/max_batch_delay).
  *
- * Policy: a weight set with no run in progress starts one on the next event-loop turn with whatever
- * has arrived by then; while a run is in progress, arriving calls wait for it and then go together
- * (up to `maxBatch` images a run, the rest in the following runs, in arrival order). Nothing waits
- * on a timer: a call waits for the run in progress and for the runs of the calls queued before it.
+ * Policy: a weight set with fewer than `maxInFlight` runs in progress starts one on the next
+ * event-loop turn with whatever has arrived by then; while its runs are in progress, arriving calls
+ * wait and then go together (up to `maxBatch` images a run, the rest in the following runs, in
+ * arrival order). Nothing waits on a timer. `maxInFlight` is the pool's worker count: one run per
+ * worker at a time.
+ *
+ * Isolation: when a coalesced run of several calls fails, each call is run again alone before
+ * anyone gets an error, so a client only ever sees the failure of its own input (one image that
+ * makes the model fail, or run past the time limit, no longer fails the others in its run).
  * A call of more than `maxBatch` images is split into runs of `maxBatch`, one after another: one
  * 4096-image run made onnxruntime keep gigabytes of arena memory for good (docs/serve.md), while
  * 64-image runs keep the same throughput.
@@ -31,7 +36,8 @@ interface Pending {
 
 interface Lane {
   queue: Pending[];
-  running: boolean;
+  /** runs in progress */
+  running: number;
   scheduled: boolean;
 }
 
@@ -44,6 +50,8 @@ export interface BatchStats {
   calls: number;
   /** largest run, in images */
   maxRun: number;
+  /** coalesced runs that failed and were run again call by call */
+  isolated: number;
 }
 
 export interface BatchingEngine extends InferenceEngine {
@@ -53,24 +61,31 @@ export interface BatchingEngine extends InferenceEngine {
 /**
  * @param inner the engine that runs one batch (onnxruntime-node; it serialises runs per session)
  * @param maxBatch most images in one coalesced run (default 64)
+ * @param maxInFlight most runs of one weight set in progress at once (default 1)
+ * @param onRun called with the size of each run as it starts (the service's batch-size histogram)
  */
-export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): BatchingEngine {
+export function createBatchingEngine(
+  inner: InferenceEngine,
+  maxBatch = 64,
+  maxInFlight = 1,
+  onRun?: (images: number) => void,
+): BatchingEngine {
   if (!Number.isInteger(maxBatch) || maxBatch < 1)
     throw new RangeError(`maxBatch must be ≥ 1, got ${maxBatch}`);
   const lanes = new Map<string, Lane>();
-  const stats: BatchStats = { runs: 0, images: 0, calls: 0, maxRun: 0 };
+  const stats: BatchStats = { runs: 0, images: 0, calls: 0, maxRun: 0, isolated: 0 };
 
   const lane = (weights: string): Lane => {
     let l = lanes.get(weights);
     if (!l) {
-      l = { queue: [], running: false, scheduled: false };
+      l = { queue: [], running: 0, scheduled: false };
       lanes.set(weights, l);
     }
     return l;
   };
 
   const schedule = (weights: string, l: Lane) => {
-    if (l.running || l.scheduled || l.queue.length === 0) return;
+    if (l.running >= maxInFlight || l.scheduled || l.queue.length === 0) return;
     l.scheduled = true;
     setImmediate(() => {
       l.scheduled = false;
@@ -79,7 +94,7 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
   };
 
   async function flush(weights: string, l: Lane): Promise<void> {
-    if (l.running || l.queue.length === 0) return;
+    if (l.running >= maxInFlight || l.queue.length === 0) return;
     const take: Pending[] = [];
     let n = 0;
     while (l.queue.length && (take.length === 0 || n + l.queue[0].n <= maxBatch)) {
@@ -87,7 +102,9 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
       take.push(p);
       n += p.n;
     }
-    l.running = true;
+    l.running++;
+    // more calls may be waiting and another run may start beside this one
+    schedule(weights, l);
     try {
       let inputs: Float32Array;
       if (take.length === 1) inputs = take[0].inputs;
@@ -103,6 +120,7 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
       stats.images += n;
       stats.calls += take.filter((p) => !p.part).length;
       stats.maxRun = Math.max(stats.maxRun, n);
+      onRun?.(n);
       const logits = await inner.infer(weights, inputs, n);
       let o = 0;
       for (const p of take) {
@@ -110,9 +128,13 @@ export function createBatchingEngine(inner: InferenceEngine, maxBatch = 64): Bat
         o += p.n;
       }
     } catch (e) {
-      for (const p of take) p.reject(e);
+      if (take.length === 1) take[0].reject(e);
+      else {
+        stats.isolated++;
+        await Promise.all(take.map((p) => inner.infer(weights, p.inputs, p.n).then(p.resolve, p.reject)));
+      }
     } finally {
-      l.running = false;
+      l.running--;
       schedule(weights, l);
     }
   }

@@ -5,6 +5,7 @@
  * problem (a bad option or value, an unknown model, a refused --model file, no weight set loadable);
  * 1 when it cannot listen or fails while running; 130 on a second signal.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MAX_BATCH } from '../src/core/api';
@@ -51,7 +52,35 @@ const program = new Command()
     (v: string) => resolve(process.env.INIT_CWD ?? process.cwd(), v),
     'public/models',
   )
-  .option('--threads <n>', 'onnxruntime intra-op threads per session', int('--threads', 1, 64), 2)
+  .option(
+    '--workers <n>',
+    'inference worker processes; 0 runs onnxruntime in the server process (no run limit, no isolation) ' +
+      '(default: cores ÷ --threads)',
+    int('--workers', 0, 256),
+  )
+  .option(
+    '--threads <n>',
+    'onnxruntime intra-op threads per session (default: cores ÷ --workers, else 1)',
+    int('--threads', 1, 64),
+  )
+  .option(
+    '--run-timeout <seconds>',
+    'a run longer than this is stopped, its worker replaced, its requests answered 503',
+    int('--run-timeout', 1, 3600),
+    10,
+  )
+  .option(
+    '--worker-memory <MiB>',
+    'a worker whose resident memory is over this after a run is replaced',
+    int('--worker-memory', 64, 1024 * 1024),
+    2048,
+  )
+  .option(
+    '--max-model-memory <MiB>',
+    'a --model file whose run on a full-contrast image grows memory by more is refused',
+    int('--max-model-memory', 1, 1024 * 1024),
+    1024,
+  )
   .option('--max-body <bytes>', 'largest request body', int('--max-body', 1024, 1024 ** 3), 96 * 1024 * 1024)
   .option(
     '--max-batch <n>',
@@ -87,7 +116,11 @@ const o = program.opts<{
   model?: string[];
   probabilities?: boolean;
   modelsDir: string;
-  threads: number;
+  workers?: number;
+  threads?: number;
+  runTimeout: number;
+  workerMemory: number;
+  maxModelMemory: number;
   maxBody: number;
   maxBatch: number;
   cors: string | false;
@@ -101,7 +134,11 @@ try {
     customModels: o.model,
     customOutputs: o.probabilities ? 'probabilities' : 'logits',
     modelsDir: o.modelsDir,
+    workers: o.workers,
     threads: o.threads,
+    runTimeoutMs: o.runTimeout * 1000,
+    workerMemoryBytes: o.workerMemory * 2 ** 20,
+    maxModelMemoryBytes: o.maxModelMemory * 2 ** 20,
     maxBody: o.maxBody,
     maxBatch: o.maxBatch,
     cors: o.cors === false ? null : o.cors.split(',').map((s) => s.trim()),
@@ -136,6 +173,12 @@ try {
   const address = await app.listen({ host: o.host, port: o.port });
   app.log.info(
     `serving ${service.models.length} model${service.models.length === 1 ? '' : 's'} on ${address} (GET / lists them and their load state; Ctrl-C stops)`,
+  );
+  app.log.info(
+    service.workers === 0
+      ? `onnxruntime runs in the server process with ${service.threads} thread(s) per session (--workers 0: no run limit)`
+      : `${service.workers} inference worker process(es) × ${service.threads} onnxruntime thread(s) per session on ${availableParallelism()} cores ` +
+          `(--workers, --threads to change); runs longer than ${o.runTimeout} s are stopped`,
   );
 } catch (e) {
   process.stderr.write(`serve: cannot listen on ${o.host}:${o.port}: ${(e as Error).message}\n`);

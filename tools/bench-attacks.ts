@@ -11,6 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Command } from 'commander';
+import { createNodeEngine } from '../server/node-engine';
 import { ATTACKS } from '../src/attacks/index';
 import {
   guardEntry,
@@ -21,7 +22,6 @@ import {
   strengthIndices,
   summarizeOutcomes,
 } from './lib/attack-strength';
-import { createNodeEngine } from './lib/node-engine';
 import { loadTestSetNode } from './lib/test-set-node';
 
 /** The guard test's share: the first 5 images, attack seed 0, each config on its guardModel. */

@@ -14,9 +14,9 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
+import { createNodeEngine } from '../server/node-engine';
 import { imageRequestBody, modelRoute } from '../src/core/api';
 import { imageAt } from '../src/data/idx';
-import { createNodeEngine } from './lib/node-engine';
 import { rssMiB, startServeProcess } from './lib/serve-process';
 import { loadTestSetNode } from './lib/test-set-node';
 

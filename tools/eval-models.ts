@@ -8,10 +8,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { createNodeEngine } from '../server/node-engine';
 import { MODELS } from '../src/core/models';
 import { classifyInputs } from '../src/core/router';
 import { availableWeights, buildManifest, type CleanMetrics, MODELS_DIR } from './lib/manifest';
-import { createNodeEngine } from './lib/node-engine';
 import { loadTestSetNode } from './lib/test-set-node';
 
 const EVAL_SEED = 0;

@@ -20,3 +20,23 @@ export class ModelUnavailableError extends Error {
     this.name = 'ModelUnavailableError';
   }
 }
+
+/**
+ * One run was stopped or lost: it took longer than the service's run limit (its worker was
+ * replaced), or the worker running it died. A 503 with Retry-After for the requests in that run
+ * only; the model stays served.
+ */
+export class RunAbortedError extends Error {
+  /**
+   * @param cause what stopped it: the time limit, the memory limit, or the worker dying
+   * @param message what happened, in words for the answer
+   */
+  constructor(
+    readonly weights: string,
+    readonly cause: 'time' | 'memory' | 'crash',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RunAbortedError';
+  }
+}

@@ -7,7 +7,7 @@
 import { type ApiRequest, type ApiResponse, modelRoute } from './api';
 import { CUSTOM_PREFIX, describeCustomModel } from './custom-models';
 import { applyPreprocessor, type PreprocessDraw } from './defenses';
-import { type InferenceEngine, ModelUnavailableError } from './engine';
+import { type InferenceEngine, ModelUnavailableError, RunAbortedError } from './engine';
 import { MODEL_PIXELS, toModelInput } from './image';
 import { CLASS_NAMES_DE, NUM_CLASSES } from './labels';
 import { argmaxRows, softmaxRows, splitRows } from './math';
@@ -191,7 +191,7 @@ function describeService(models: readonly ModelInfo[]) {
       score: '200 {"data": [10 softmax probabilities]} (the thesis returned raw network outputs)',
       errors:
         '{"error": "<what is wrong>"}: 400 bad request, 404 unknown model or route, 405 wrong method, ' +
-        '413 body too large, 503 model could not be loaded, 500 unexpected',
+        '413 body too large, 503 model could not be loaded or its run was stopped (time limit) or lost (Retry-After), 500 unexpected',
       extensions: {
         seed: `optional integer 0..${MAX_SEED}; makes a randomized defense reproducible. Responses of randomized models carry X-Seed.`,
         batch: `{"batch": [request, ...], "seed"?: int} with 1..${MAX_BATCH} items; data becomes a list. Item i without its own seed uses a seed derived from the batch seed.`,
@@ -268,6 +268,13 @@ export function createRouter(engine: InferenceEngine, opts: RouterOptions = {}) 
     } catch (e) {
       if (e instanceof ModelUnavailableError) {
         return json(503, { error: `model "${model.id}" is unavailable: ${e.message}` }, modelHeaders);
+      }
+      if (e instanceof RunAbortedError) {
+        return json(
+          503,
+          { error: `model "${model.id}": ${e.message}` },
+          { ...modelHeaders, 'Retry-After': '1' },
+        );
       }
       throw e;
     }

@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildService } from '../../server/app';
+import { createNodeEngine } from '../../server/node-engine';
 import { getModel } from '../../src/core/models';
 import { classifyInputs } from '../../src/core/router';
 import { imageInput } from '../../src/data/idx';
 import { cleanSeed, enumerateWork, resolveConfig, shardWork } from '../../tools/experiment/config';
 import type { ResultRow } from '../../tools/experiment/rows';
-import { createNodeEngine } from '../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

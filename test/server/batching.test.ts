@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createBatchingEngine } from '../../server/batching';
+import { createNodeEngine } from '../../server/node-engine';
 import type { InferenceEngine } from '../../src/core/engine';
 import { imageInput } from '../../src/data/idx';
-import { createNodeEngine } from '../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 
 const testSet = loadTestSetNode('public/data');

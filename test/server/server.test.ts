@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildService, type Service } from '../../server/app';
+import { createNodeEngine } from '../../server/node-engine';
 import { encodeBase64 } from '../../src/core/base64';
 import { CLASS_NAMES_DE } from '../../src/core/labels';
 import { MODELS } from '../../src/core/models';
 import { createRouter, deriveSeed } from '../../src/core/router';
 import { imageAt } from '../../src/data/idx';
-import { createNodeEngine } from '../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 
 const testSet = loadTestSetNode();

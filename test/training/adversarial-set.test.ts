@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { createNodeEngine } from '../../server/node-engine';
 import { getModel } from '../../src/core/models';
 import { classifyInputs } from '../../src/core/router';
 import { adversarialImageAt, adversarialSetFromIdx, parseCard } from '../../src/data/adversarial';
 import { imageAt } from '../../src/data/idx';
-import { createNodeEngine } from '../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
 
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';

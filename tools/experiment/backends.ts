@@ -13,6 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { createNodeEngine, type NodeEngine } from '../../server/node-engine';
 import {
   type AnyOracle,
   createHttpOracle,
@@ -31,7 +32,6 @@ import { createRouter } from '../../src/core/router';
 import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
 import { CHROMIUM_ARGS, findChromium } from '../lib/browser';
-import { createNodeEngine, type NodeEngine } from '../lib/node-engine';
 import { freePort } from '../lib/serve-process';
 import { builtFrom, staleBuild } from '../lib/source-stamp';
 import type { LibraryAttack } from './config';

@@ -9,13 +9,14 @@
  * minimum-distance attacks (HopSkipJump, Boundary, SimBA) the distance is what measures strength,
  * for fixed-ε attacks (Square, random noise) the success rate and the queries.
  */
+
+import type { NodeEngine } from '../../server/node-engine';
 import { type AttackName, createRouterOracle, runAttack } from '../../src/attacks/index';
 import { createRouter } from '../../src/core/router';
 import type { TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
 import { sampleIndices } from '../experiment/config';
 import { median } from '../experiment/summary';
-import type { NodeEngine } from './node-engine';
 
 export interface StrengthConfig {
   /** stable name, e.g. `hopskipjump-l2` */

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createNodeEngine } from '../../../server/node-engine';
 import {
   runStrength,
   STRENGTH_CONFIGS,
@@ -17,7 +18,6 @@ import {
   summarizeOutcomes,
   weakerThan,
 } from '../../../tools/lib/attack-strength';
-import { createNodeEngine } from '../../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../../tools/lib/test-set-node';
 
 interface Reference {

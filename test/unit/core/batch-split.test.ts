@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createNodeEngine } from '../../../server/node-engine';
 import { imageRequestBody } from '../../../src/core/api';
 import { itemSeedsOf, mergeBatchAnswers, partition, splitBatchBody } from '../../../src/core/batch-split';
 import { getModel } from '../../../src/core/models';
 import { classifyInputs, createRouter, deriveSeed } from '../../../src/core/router';
 import { parseIdx } from '../../../src/data/idx';
-import { createNodeEngine } from '../../../tools/lib/node-engine';
 
 const DATA_DIR = process.env.FMNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
 const images = parseIdx(gunzipSync(readFileSync(join(DATA_DIR, 't10k-images-idx3-ubyte.gz'))));

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { createNodeEngine, uploadSessionOptions } from '../../../server/node-engine';
 import { storageErrorMessage } from '../../../src/app/custom-model-storage';
 import { encodeBase64 } from '../../../src/core/base64';
 import {
@@ -25,7 +26,6 @@ import { CLASS_NAMES_DE } from '../../../src/core/labels';
 import { softmaxRows } from '../../../src/core/math';
 import { createRouter, parseModelPath } from '../../../src/core/router';
 import { imageAt } from '../../../src/data/idx';
-import { createNodeEngine, uploadSessionOptions } from '../../../tools/lib/node-engine';
 import { loadTestSetNode } from '../../../tools/lib/test-set-node';
 
 const HOSTILE = join(process.cwd(), 'test', 'fixtures', 'hostile');

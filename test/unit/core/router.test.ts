@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createNodeEngine } from '../../../server/node-engine';
 import { encodeBase64 } from '../../../src/core/base64';
 import { applyPreprocessor } from '../../../src/core/defenses';
 import type { InferenceEngine } from '../../../src/core/engine';
@@ -24,7 +25,6 @@ import {
   parseModelPath,
 } from '../../../src/core/router';
 import { parseIdx } from '../../../src/data/idx';
-import { createNodeEngine } from '../../../tools/lib/node-engine';
 
 const MODELS_DIR = process.env.PLAYGROUND_MODELS_DIR ?? join(process.cwd(), 'public', 'models');
 const HAVE_MODEL = existsSync(join(MODELS_DIR, '0.onnx'));

@@ -4,8 +4,8 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ModelUnavailableError } from '../../../src/core/engine';
-import { createNodeEngine } from '../../../tools/lib/node-engine';
+import { createNodeEngine } from '../../server/node-engine';
+import { ModelUnavailableError } from '../../src/core/engine';
 
 const MODELS_DIR = process.env.PLAYGROUND_MODELS_DIR ?? join(process.cwd(), 'public', 'models');
 const MODEL_0 = join(MODELS_DIR, '0.onnx');

@@ -1,5 +1,6 @@
 /**
- * InferenceEngine on onnxruntime-node (CPU) for tools and tests: one session per weight file,
+ * InferenceEngine on onnxruntime-node (CPU), the service's own (in each inference worker, or in process with
+ * --workers 0) and the tools': one session per weight file,
  * created on first use after an optional sha256 check against public/models/manifest.json, and
  * runs on a session queued one after another (ORT sessions must not run concurrently).
  */
@@ -19,9 +20,9 @@ import {
   type OutputKind,
   probabilitiesToLogits,
   unreadableModelError,
-} from '../../src/core/custom-models';
-import { type InferenceEngine, ModelUnavailableError } from '../../src/core/engine';
-import { weightFileProblem } from '../../src/core/models';
+} from '../src/core/custom-models';
+import { type InferenceEngine, ModelUnavailableError } from '../src/core/engine';
+import { weightFileProblem } from '../src/core/models';
 
 export interface NodeEngineOptions {
   /** folder holding `<weights>.onnx` and, optionally, `manifest.json` */
@@ -52,6 +53,13 @@ export interface NodeEngine extends InferenceEngine {
    * it as weight set `custom/<id>`; rejects with a message naming the file and what was found.
    */
   addCustom(id: string, fileName: string, bytes: Uint8Array, outputs?: OutputKind): Promise<CustomModelEntry>;
+  /**
+   * Serves a model that addCustom has already accepted (in another process: the service's check
+   * runs in a worker of its own) as `custom/<entry.id>`; its session opens on first use, with the
+   * upload options. The file check runs again here, since these bytes reached this process anew.
+   * @throws ModelRefusedError when the bytes fail the file check
+   */
+  adoptCustom(entry: CustomModelEntry, bytes: Uint8Array): void;
 }
 
 interface Slot {
@@ -295,7 +303,10 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
     const custom = customs.get(weights);
     if (custom) {
       try {
-        return customSlot(await ort.InferenceSession.create(custom.bytes, sessionOptions), custom.entry);
+        return customSlot(
+          await ort.InferenceSession.create(custom.bytes, uploadSessionOptions(sessionOptions)),
+          custom.entry,
+        );
       } catch (e) {
         throw new ModelUnavailableError(weights, `onnxruntime could not load it: ${(e as Error).message}`);
       }
@@ -366,6 +377,12 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
 
     loaded(): string[] {
       return [...slots.keys()];
+    },
+
+    adoptCustom(entry, bytes) {
+      const refused = fileRefusal(entry.fileName, bytes);
+      if (refused) throw refused;
+      customs.set(customWeightsId(entry.id), { bytes, entry });
     },
 
     async addCustom(id, fileName, bytes, outputs = 'logits') {
