@@ -38,7 +38,6 @@ export interface WorkerSetup {
   modelsDir: string;
   verify: boolean;
   threads: number;
-  memoryLimitBytes: number;
   /** weight sets to start loading at once */
   preload: string[];
   /** accepted uploads: their entry and the file (in the same folder) holding their bytes */
@@ -139,12 +138,10 @@ function failure(task: WorkerTask, r: WorkerResult & { ok: false }): Error {
 }
 
 /**
- * Starts `workers` worker processes (they start loading at once) and returns the pool.
- * @throws Error when the set-up folder cannot be written
+ * Writes the workers' set-up to a private folder (0700) of its own and returns the folder: the
+ * uploads' bytes are too large for the environment, and tinypool hands child processes no workerData.
  */
-export function createInferencePool(opts: PoolOptions): InferencePool {
-  // a private folder (0700) for the set-up and the uploads' bytes: too large for the environment,
-  // and tinypool hands child processes no workerData
+function writeWorkerSetup(opts: PoolOptions): string {
   const dir = mkdtempSync(join(tmpdir(), 'playground-workers-'));
   const customs = (opts.customs ?? []).map((c, i) => {
     const file = `custom-${i}.onnx`;
@@ -155,23 +152,55 @@ export function createInferencePool(opts: PoolOptions): InferencePool {
     modelsDir: opts.modelsDir,
     verify: opts.verify,
     threads: opts.threads,
-    memoryLimitBytes: opts.memoryLimitBytes,
     preload: opts.preload ?? [],
     customs,
   };
   writeFileSync(join(dir, 'setup.json'), JSON.stringify(setup), { mode: 0o600 });
+  return dir;
+}
 
-  const pool = new Tinypool({
+/** `workers` child processes running inference-worker.ts with the set-up in `dir`. */
+function startWorkers(workers: number, dir: string): Tinypool {
+  return new Tinypool({
     filename: WORKER_FILE,
     runtime: 'child_process',
-    minThreads: opts.workers,
-    maxThreads: opts.workers,
+    minThreads: workers,
+    maxThreads: workers,
     concurrentTasksPerWorker: 1,
     // typed arrays cross the process boundary as themselves (JSON would make them objects)
     serialization: 'advanced',
     execArgv: ['--import', TSX],
     env: { ...process.env, PLAYGROUND_WORKER_SETUP: dir } as Record<string, string>,
   });
+}
+
+/** Why a task that threw did not finish: the time limit, the memory limit, or a worker that died. */
+function abortCause(e: unknown, memoryKilledDuringRun: boolean): RunAbortedError['cause'] {
+  if (e instanceof Error && e.name === 'AbortError') return 'time';
+  return memoryKilledDuringRun ? 'memory' : 'crash';
+}
+
+/** The words of a RunAbortedError's answer. */
+function abortMessage(
+  cause: RunAbortedError['cause'],
+  timeoutMs: number,
+  memoryLimit: number,
+  e: unknown,
+): string {
+  if (cause === 'time')
+    return `the run took longer than the limit of ${timeoutMs / 1000} s (--run-timeout) and was stopped; its worker was replaced`;
+  if (cause === 'memory')
+    return `the run took more than ${(memoryLimit / 2 ** 20).toFixed(0)} MiB of memory (--worker-memory) and was stopped; its worker was replaced`;
+  return `the inference worker died while running it (${e instanceof Error ? e.message : String(e)}); it was replaced`;
+}
+
+/**
+ * Starts `workers` worker processes (they start loading at once) and returns the pool.
+ * @throws Error when the set-up folder cannot be written
+ */
+export function createInferencePool(opts: PoolOptions): InferencePool {
+  const dir = writeWorkerSetup(opts);
+  const pool = startWorkers(opts.workers, dir);
   let restarts = 0;
   let timeouts = 0;
   let memoryKills = 0;
@@ -212,37 +241,15 @@ export function createInferencePool(opts: PoolOptions): InferencePool {
       if (r.ok) job.resolve(r);
       else job.reject(failure(job.task, r));
     } catch (e) {
-      if (e instanceof Error && e.name === 'AbortError') {
-        timeouts++;
-        restarts++;
-        job.reject(
-          new RunAbortedError(
-            weights,
-            'time',
-            `the run took longer than the limit of ${job.timeoutMs / 1000} s (--run-timeout) and was stopped; its worker was replaced`,
-          ),
-        );
-      } else if (lastMemoryKill >= t0) {
-        restarts++;
-        job.reject(
-          new RunAbortedError(
-            weights,
-            'memory',
-            `the run took more than ${(memoryLimit / 2 ** 20).toFixed(0)} MiB of memory (--worker-memory) and was stopped; its worker was replaced`,
-          ),
-        );
-      } else if (!closed && !job.retried) {
+      const cause = abortCause(e, lastMemoryKill >= t0);
+      if (cause === 'crash' && !closed && !job.retried) {
         // the worker died under this task: once more on a fresh one
         restarts++;
         queue.unshift({ ...job, retried: true });
       } else {
-        job.reject(
-          new RunAbortedError(
-            weights,
-            'crash',
-            `the inference worker died while running it (${e instanceof Error ? e.message : String(e)}); it was replaced`,
-          ),
-        );
+        restarts++;
+        if (cause === 'time') timeouts++;
+        job.reject(new RunAbortedError(weights, cause, abortMessage(cause, job.timeoutMs, memoryLimit, e)));
       }
     } finally {
       running--;
