@@ -29,6 +29,15 @@ import { createRouter, parseModelPath } from '../src/core/router';
 import { type BatchingEngine, createBatchingEngine } from './batching';
 import { type CheckedModel, checkModelFilesInProcess, checkModelFilesIsolated } from './custom-models';
 import { createInferencePool, type InferencePool } from './inference-pool';
+import {
+  BODY_LIMIT_CODE,
+  defaultInflightBytes,
+  type Limits,
+  registerBodyLimits,
+  registerPressure,
+  UNDER_PRESSURE_CODE,
+} from './limits';
+import { createMetrics, registerOperatorRoutes } from './metrics';
 import { createNodeEngine, type WeightState } from './node-engine';
 
 export interface ServeOptions {
@@ -49,6 +58,12 @@ export interface ServeOptions {
   workerMemoryBytes?: number;
   /** a --model file whose full-contrast probe run grows memory by more is refused (bytes; default 1 GiB) */
   maxModelMemoryBytes?: number;
+  /** request-body bytes in flight across all requests (default: a quarter of V8's heap limit) */
+  maxInflightBytes?: number;
+  /** the whole body must arrive within this of the request (ms; default 30 s) */
+  bodyTimeoutMs?: number;
+  /** event-loop delay over which requests are answered 503 (ms; default 1000) */
+  maxEventLoopDelayMs?: number;
   /** body limit in bytes (default 96 MiB, as the page) */
   maxBody?: number;
   /** allowed CORS origins; ['*'] (the default, as flask_cors) or a list; null: no CORS headers */
@@ -174,8 +189,8 @@ async function registerCors(app: FastifyInstance, origins: readonly string[]): P
   });
 }
 
-/** Once the app starts closing, refuses new requests with the contract's JSON 503. */
-function refuseWhileClosing(app: FastifyInstance): void {
+/** Once the app starts closing, refuses new requests with the contract's JSON 503; returns whether it is. */
+function refuseWhileClosing(app: FastifyInstance): () => boolean {
   // requests that arrive on open connections while closing (SIGINT/SIGTERM) are refused; those
   // already in flight finish
   let closing = false;
@@ -191,6 +206,7 @@ function refuseWhileClosing(app: FastifyInstance): void {
         .send({ error: 'the server is shutting down; retry on another replica or after restart' });
     }
   });
+  return () => closing;
 }
 
 /** Logs one access line per request: method, URL, status and milliseconds. */
@@ -216,10 +232,17 @@ function setJsonErrorHandler(app: FastifyInstance, maxBody: number): void {
     const error =
       err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? `request body is larger than the limit of ${maxBody} bytes`
-        : status >= 500
-          ? `internal error: ${err.message}`
-          : `bad request: ${err.message}`;
-    if (status >= 500) reply.log.error(err);
+        : err.code === UNDER_PRESSURE_CODE
+          ? 'the server is overloaded (event loop or heap); retry after the seconds in Retry-After'
+          : err.code === BODY_LIMIT_CODE
+            ? err.message
+            : status >= 500
+              ? `internal error: ${err.message}`
+              : `bad request: ${err.message}`;
+    if (status >= 500 && status !== 503) reply.log.error(err);
+    // a body cut off mid-way leaves the connection unusable; the budget's refusal asks for a retry
+    if (err.code === BODY_LIMIT_CODE) void reply.header('Connection', 'close');
+    if (err.code === BODY_LIMIT_CODE && status === 503) void reply.header('Retry-After', '1');
     void reply.status(status).type('application/json').send({ error });
   });
 }
@@ -260,6 +283,8 @@ function registerContractRoutes(
   const handle = async (req: { method: string; url: string; body?: unknown }, reply: FastifyReply) => {
     const path = req.url.split('?')[0];
     const body = typeof req.body === 'string' ? req.body : undefined;
+    // the router drops the text once it is parsed; nothing here may keep it alive meanwhile
+    req.body = undefined;
     const res = notServed(path) ?? (await router.handle({ method: req.method, path, body }));
     let payload = res.body;
     if (res.status === 200 && path === '/' && payload && typeof payload === 'object') {
@@ -364,7 +389,27 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   const shipped = [...new Set(models.map((m) => m.weights))];
   const backend = await createBackend(opts, modelsDir, workers, threads, shipped);
   for (const c of backend.customs) models.push(...customModelInfos(c.entry));
-  const batching = createBatchingEngine(backend.engine, opts.maxBatch ?? 64, Math.max(1, workers));
+  const { app, logDestination } = createApp(maxBody, opts.logLevel ?? 'info');
+  const limits: Limits = {
+    maxInflightBytes: opts.maxInflightBytes ?? defaultInflightBytes(),
+    bodyTimeoutMs: opts.bodyTimeoutMs ?? 30_000,
+    maxEventLoopDelayMs: opts.maxEventLoopDelayMs ?? 1000,
+  };
+  let inflight = () => 0;
+  const metrics = createMetrics(
+    app,
+    models.map((m) => m.id),
+    () => backend.pool,
+    () => inflight(),
+  );
+  await registerPressure(app, limits);
+  inflight = registerBodyLimits(app, limits, metrics);
+  const batching = createBatchingEngine(
+    backend.engine,
+    opts.maxBatch ?? 64,
+    Math.max(1, workers),
+    metrics.run,
+  );
   const router = createRouter(batching, { models, maxBodyBytes: maxBody });
 
   // start every weight set loading now; requests to one still loading wait for it, and a failed
@@ -374,10 +419,10 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
   const weightStates = (): Record<string, WeightState> =>
     Object.fromEntries(weights.map((w) => [w, backend.state(w) ?? { state: 'loading' }]));
 
-  const { app, logDestination } = createApp(maxBody, opts.logLevel ?? 'info');
   for (const c of backend.customs) if (c.warning) app.log.warn(c.warning);
   if (opts.cors !== null) await registerCors(app, opts.cors ?? ['*']);
-  refuseWhileClosing(app);
+  const draining = refuseWhileClosing(app);
+  registerOperatorRoutes(app, metrics, weightStates, draining);
   addAccessLog(app);
   setJsonErrorHandler(app, maxBody);
   // without CORS nothing answers OPTIONS, so the contract's router does

@@ -88,6 +88,17 @@ const program = new Command()
     int('--max-batch', 1, MAX_BATCH),
     64,
   )
+  .option(
+    '--max-inflight-bytes <bytes>',
+    'request-body bytes held across all requests; beyond it, 503 with Retry-After (default: ¼ of the V8 heap limit)',
+    int('--max-inflight-bytes', 1024, 2 ** 40),
+  )
+  .option(
+    '--body-timeout <seconds>',
+    'a request body must arrive whole within this of the request; later, 408 and the connection closed',
+    int('--body-timeout', 1, 3600),
+    30,
+  )
   .option('--cors <origins>', 'allowed origins, comma-separated, or * (as flask_cors)', '*')
   .option('--no-cors', 'send no CORS headers')
   .addOption(
@@ -120,6 +131,8 @@ const o = program.opts<{
   threads?: number;
   runTimeout: number;
   workerMemory: number;
+  maxInflightBytes?: number;
+  bodyTimeout: number;
   maxModelMemory: number;
   maxBody: number;
   maxBatch: number;
@@ -139,6 +152,8 @@ try {
     runTimeoutMs: o.runTimeout * 1000,
     workerMemoryBytes: o.workerMemory * 2 ** 20,
     maxModelMemoryBytes: o.maxModelMemory * 2 ** 20,
+    maxInflightBytes: o.maxInflightBytes,
+    bodyTimeoutMs: o.bodyTimeout * 1000,
     maxBody: o.maxBody,
     maxBatch: o.maxBatch,
     cors: o.cors === false ? null : o.cors.split(',').map((s) => s.trim()),

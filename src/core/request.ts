@@ -13,6 +13,12 @@ export const MAX_SIDE = 4096;
 export const MAX_BODY_BYTES = 96 * 1024 * 1024;
 export const MAX_BATCH = 4096;
 export const MAX_SEED = 0xffffffff;
+/**
+ * Most JSON structure a valid body can have: containers, keys and list items (`[`, `{`, `:`, `,`
+ * outside strings). A request is one object of five fields; a batch holds MAX_BATCH of them (about
+ * 12 each), so 16 per item plus a margin. Unknown fields still fit, in moderation.
+ */
+export const MAX_JSON_TOKENS = 64 + 16 * MAX_BATCH;
 
 export interface ImageRequest {
   /** decoded raw bytes, row-major: gray, or interleaved RGB */
@@ -114,6 +120,31 @@ export function utf8Length(s: string): number {
   return n;
 }
 
+/**
+ * Whether `text` has more than `limit` structural JSON tokens outside strings. JSON.parse of a body
+ * of small values (90 MB of `[],`) holds the event loop for tens of seconds and takes gigabytes;
+ * this scan is linear, allocates nothing and stops at the limit.
+ */
+export function jsonTokensOver(text: string, limit: number): boolean {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // a string: jump to its closing quote (one not preceded by an odd run of backslashes)
+      let end = text.indexOf('"', i + 1);
+      while (end !== -1) {
+        let slashes = 0;
+        while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
+        if (slashes % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
+      }
+      if (end === -1) return false; // unterminated: JSON.parse says so
+      i = end;
+    } else if ((c === 0x5b || c === 0x7b || c === 0x2c || c === 0x3a) && ++n > limit) return true;
+  }
+  return false;
+}
+
 function fail(status: 400 | 413, error: string): ParseError {
   return { ok: false, status, error };
 }
@@ -138,6 +169,14 @@ function parseUnsafe(body: string | undefined, maxBodyBytes: number): ParseOutco
   // each UTF-16 unit is 1–3 UTF-8 bytes: count exactly only where it matters
   if (body.length > maxBodyBytes || (body.length * 3 > maxBodyBytes && utf8Length(body) > maxBodyBytes)) {
     return fail(413, `request body is larger than the limit of ${maxBodyBytes} bytes`);
+  }
+  const tokens = jsonTokensOver(body, MAX_JSON_TOKENS);
+  if (tokens) {
+    return fail(
+      400,
+      `request body has more than ${MAX_JSON_TOKENS} JSON arrays, objects, keys and list items; no valid request ` +
+        `has that many (a batch of ${MAX_BATCH} requests has about ${12 * MAX_BATCH}), so it was not parsed`,
+    );
   }
   let json: unknown;
   // one leading UTF-8 byte-order mark (a file written by Windows PowerShell) is not part of the

@@ -254,6 +254,8 @@ export function createRouter(engine: InferenceEngine, opts: RouterOptions = {}) 
       );
     }
     const body = parseRequestBody(req.body, opts.maxBodyBytes);
+    // a large body's text is not kept alive while its images are classified
+    req.body = undefined;
     if (!body.ok) return json(body.status, { error: body.error }, modelHeaders);
     const { items, batch } = body.value;
     const inputs = items.map((it) => toModelInput(it.pixels, it.width, it.height, it.channel));

@@ -31,13 +31,18 @@ export interface ServeProcess {
 
 /**
  * Starts `server/cli.ts` with `args` (plus `--port`) and resolves once GET / reports `ready`.
+ * @param nodeArgs options for node itself (e.g. `--max-old-space-size=192`)
  * @throws Error with the server's output when it is not ready within `timeoutMs`
  */
-export async function startServeProcess(args: string[] = [], timeoutMs = 120_000): Promise<ServeProcess> {
+export async function startServeProcess(
+  args: string[] = [],
+  timeoutMs = 120_000,
+  nodeArgs: string[] = [],
+): Promise<ServeProcess> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'server/cli.ts', '--port', String(port), ...args],
+    [...nodeArgs, '--import', 'tsx', 'server/cli.ts', '--port', String(port), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeBase64 } from '../../../src/core/base64';
-import { MAX_BATCH, MAX_BODY_BYTES, parseRequestBody, utf8Length } from '../../../src/core/request';
+import {
+  jsonTokensOver,
+  MAX_BATCH,
+  MAX_BODY_BYTES,
+  MAX_JSON_TOKENS,
+  parseRequestBody,
+  utf8Length,
+} from '../../../src/core/request';
 
 const gray = (w: number, h: number, fill = 7) => encodeBase64(new Uint8Array(w * h).fill(fill));
 const valid = (extra: Record<string, unknown> = {}) => ({
@@ -246,4 +253,41 @@ describe('parseRequestBody never throws', () => {
       ),
       { numRuns: 500 },
     ));
+});
+
+describe('a body with more JSON structure than any valid request (a JSON bomb)', () => {
+  const img = encodeBase64(new Uint8Array(784));
+  it('counts arrays, objects, keys and list items outside strings only', () => {
+    const text = '{"a":"\\\\","b":[1,2,3],"c":"\\"[,,,:{"}';
+    // { : , : [ , , , :  → 9 tokens; the brackets, commas and colon inside strings do not count
+    expect(jsonTokensOver(text, 9)).toBe(false);
+    expect(jsonTokensOver(text, 8)).toBe(true);
+    expect(jsonTokensOver('"never closed [[[[', 0)).toBe(false);
+  });
+
+  it('refuses 3 MB of empty arrays in an ignored field with a 400 naming the limit, unparsed', () => {
+    const bomb = `{"image":"${img}","image_size":[28,28],"channel":1,"x":[${'[],'.repeat(1e6)}0]}`;
+    const r = parseRequestBody(bomb);
+    expect(r).toEqual({
+      ok: false,
+      status: 400,
+      error:
+        `request body has more than ${MAX_JSON_TOKENS} JSON arrays, objects, keys and list items; no valid request ` +
+        `has that many (a batch of ${MAX_BATCH} requests has about ${12 * MAX_BATCH}), so it was not parsed`,
+    });
+  });
+
+  it('takes the largest valid batch, with seeds, as before', () => {
+    const batch = JSON.stringify({
+      batch: Array.from({ length: MAX_BATCH }, (_, i) => ({
+        image: img,
+        image_size: [28, 28],
+        channel: 1,
+        seed: i,
+      })),
+      seed: 3,
+    });
+    const r = parseRequestBody(batch);
+    expect(r.ok && r.value.items.length).toBe(MAX_BATCH);
+  });
 });
