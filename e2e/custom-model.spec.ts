@@ -1,5 +1,5 @@
 /**
- * Bring your own model (issue 24) in Chromium against the production build: a small MLP with its
+ * Bring your own model in Chromium against the production build: a small MLP with its
  * own tensor names (test/fixtures/custom-models/tiny-mlp.onnx: "pixels" → "class_scores") is
  * uploaded; /custom/tiny-mlp/score matches onnxruntime-node's softmax on the same file within 1e-4;
  * GET / lists it with sha256, size and spec; it survives a reload, is evaluated on the test set,

@@ -1,5 +1,5 @@
 /**
- * The playground aimed at a remote endpoint (issue 19): this project's own HTTP service
+ * The playground aimed at a remote endpoint: this project's own HTTP service
  * (`npm run serve`, started here on a free port) is attacked from the page's attack lab, and the API
  * console sends its request there. The server's access log proves where the queries went.
  */

@@ -1,5 +1,5 @@
 /**
- * The worker pool (src/engine/pool.ts, issue 22): two single-thread workers on WASM answer a split
+ * The worker pool (src/engine/pool.ts): two single-thread workers on WASM answer a split
  * batch exactly as one worker answers it whole, seeded randomized defenses included; a weight file
  * is downloaded once for the pool and its sha256 is checked on every load, also of the copy in
  * Cache Storage; a crash of every worker under load still settles every request.

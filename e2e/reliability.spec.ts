@@ -1,5 +1,5 @@
 /**
- * In-page reliability (issue 21), with the handed cases of test/fixtures/reliability:
+ * In-page reliability, with the handed cases of test/fixtures/reliability:
  * - heavy queued work is not taken for a dead worker, and no request is lost;
  * - a worker that really hangs or dies is noticed, and every fetch still resolves to a Response
  *   (a successful retry or a JSON 503), never a rejected promise;

@@ -1,5 +1,5 @@
 /**
- * npm run bench:attacks — attack strength on the real models (issue 20).
+ * npm run bench:attacks — attack strength on the real models.
  *
  * Every attack and norm with its defaults, on the first 20 images of the defense-comparison sample,
  * against `0` and `0_1` on onnxruntime-node through the API router (8-bit requests), for several

@@ -44,7 +44,7 @@ export interface BoundaryParams {
  * them are in (first adaptation after 1,000 steps), sized for its 25,000 steps; with 1,000–5,000
  * queries on 28×28 8-bit images the steps, which start below one gray level per pixel, hardly
  * adapt before the budget ends. Checking every 2 steps with windows of 20 and 10 adapts from step
- * 40 on: measured on 8 test images of `0` at 2,000 queries, median L2 1.60 → 0.76 (issue 20).
+ * 40 on: measured on 8 test images of `0` at 2,000 queries, median L2 1.60 → 0.76.
  */
 export const BOUNDARY_DEFAULTS: BoundaryParams = {
   steps: 25000,

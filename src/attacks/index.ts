@@ -116,7 +116,7 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     needsStart: true,
     params: HSJA_PARAMS,
     defaults: { ...HSJA_DEFAULTS },
-    // the binary search walks the exact 8-bit grid path when queries are quantised (issue 20)
+    // the binary search walks the exact 8-bit grid path when queries are quantised
     resolve: (o) => ({
       ...resolveHsjaParams(o as Partial<HsjaOptions>),
       ...(o.quantize === true && { binarySearch: 'grid-path' }),

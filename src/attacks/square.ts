@@ -40,7 +40,7 @@ export interface SquareParams {
 /**
  * pInit 0.8 for both norms: the paper's MNIST setting (§5, "p = 0.8 for MNIST") and ART's default
  * `p_init`. attack.py's 0.05 (L∞) and 0.1 (L2) are its ImageNet settings: on 28×28 images they start
- * with 6×6 windows where 25×25 ones flip more models within 1,000 queries (issue 20: 0_1 robust
+ * with 6×6 windows where 25×25 ones flip more models within 1,000 queries (0_1 robust
  * accuracy 76 % with 0.05, 71 % with 0.8 on the defense-comparison images). eps: Fashion-MNIST
  * conventions, 0.1 for L∞ (SPEC §3; 25 gray levels on the 8-bit grid) and 1.5 for L2.
  */

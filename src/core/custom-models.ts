@@ -1,5 +1,5 @@
 /**
- * "Bring your own model" (issue 24), the pure part shared by the worker, the page, the HTTP server
+ * "Bring your own model", the pure part shared by the worker, the page, the HTTP server
  * and the experiment runner: what an uploaded ONNX classifier must look like, the check of its
  * metadata and of its first test run, the ID rules, and the model entries it is served under.
  *

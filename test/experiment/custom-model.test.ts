@@ -1,5 +1,5 @@
 /**
- * Experiments with a model of your own (issue 24): `"models": ["0", "custom:<path>.onnx"]` resolves
+ * Experiments with a model of your own: `"models": ["0", "custom:<path>.onnx"]` resolves
  * to `custom/<file stem>`; the CLI reads the file, checks it, runs it (here --native, on
  * onnxruntime-node) and writes its rows, summary and report; a refused file stops the run with the
  * refusal. Uses the committed fixtures of test/fixtures/custom-models/.

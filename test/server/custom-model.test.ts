@@ -1,5 +1,5 @@
 /**
- * `npm run serve -- --model path/to/model.onnx` (issue 24) over real HTTP: the file's model is served
+ * `npm run serve -- --model path/to/model.onnx` over real HTTP: the file's model is served
  * under /custom/<file stem>/… with the contract (softmax as onnxruntime-node on the file, German
  * decisions, batch, errors, defended variants with seeds), listed by GET / with sha256, size and
  * spec; a repeated file name gets a suffix; a refused file stops the start with its reason.

@@ -1,5 +1,5 @@
 /**
- * The HTTP service (`npm run serve`, issue 19) over real HTTP on 127.0.0.1: the contract of SPEC §4
+ * The HTTP service (`npm run serve`) over real HTTP on 127.0.0.1: the contract of SPEC §4
  * answered exactly as the shared router answers it, what the thesis service accepted (any or no
  * Content-Type, a UTF-8 BOM), JSON errors for everything else, CORS, readiness and per-model 503s,
  * dynamic batching that keeps seeded randomized requests exact, and a stalled client that does not

@@ -1,5 +1,5 @@
 /**
- * Attack-strength guard (issue 20): every attack and norm with its defaults, on the first few
+ * Attack-strength guard: every attack and norm with its defaults, on the first few
  * images of the committed reference against the real CNN `0` (Square: its PGD-retrained `0_1`),
  * on onnxruntime-node through the API router with 8-bit queries, must not be weaker than test/golden/attack-strength.json by more than the
  * spread between attack seeds that `npm run bench:attacks` measured there. A change that weakens an
@@ -51,7 +51,7 @@ describe('attack strength on the real CNN is not below the committed reference',
     });
   }
 
-  // the guard's own check: the two faults of issue 20 and a budget cut must each fail it
+  // the guard's own check: a cut query budget and a too-small Square window (p_init 0.05) must each fail it
   const weakened: [string, Record<string, unknown>][] = [
     ['hopskipjump-l2', { maxQueries: 200 }],
     ['square-linf', { pInit: 0.05 }],

@@ -1,5 +1,5 @@
 /**
- * "Bring your own model" (issue 24): the ID rules and the metadata checks of
+ * "Bring your own model": the ID rules and the metadata checks of
  * src/core/custom-models.ts, then the same checks on real files in onnxruntime-node (the fixtures of
  * test/fixtures/custom-models/, made by make-custom-models.py) and the router serving the result.
  */
