@@ -43,7 +43,7 @@ export interface LimitCounters {
   rejected: (reason: 'budget' | 'timeout') => void;
 }
 
-type Tracked = FastifyRequest & { budgetBytes?: number; bodyDeadline?: number };
+type Tracked = FastifyRequest & { budgetBytes?: number; bodyDeadline?: number; bodyTimer?: NodeJS.Timeout };
 
 /** The code of the errors below (the service's error handler answers them with their own words). */
 export const BODY_LIMIT_CODE = 'PLAYGROUND_BODY_LIMIT';
@@ -62,19 +62,23 @@ export function registerBodyLimits(
   const release = (req: Tracked) => {
     inflight -= req.budgetBytes ?? 0;
     req.budgetBytes = 0;
+    clearTimeout(req.bodyTimer);
   };
   const full = (reply: FastifyReply, bytes: number) => {
     counters.rejected('budget');
-    return reply
-      .status(503)
-      .header('Retry-After', '1')
-      .header('Connection', 'close')
-      .type('application/json')
-      .send({
-        error:
-          `the server is holding ${inflight} bytes of request bodies, and ${bytes} more would exceed its budget of ` +
-          `${limits.maxInflightBytes} (--max-inflight-bytes); retry shortly`,
-      });
+    return (
+      reply
+        .status(503)
+        .header('Retry-After', '1')
+        // no Connection: close: Node then reads the unread body and drops it (no memory held), so a
+        // client still uploading reads this answer instead of a connection reset
+        .type('application/json')
+        .send({
+          error:
+            `the server is holding ${inflight} bytes of request bodies, and ${bytes} more would exceed its budget of ` +
+            `${limits.maxInflightBytes} (--max-inflight-bytes); retry shortly`,
+        })
+    );
   };
 
   app.addHook('onRequest', async (req: Tracked, reply) => {
@@ -119,8 +123,12 @@ export function registerBodyLimits(
         httpError(408, `the request body did not arrive within ${limits.bodyTimeoutMs / 1000} s`),
       );
     }, left);
+    req.bodyTimer = timer;
     counter.on('finish', () => clearTimeout(timer));
     counter.on('close', () => clearTimeout(timer));
+    // Fastify may answer without reading the body (a Content-Length over --max-body): an error of
+    // this stream then has no reader, and an unheard 'error' would end the process
+    counter.on('error', () => {});
     payload.on('error', (e) => counter.destroy(e));
     (counter as Transform & { receivedEncodedLength?: number }).receivedEncodedLength = 0;
     return payload.pipe(counter);

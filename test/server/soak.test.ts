@@ -39,7 +39,14 @@ function treeRss(pid: number): number {
   } catch {
     // no children (pgrep exits 1)
   }
-  return rssMiB(pid) + kids.reduce((s, k) => s + (Number.isNaN(rssMiB(k)) ? 0 : rssMiB(k)), 0);
+  const rss = (p: number) => {
+    try {
+      return rssMiB(p) || 0;
+    } catch {
+      return 0; // exited meanwhile (a worker replaced)
+    }
+  };
+  return rss(pid) + kids.reduce((s, k) => s + rss(k), 0);
 }
 
 /** A body that trickles one byte every 200 ms until the server closes the connection. */
@@ -140,13 +147,15 @@ describe('soak: good and hostile clients together', () => {
         `hostile ${JSON.stringify(Object.fromEntries(Object.entries(hostile).map(([k, v]) => [k, v.length])))} + ${trickled.length} trickled; ` +
         `RSS (server + workers) ${before.toFixed(0)} → ${after.toFixed(0)} MiB`,
     );
-    expect(server.child.exitCode).toBeNull();
+    expect(server.child.exitCode, server.log().slice(-3000)).toBeNull();
     expect(good.requests.total).toBeGreaterThan(500);
     expect([good.non2xx, good.errors, good.timeouts]).toEqual([0, 0, 0]);
     expect(new Set(hostile.timebomb)).toEqual(new Set([503]));
     expect(new Set(hostile.failsome)).toEqual(new Set([500]));
     expect(new Set(hostile.jsonBomb)).toEqual(new Set([400]));
-    expect(new Set(hostile.tooLarge)).toEqual(new Set([413]));
+    // 413 is sent while the client is still uploading: some clients see the reset first (-1)
+    expect(hostile.tooLarge).toContain(413);
+    expect(hostile.tooLarge.every((s) => s === 413 || s === -1)).toBe(true);
     for (const t of trickled) expect(t).toBe('HTTP/1.1 408 Request Timeout');
     expect(after).toBeLessThan(before + 600);
     expect(await post(`${server.url}/0/decision`, body(imageAt(testSet, 3)))).toBe(200);

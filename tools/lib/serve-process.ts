@@ -32,12 +32,14 @@ export interface ServeProcess {
 /**
  * Starts `server/cli.ts` with `args` (plus `--port`) and resolves once GET / reports `ready`.
  * @param nodeArgs options for node itself (e.g. `--max-old-space-size=192`)
+ * @param cwd the folder to start it in (a copy of the project)
  * @throws Error with the server's output when it is not ready within `timeoutMs`
  */
 export async function startServeProcess(
   args: string[] = [],
   timeoutMs = 120_000,
   nodeArgs: string[] = [],
+  cwd = process.cwd(),
 ): Promise<ServeProcess> {
   const port = await freePort();
   const child = spawn(
@@ -45,6 +47,7 @@ export async function startServeProcess(
     [...nodeArgs, '--import', 'tsx', 'server/cli.ts', '--port', String(port), ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
+      cwd,
     },
   );
   let out = '';
