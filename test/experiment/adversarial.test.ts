@@ -292,7 +292,7 @@ describe('shards over adversarial sets', () => {
     );
     const dirs = [1, 2].map((k) => join(TMP, `shard${k}`));
     for (const [k, dir] of dirs.entries()) {
-      const r = await run('experiment.ts', [
+      const r = await run('experiment/main.ts', [
         '--config',
         config,
         '--out',
@@ -304,7 +304,7 @@ describe('shards over adversarial sets', () => {
       ]);
       expect(r.code, r.stderr).toBe(0);
     }
-    const ok = await run('experiment-merge.ts', [...dirs, '--out', join(TMP, 'merged')]);
+    const ok = await run('experiment/merge.ts', [...dirs, '--out', join(TMP, 'merged')]);
     expect(ok.code, ok.stderr).toBe(0);
     const merged = readFileSync(join(TMP, 'merged', 'results.jsonl'), 'utf8')
       .trim()
@@ -315,7 +315,7 @@ describe('shards over adversarial sets', () => {
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
     cfg.resolved.sets[1].images_sha256 = '0'.repeat(64);
     writeFileSync(cfgPath, JSON.stringify(cfg));
-    const bad = await run('experiment-merge.ts', [...dirs, '--out', join(TMP, 'merged2'), '--force']);
+    const bad = await run('experiment/merge.ts', [...dirs, '--out', join(TMP, 'merged2'), '--force']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/not shards of one experiment:[\s\S]*the adversarial image sets differ/);
   });
@@ -342,7 +342,7 @@ describe('a native run over an adversarial set', () => {
         [
           '--import',
           'tsx',
-          join(ROOT, 'tools', 'experiment.ts'),
+          join(ROOT, 'tools', 'experiment', 'main.ts'),
           '--config',
           config,
           '--out',

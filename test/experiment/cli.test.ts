@@ -42,10 +42,14 @@ afterAll(() => {
 });
 
 function start(args: string[]): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'tools', 'experiment.ts'), ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'tools', 'experiment', 'main.ts'), ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => {
@@ -65,7 +69,7 @@ const cli = (args: string[]) => start(args).done;
 function merge(args: string[]): Promise<Run> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'tools', 'experiment-merge.ts'), ...args],
+    ['--import', 'tsx', join(ROOT, 'tools', 'experiment', 'merge.ts'), ...args],
     { cwd: ROOT },
   );
   let stdout = '';

@@ -33,7 +33,16 @@ function runCli(config: unknown): { code: number | null; stdout: string; stderr:
   const out = join(dir, 'out');
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'tools', 'experiment.ts'), '--config', file, '--out', out, '--native'],
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'tools', 'experiment', 'main.ts'),
+      '--config',
+      file,
+      '--out',
+      out,
+      '--native',
+    ],
     { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
   );
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, out };

@@ -14,6 +14,8 @@ import { SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { MAX_BATCH } from '../../src/core/api';
 import { type AdversarialSet, AdversarialSetError } from '../../src/data/adversarial';
+import { loadAdversarialSetNode, resolveConfigNode, shippedSha256 } from '../lib/adversarial-node';
+import { loadTestSetNode } from '../lib/test-set-node';
 import {
   BrowserBackend,
   type CustomModelFile,
@@ -47,8 +49,6 @@ import {
 import type { ResultRow } from './rows';
 import { plannedWork, type RunnerOptions, runExperiment } from './runner';
 import { latestRows, modelLabel } from './summary';
-import { loadAdversarialSetNode, resolveConfigNode, shippedSha256 } from '../lib/adversarial-node';
-import { loadTestSetNode } from '../lib/test-set-node';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DATA_DIR = join(ROOT, 'public', 'data');

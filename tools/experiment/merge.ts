@@ -8,14 +8,14 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { AdversarialSetError } from '../../src/data/adversarial';
+import { resolveConfigNode } from '../lib/adversarial-node';
+import { loadTestSetNode } from '../lib/test-set-node';
 import { exitOnUsageError } from './cli';
 import { ConfigError, enumerateWork, rowKey, type Shard } from './config';
 import { FILES, lockOutDir, OutDirBusy, readResults, writeAtomic } from './files';
 import { type ConfigFile, incompatibilities, readConfigFile, writeOutputs } from './output';
 import type { ResultRow } from './rows';
 import { latestRows } from './summary';
-import { resolveConfigNode } from '../lib/adversarial-node';
-import { loadTestSetNode } from '../lib/test-set-node';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
