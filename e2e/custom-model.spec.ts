@@ -220,8 +220,9 @@ test.describe('bring your own model', () => {
   }) => {
     test.setTimeout(480_000);
     // a short heartbeat, so that the crashed worker is noticed quickly (but not so short that a
-    // worker busy checking the upload on a loaded machine is taken for dead)
-    await openApp(page, '?models=0&backend=wasm&heartbeat=6000');
+    // worker busy checking the upload, or opening a session, on a slow or loaded machine is taken for
+    // dead: session creation took 6.4 s on 2026-12-07, against 1.1 s a week before)
+    await openApp(page, '?models=0&backend=wasm&heartbeat=20000');
     await upload(page, MLP);
     await expect(page.getByTestId('custom-model-tiny-mlp')).toBeVisible();
 

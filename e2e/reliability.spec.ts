@@ -56,7 +56,9 @@ test.describe('heavy queued work and dead workers', () => {
     page,
   }) => {
     test.setTimeout(240_000);
-    await openApp(page, '?heartbeat=5000');
+    // not shorter: opening a session took 6.4 s on a slow day of this machine, and a worker busy
+    // that long would be taken for dead before the hang under test
+    await openApp(page, '?heartbeat=20000');
     expect((await apiFetch(page, '/0/decision', grayRequest(0))).status).toBe(200);
     const before = await page.evaluate(() => window.__playground.engine.generation);
     await page.evaluate(() => window.__playground.engine.hangForTest());
