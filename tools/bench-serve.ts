@@ -4,13 +4,16 @@
  * same run, and optionally next to any other service with the contract (`--against <url>`, e.g.
  * the thesis' Flask service).
  *
- * For each architecture (CNN `0`, ResNet18 `2`, ViT `5`): single-image POST /<id>/decision with
- * one real test image at 1 and 32 connections; req/s, p50/p99 latency, the server's RSS. Ratios:
+ * For each server configuration (`--configs`: inference workers × onnxruntime threads; `0×2` is the
+ * service before its worker pool, onnxruntime on the main thread) and each architecture (CNN `0`,
+ * ResNet18 `2`, ViT `5`): single-image POST /<id>/decision with one real test image at 1 and 32
+ * connections; req/s, p50/p99 latency, the resident memory and CPU of the server's process tree
+ * (main process and workers). Ratios:
  * 32 connections ÷ native batch-64 images/s (target ≥ 0.5), 1 connection ÷ the thesis service's
  * req/s (target ≥ 5× on /0, ≥ 10× on /2; from --against when given, else SPEC §6's figures measured
  * on this kind of machine, which the table says).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
@@ -27,7 +30,11 @@ const program = new Command()
   .name('npm run bench:serve --')
   .option('--models <ids>', 'one model per architecture', '0,2,5')
   .option('--duration <s>', 'seconds per load', '10')
-  .option('--threads <list>', 'server onnxruntime threads; a list (1,2) measures each', '2')
+  .option(
+    '--configs <list>',
+    'server configurations, workers x threads (0x2: onnxruntime in the main process, as before the pool)',
+    '0x2,1x2,2x1,4x1',
+  )
   .option('--max-batch <n>', 'server dynamic-batching limit (1: off)', '64')
   .option(
     '--log-level <level>',
@@ -39,22 +46,54 @@ const program = new Command()
 const o = program.opts<{
   models: string;
   duration: string;
-  threads: string;
+  configs: string;
   maxBatch: string;
   logLevel: string;
   against?: string;
 }>();
 const models = o.models.split(',').map((s) => s.trim());
 const duration = Number(o.duration);
-const threadsList = o.threads.split(',').map(Number);
+const configs = o.configs.split(',').map((c) => {
+  const [workers, threads] = c.split('x').map(Number);
+  if (!Number.isInteger(workers) || !Number.isInteger(threads) || workers < 0 || threads < 1)
+    throw new Error(`--configs: "${c}" is not workers x threads, e.g. 2x1`);
+  return { workers, threads };
+});
 
 const testSet = loadTestSetNode();
 const body = JSON.stringify(imageRequestBody(imageAt(testSet, 0)));
 
-/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+/** A process and its descendants (Linux /proc: each thread's `children`). */
+function processTree(pid: number): number[] {
+  const out = [pid];
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const kids = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim();
+      for (const k of kids ? kids.split(' ') : []) out.push(...processTree(Number(k)));
+    }
+  } catch {
+    // gone meanwhile
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) a process tree has used so far (Linux /proc). */
 function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  let sum = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const fields = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      sum += (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+/** Resident memory of a process tree, in MiB. */
+function treeRssMiB(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + (Number.isNaN(rssMiB(p)) ? 0 : rssMiB(p)), 0);
 }
 
 interface Load {
@@ -84,7 +123,7 @@ async function load(url: string, path: string, connections: number, pid?: number
     p50: r.latency.p50,
     p99: r.latency.p99,
     non2xx: r.non2xx + r.errors,
-    rss: pid ? rssMiB(pid) : null,
+    rss: pid ? treeRssMiB(pid) : null,
   };
 }
 
@@ -116,8 +155,10 @@ console.log(
     `one 28×28 test image per request, server --max-batch ${o.maxBatch} --log-level ${o.logLevel}\n`,
 );
 const rows: string[] = [];
-for (const threads of threadsList) {
+for (const { workers, threads } of configs) {
   const serve = await startServeProcess([
+    '--workers',
+    String(workers),
     '--threads',
     String(threads),
     '--max-batch',
@@ -135,7 +176,7 @@ for (const threads of threadsList) {
       const native = await nativeBatch64(id, 2);
       const thesis = THESIS_REQ_S[id];
       rows.push(
-        `| \`${path}\` | ${threads} | ${f0(one.reqPerS)} | ${f1(one.p50)} / ${f1(one.p99)} | ${f0(many.reqPerS)} | ` +
+        `| \`${path}\` | ${workers} × ${threads} | ${f0(one.reqPerS)} | ${f1(one.p50)} / ${f1(one.p99)} | ${f0(many.reqPerS)} | ` +
           `${f1(many.p50)} / ${f1(many.p99)} | ${f0(many.rss ?? 0)} | ${f0(native)} | ${(many.reqPerS / native).toFixed(2)} | ` +
           `${thesis ? `${(one.reqPerS / thesis).toFixed(1)}× (SPEC ${thesis})` : '–'} | ` +
           `${many.serverCores?.toFixed(2)} / ${many.clientCores.toFixed(2)} | ${one.non2xx + many.non2xx} |`,
@@ -159,7 +200,7 @@ if (o.against) {
   }
 }
 console.log(
-  '\n| route | server threads | 1 conn req/s | 1 conn p50 / p99 ms | 32 conn req/s | 32 conn p50 / p99 ms | RSS MiB | ORT-node batch-64 images/s (2 threads) | 32 conn ÷ batch-64 | 1 conn ÷ thesis | CPU cores at 32 conn: server / load generator | non-2xx |',
+  '\n| route | workers × threads | 1 conn req/s | 1 conn p50 / p99 ms | 32 conn req/s | 32 conn p50 / p99 ms | RSS MiB (server + workers) | ORT-node batch-64 images/s (2 threads) | 32 conn ÷ batch-64 | 1 conn ÷ thesis | CPU cores at 32 conn: server / load generator | non-2xx |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
