@@ -6,8 +6,9 @@ import { EnginePool } from '../engine/pool';
 import type { BackendChoice } from '../engine/types';
 import { installExperimentApi } from '../experiment/page-api';
 import { installFetchShim, type ShimLogEntry } from '../shim/fetch-shim';
-import { type BenchPageApi, createBenchApi } from './bench-api';
+import { createBenchApi } from './bench-api';
 import { customModelsSettled } from './custom-model-gate';
+import './playground-api';
 import { intParam, warnParam } from './url-params';
 
 function initialBackend(): BackendChoice {
@@ -59,18 +60,6 @@ installFetchShim(
 export function setBackend(choice: BackendChoice): void {
   localStorage.setItem('backend', choice);
   engine.setBackend(choice);
-}
-
-declare global {
-  interface Window {
-    __playground: {
-      engine: EnginePool;
-      shimLog: ShimLogEntry[];
-      ready: Promise<unknown>;
-      /** what `npm run bench:shim` drives */
-      bench: BenchPageApi;
-    };
-  }
 }
 
 // for Playwright scripts and the browser console

@@ -130,8 +130,6 @@ export function createExperimentApi(engine: EnginePool): ExperimentPageApi {
 /** Sets `window.__playground.experiment` (call after `window.__playground` exists). */
 export function installExperimentApi(engine: EnginePool): ExperimentPageApi {
   const api = createExperimentApi(engine);
-  const w = window as unknown as { __playground?: Record<string, unknown> };
-  if (!w.__playground) w.__playground = {};
-  w.__playground.experiment = api;
+  window.__playground.experiment = api;
   return api;
 }

@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createNodeEngine, type NodeEngine } from '../../server/node-engine';
+import type { PlaygroundWindow } from '../../src/app/playground-api';
 import {
   type AnyOracle,
   createHttpOracle,
@@ -30,7 +31,7 @@ import { isError, WorkerDiedError } from '../../src/core/errors';
 import { MODELS, type ModelInfo } from '../../src/core/models';
 import { createRouter } from '../../src/core/router';
 import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
-import type { ExperimentPageApi, PageAttackRequest } from '../../src/experiment/page-api';
+import type { PageAttackRequest } from '../../src/experiment/page-api';
 import { CHROMIUM_ARGS, findChromium } from '../lib/browser';
 import { freePort } from '../lib/serve-process';
 import { builtFrom, staleBuild } from '../lib/source-stamp';
@@ -100,8 +101,6 @@ export interface CustomModelFile {
   /** logits (softmax applied) or probabilities (served as they are) */
   outputs: 'logits' | 'probabilities';
 }
-
-type PlaygroundWindow = { __playground?: { experiment?: ExperimentPageApi; ready?: Promise<unknown> } };
 
 // ---------------------------------------------------------------------------------------------
 
@@ -305,11 +304,7 @@ export class BrowserBackend implements ExperimentBackend {
           const bin = atob(b64);
           const bytes = new Uint8Array(bin.length);
           for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-          const engine = (
-            window as unknown as {
-              __playground: { engine: { addCustomModel(r: unknown): Promise<unknown> } };
-            }
-          ).__playground.engine;
+          const engine = (window as unknown as PlaygroundWindow).__playground!.engine;
           try {
             await engine.addCustomModel({ id, fileName, bytes, outputs });
             return null;
