@@ -43,7 +43,7 @@ export { projectToBall, withinBall } from './ball';
 export { BOUNDARY_DEFAULTS, type BoundaryOptions, type BoundaryParams, boundaryAttack } from './boundary';
 export { HSJA_DEFAULTS, type HsjaOptions, type HsjaParams, hopSkipJump } from './hopskipjump';
 export * from './oracle';
-export { EPS_MAX, type ParamField, type ParamSchema, paramFields, snakeCase } from './params';
+export { EPS_MAX, epsProblem, type ParamField, type ParamSchema, paramFields, snakeCase } from './params';
 export {
   RANDOM_NOISE_DEFAULTS,
   type RandomNoiseOptions,

@@ -24,6 +24,23 @@ export const EPS = z.number().min(0).describe('perturbation budget ε in the att
 export const EPS_MAX = { linf: 1, l2: 28 } as const;
 export const POS_INT = z.int().min(1);
 
+/**
+ * What is wrong with ε for a norm, or null when it lies in [0, EPS_MAX[norm]] ((0, …] without
+ * `allowZero`), pixels being in [0, 1]. One check for the attacks' own parameters, the attack lab
+ * and the experiment config, so that an ε on the gray-level scale (25 for 0.1) is refused everywhere
+ * instead of running as "anything goes" and reporting 100 % success.
+ */
+export function epsProblem(eps: number, norm: 'l2' | 'linf', allowZero = true): string | null {
+  const max = EPS_MAX[norm];
+  if (Number.isFinite(eps) && (allowZero ? eps >= 0 : eps > 0) && eps <= max) return null;
+  const label = norm === 'linf' ? 'L∞' : 'L2';
+  const gray =
+    norm === 'linf' && eps > max && eps <= 255
+      ? `; ${eps} looks like gray levels, which is ${Number((eps / 255).toFixed(4))} on this scale`
+      : '';
+  return `ε must be a number in ${allowZero ? '[0' : '(0'}, ${max}] for ${label} (pixels are in [0, 1])${gray}`;
+}
+
 export type ParamShape = Record<string, z.ZodType>;
 export type ParamSchema = z.ZodObject<ParamShape>;
 

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import type { Rng } from '../core/prng';
 import { projectToBall } from './ball';
 import type { DecisionOracle } from './oracle';
-import { checkParams, EPS, NORM, POS_INT } from './params';
+import { checkParams, EPS, epsProblem, NORM, POS_INT } from './params';
 import { AttackRun, baseParams, untilStopped } from './run';
 import type { AttackOptions, AttackResult, Norm } from './types';
 import { l2Distance, linfDistance } from './vec';
@@ -44,6 +44,8 @@ export function resolveRandomNoiseParams(
   checkParams('random noise', RANDOM_NOISE_PARAMS, options);
   const norm = options.norm ?? 'linf';
   const eps = options.eps ?? RANDOM_NOISE_DEFAULTS[norm].eps;
+  const epsWrong = epsProblem(eps, norm);
+  if (epsWrong) throw new RangeError(`random noise: ${epsWrong}, got ${eps}`);
   const draws = Math.min(options.draws ?? options.maxQueries, options.maxQueries);
   const drawsPerCall = options.drawsPerCall ?? RANDOM_NOISE_DEFAULTS.drawsPerCall;
   return { norm, eps, draws, drawsPerCall };

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { argmax } from '../core/math';
 import { linfPixel, projectToBall, withinBall } from './ball';
 import type { ScoreOracle } from './oracle';
-import { checkParams, EPS, NORM } from './params';
+import { checkParams, EPS, epsProblem, NORM } from './params';
 import { AttackRun, baseParams, untilStopped } from './run';
 import type { AttackOptions, AttackResult, Norm } from './types';
 import { resolveShape } from './vec';
@@ -67,6 +67,8 @@ export function resolveSquareParams(options: Partial<SquareParams>, targeted: bo
   checkParams('Square', SQUARE_PARAMS, options);
   const norm = options.norm ?? 'linf';
   const eps = options.eps ?? SQUARE_DEFAULTS[norm].eps;
+  const epsWrong = epsProblem(eps, norm);
+  if (epsWrong) throw new RangeError(`Square: ${epsWrong}, got ${eps}`);
   const pInit = options.pInit ?? SQUARE_DEFAULTS[norm].pInit;
   const loss = options.loss ?? (targeted ? 'ce' : 'margin');
   return { norm, eps, pInit, loss, marginOn: options.marginOn ?? 'logit' };

@@ -58,6 +58,21 @@ function problems(raw: unknown): string[] {
 const SMOKE = read('smoke.json');
 
 describe('experiment config', () => {
+  it("refuses ε on the gray-level scale with the attack lab's range, before any model runs", () => {
+    const cfg = (attack: Record<string, unknown>) => ({ ...SMOKE, attacks: [{ type: 'none' }, attack] });
+    expect(problems(cfg({ type: 'square', norm: 'linf', eps: 25, max_queries: 100 }))).toEqual([
+      'attacks[1].eps: ε must be a number in [0, 1] for L∞ (pixels are in [0, 1]); 25 looks like gray levels, which is 0.098 on this scale',
+    ]);
+    expect(problems(cfg({ type: 'noise', eps: 2 }))).toEqual([
+      'attacks[1].eps: ε must be a number in [0, 1] for L∞ (pixels are in [0, 1]); 2 looks like gray levels, which is 0.0078 on this scale',
+    ]);
+    expect(problems(cfg({ type: 'square', norm: 'l2', eps: 30, max_queries: 100 }))).toEqual([
+      'attacks[1].eps: ε must be a number in [0, 28] for L2 (pixels are in [0, 1])',
+    ]);
+    expect(problems(cfg({ type: 'square', norm: 'l2', eps: 28, max_queries: 100 }))).toEqual([]);
+    expect(problems(cfg({ type: 'square', norm: 'linf', eps: 0.1, max_queries: 100 }))).toEqual([]);
+  });
+
   it('accepts the shipped configs', () => {
     const dc = resolveConfig(read('defense-comparison.json'));
     expect(dc.models).toEqual(MODEL_IDS);

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { ATTACKS, attackKey as libraryAttackKey, snakeCase } from '../../src/attacks/index';
-import { EPS, NORM } from '../../src/attacks/params';
+import { EPS, epsProblem, NORM } from '../../src/attacks/params';
 import { customModelId, customWeightsId } from '../../src/core/custom-models';
 import { MODEL_IDS } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -142,7 +142,18 @@ export const configSchema = z.strictObject({
       .refine((ids) => new Set(ids).size === ids.length, { error: 'lists a model twice' }),
   ]),
   images: imagesSchema,
-  attacks: z.array(attackSchema).min(1),
+  attacks: z
+    .array(attackSchema)
+    .min(1)
+    .superRefine((list, ctx) => {
+      // the attack lab's and the attacks' own ε range, checked before any model runs
+      list.forEach((a, i) => {
+        if (!('eps' in a) || typeof a.eps !== 'number') return;
+        const norm = 'norm' in a && (a.norm === 'l2' || a.norm === 'linf') ? a.norm : 'linf';
+        const problem = epsProblem(a.eps, norm);
+        if (problem) ctx.addIssue({ code: 'custom', path: [i, 'eps'], message: problem });
+      });
+    }),
   eot: z.int().min(1).max(10_000).default(1),
   seed: intSeed.default(0),
 });

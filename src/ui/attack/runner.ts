@@ -5,7 +5,7 @@
  */
 
 import { engine } from '../../app/runtime';
-import { ATTACKS, type AttackName, createHttpOracle, EPS_MAX } from '../../attacks';
+import { ATTACKS, type AttackName, createHttpOracle, epsProblem } from '../../attacks';
 import { argmax } from '../../core/math';
 import { isRandomized, MODELS } from '../../core/models';
 import { nearestOfOtherClasses } from '../../data/start-candidates';
@@ -108,8 +108,8 @@ export function configProblem(config: AttackConfig): string | null {
     return `${info.title} does not support ${config.norm}.`;
   if (!Number.isInteger(config.maxQueries) || config.maxQueries < 1)
     return 'The query budget must be a whole number ≥ 1.';
-  if (hasEps(config.attack, config.norm) && !(config.eps > 0 && config.eps <= EPS_MAX[config.norm]))
-    return `ε must be a number in (0, ${EPS_MAX[config.norm]}] for ${config.norm === 'linf' ? 'L∞' : 'L2'} (pixels are in [0, 1]).`;
+  const epsWrong = hasEps(config.attack, config.norm) && epsProblem(config.eps, config.norm, false);
+  if (epsWrong) return `${epsWrong}.`;
   if (!Number.isInteger(config.eot) || config.eot < 1) return 'EOT k must be a whole number ≥ 1.';
   if (!Number.isInteger(config.seed) || config.seed < 0) return 'The seed must be a whole number ≥ 0.';
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ATTACK_NAMES, ATTACKS, attackKey, paramFields } from '../../../src/attacks/index';
+import { ATTACK_NAMES, ATTACKS, attackKey, epsProblem, paramFields } from '../../../src/attacks/index';
 
 describe('declared attack parameters (src/attacks/params.ts)', () => {
   it('declare every parameter that resolve() fills in, so the lab form and the config cover them all', () => {
@@ -63,6 +63,28 @@ describe('declared attack parameters (src/attacks/params.ts)', () => {
     );
     expect(attackKey('hopskipjump', { norm: 'l2', maxQueries: 2000, quantize: true })).toBe(
       'hopskipjump|binarySearch=grid-path|gamma=1|initNumEvals=100|initTrials=100|maxIterations=50|maxNumEvals=10000|maxQueries=2000|norm=l2|quantize=true|targeted=false',
+    );
+  });
+});
+
+describe('the ε range (one check for the attacks, the lab and the experiment config)', () => {
+  it('takes [0, 1] in L∞ and [0, 28] in L2, and names a gray-level ε as such', () => {
+    expect(epsProblem(0.1, 'linf')).toBeNull();
+    expect(epsProblem(0, 'linf')).toBeNull();
+    expect(epsProblem(0, 'linf', false)).toBe('ε must be a number in (0, 1] for L∞ (pixels are in [0, 1])');
+    expect(epsProblem(28, 'l2')).toBeNull();
+    expect(epsProblem(Number.NaN, 'l2')).toBe('ε must be a number in [0, 28] for L2 (pixels are in [0, 1])');
+    expect(epsProblem(25, 'linf')).toBe(
+      'ε must be a number in [0, 1] for L∞ (pixels are in [0, 1]); 25 looks like gray levels, which is 0.098 on this scale',
+    );
+  });
+
+  it('Square and random noise refuse an ε past the range instead of running unconstrained', () => {
+    expect(() => ATTACKS.square.resolve({ norm: 'linf', eps: 25, maxQueries: 100 })).toThrow(
+      /^Square: ε must be a number in \[0, 1\] for L∞ .*, got 25$/,
+    );
+    expect(() => ATTACKS.random.resolve({ norm: 'l2', eps: 40, maxQueries: 100 })).toThrow(
+      /^random noise: ε must be a number in \[0, 28\] for L2 .*, got 40$/,
     );
   });
 });
