@@ -7,7 +7,9 @@ import { randomUUID } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
+  ftruncateSync,
   linkSync,
   openSync,
   readFileSync,
@@ -260,11 +262,32 @@ export function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/**
+ * Appends one JSON row and its newline to `path`, durably (fsync), and whole or not at all: on a
+ * failed or short write the file is cut back to its length before, so results.jsonl never holds
+ * part of a row, whatever the disk does.
+ * @throws the write's error (ENOSPC, EIO, …) after the cut
+ */
 export function appendLine(path: string, value: unknown): void {
+  const data = Buffer.from(`${JSON.stringify(value)}\n`);
   const fd = openSync(path, 'a');
+  const before = fstatSync(fd).size;
   try {
-    writeSync(fd, `${JSON.stringify(value)}\n`);
+    // a short write (a full disk) returns fewer bytes than asked without throwing: finish the row
+    for (let off = 0; off < data.length; ) {
+      const n = writeSync(fd, data, off, data.length - off);
+      if (n <= 0) throw new Error(`${path}: the disk took none of the row's last ${data.length - off} bytes`);
+      off += n;
+    }
     fsyncSync(fd);
+  } catch (e) {
+    // never leave part of a row behind: the next append, once space frees up, would fuse with it
+    try {
+      ftruncateSync(fd, before);
+    } catch {
+      // the repair on resume (repairResults) cuts a partial last line too
+    }
+    throw e;
   } finally {
     closeSync(fd);
   }
