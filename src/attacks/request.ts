@@ -1,9 +1,9 @@
 /**
  * One attack request as the attack lab and the experiment runner send it to the engine: the attack
  * run against a model behind the API contract (the page's own router, or an HTTP service with the
- * same contract), with EOT, a throttled progress stream, abort, and the fresh-draw verdict on a
- * randomized defense. The worker only supplies the router and the classifier; everything else is
- * here, DOM-free.
+ * same contract), with EOT, a throttled progress stream and abort. A randomized defense's verdict
+ * over fresh draws is its callers' (the attack lab's and the experiment runner's own seeded draws).
+ * The worker only supplies the router; everything else is here, DOM-free.
  */
 import type { ApiRequest, ApiResponse } from '../core/api';
 import type { ModelInfo } from '../core/models';
@@ -27,22 +27,14 @@ export interface AttackRequest {
   /** Answer each query by k repeated queries (majority vote / mean scores); k queries are charged. */
   eot?: number;
   /**
-   * Fresh draws used to report a randomized defense's success rate on the final image (default 100;
-   * 0: none, for a caller that draws its own, as the experiment runner does).
-   */
-  eotDraws?: number;
-  /**
    * Attack this HTTP service (same contract, CORS headers) instead of the engine's own models, e.g.
    * `npm run serve` or the thesis' Flask service: every query is a POST to it.
    */
   endpoint?: string;
 }
 
-export interface AttackResponse extends AttackResult {
-  /** For randomized defenses: share of `eotDraws` fresh draws that misclassify the adversarial image. */
-  eotSuccessRate?: number;
-  eotDraws?: number;
-}
+/** What an attack request answers: the attack's result. */
+export type AttackResponse = AttackResult;
 
 /** What the engine lends an attack request. */
 export interface AttackHost {
@@ -50,8 +42,6 @@ export interface AttackHost {
   findModel(id: string): ModelInfo | undefined;
   /** One API request through the engine's router. */
   handle(req: ApiRequest): Promise<ApiResponse>;
-  /** Decisions (class indices) of `model` on `inputs` (784 values in [0, 1] each), the defense's draws seeded by `seed`. */
-  classify(model: ModelInfo, inputs: Float32Array[], seed: number): Promise<number[]>;
 }
 
 /** Progress usually crosses a thread boundary (worker → page): at most one point per PROGRESS_MS. */
@@ -86,22 +76,20 @@ export async function runAttackRequest(
   onProgress?: (p: TrajectoryPoint) => void,
 ): Promise<AttackResponse> {
   const { model, name } = checkAttackRequest(req, host);
-  const remote = (seed: number, abort?: AbortSignal) =>
-    createHttpOracle({
-      baseUrl: req.endpoint as string,
-      modelId: model.id,
-      canonicalRoute: true,
-      batch: true,
-      seed,
-      signal: abort,
-    });
   // Stop also aborts a query the endpoint is slow to answer
   const base = req.endpoint
-    ? remote(req.seed, signal)
+    ? createHttpOracle({
+        baseUrl: req.endpoint,
+        modelId: model.id,
+        canonicalRoute: true,
+        batch: true,
+        seed: req.seed,
+        signal,
+      })
     : createRouterOracle(host.handle, { modelId: model.id, batch: true, seed: req.seed });
   const oracle = req.eot && req.eot > 1 ? withEOT(base, req.eot) : base;
   let lastSent = 0;
-  const result = await runAttack(
+  return runAttack(
     name,
     {
       ...req.params,
@@ -121,20 +109,4 @@ export async function runAttackRequest(
     },
     oracle,
   );
-  const out: AttackResponse = { ...result };
-  const draws = req.eotDraws ?? 100;
-  if (model.preprocessor && draws > 0) {
-    // judge a randomized defense over fresh draws, not over the one lucky draw the attack saw
-    const copies = Array.from({ length: draws }, () => result.adversarial);
-    const drawSeed = (req.seed ^ 0x5bd1e995) >>> 1;
-    // not under `signal`: the attack is over, and Stop must not lose its result
-    const preds = req.endpoint
-      ? await remote(drawSeed).decide(copies)
-      : await host.classify(model, copies, drawSeed);
-    const target = req.params.target as number | undefined;
-    const fooled = preds.filter((p) => (target === undefined ? p !== req.label : p === target)).length;
-    out.eotSuccessRate = fooled / draws;
-    out.eotDraws = draws;
-  }
-  return out;
 }

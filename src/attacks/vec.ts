@@ -25,12 +25,6 @@ export function linfDistance(a: ArrayLike<number>, b: ArrayLike<number>): number
   return m;
 }
 
-export function l2Norm(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * a[i];
-  return Math.sqrt(s);
-}
-
 /** One pixel as the HTTP API transmits it: round(x * 255) clamped to 0..255. */
 export function quantizeByte(v: number): number {
   return Math.round(clip01(v) * 255);

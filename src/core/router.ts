@@ -15,8 +15,6 @@ import { ARCH_LABEL, DEFENSE_LABEL, MODELS, type ModelInfo, type PreprocessorSpe
 import { freshSeed, Rng } from './prng';
 import { MAX_BATCH, MAX_BODY_BYTES, MAX_SEED, MAX_SIDE, parseRequestBody } from './request';
 
-export type { ApiRequest, ApiResponse };
-
 export type Action = 'decision' | 'score';
 
 export type ParsedPath = { kind: 'root' } | { kind: 'model'; modelId: string; action: Action };

@@ -20,8 +20,6 @@ import type {
 } from './messages';
 import type { BackendChoice, BackendStatus, EngineEvent, WeightStatus } from './types';
 
-export { WorkerDiedError };
-
 export interface EngineClientOptions {
   modelsUrl?: string;
   backend?: BackendChoice;

@@ -60,8 +60,6 @@ function requireRouter(): ReturnType<typeof createRouter> {
 const host: AttackHost = {
   findModel,
   handle: (req) => requireRouter().handle(req),
-  classify: async (model, inputs, seed) =>
-    (await classifyInputs(requireBackend(), model, inputs, seed)).preds,
 };
 
 /**

@@ -54,8 +54,6 @@ export interface PageInfo {
   userAgent: string;
   hardwareConcurrency: number;
   crossOriginIsolated: boolean;
-  /** whether engine.runAttack exists in this build */
-  attacks: boolean;
   /** inference workers in the page's pool: attacks that run side by side at full speed */
   workers: number;
 }
@@ -83,7 +81,6 @@ export function createExperimentApi(engine: EnginePool): ExperimentPageApi {
         userAgent: navigator.userAgent,
         hardwareConcurrency: navigator.hardwareConcurrency,
         crossOriginIsolated: Boolean(globalThis.crossOriginIsolated),
-        attacks: typeof engine.runAttack === 'function',
         workers: engine.workers,
       };
     },
@@ -100,8 +97,8 @@ export function createExperimentApi(engine: EnginePool): ExperimentPageApi {
       progress = null;
       let res: Awaited<ReturnType<EnginePool['runAttack']>>;
       try {
-        // eotDraws 0: the runner measures a randomized defense with its own seeded draws
-        res = await engine.runAttack({ ...req, x: Float32Array.from(req.x), eotDraws: 0 }, (p) => {
+        // a randomized defense is measured by the runner with its own seeded draws
+        res = await engine.runAttack({ ...req, x: Float32Array.from(req.x) }, (p) => {
           progress = { queries: p.queries, distance: p.distance };
         });
       } catch (e) {

@@ -1,6 +1,6 @@
 /** The one current image every model is asked about, and where it came from. UI state only. */
 import { create } from 'zustand';
-import { floatToGray, grayToFloat } from '../core/image';
+import { grayToFloat } from '../core/image';
 
 export type ImageSource =
   | { kind: 'test'; index: number; label: number }
@@ -62,11 +62,6 @@ export interface ImageState {
   setUploadError(message: string | null): void;
 }
 
-/** 28×28 bytes → model input (x / 255), as the API does. */
-export const bytesToInput = grayToFloat;
-/** Model input → displayable bytes (rounded, clamped). */
-export const inputToBytes = floatToGray;
-
 export const useImageStore = create<ImageState>()((set, get) => ({
   pixels: null,
   input: null,
@@ -75,7 +70,7 @@ export const useImageStore = create<ImageState>()((set, get) => ({
   lastUpload: null,
   uploadError: null,
   setImage(pixels, source, input) {
-    set({ pixels, source, input: input ?? bytesToInput(pixels), version: get().version + 1 });
+    set({ pixels, source, input: input ?? grayToFloat(pixels), version: get().version + 1 });
   },
   setUpload(preview, input) {
     const prev = get().lastUpload;

@@ -1,7 +1,7 @@
 /** Which models are compared: a subset of the fifteen, plus user-composed preprocessor + weights pairs. */
 import { create } from 'zustand';
 import { customIdOf } from '../core/custom-models';
-import { ARCHS, type Arch, DEFENSES, type Defense, MODELS, type PreprocessorSpec } from '../core/models';
+import { type Arch, type Defense, MODELS, type PreprocessorSpec } from '../core/models';
 
 export interface CustomPair {
   /** Stable key, e.g. "custom-1". */
@@ -62,6 +62,3 @@ export const useModelStore = create<ModelSelectionState>()((set, get) => ({
   },
   setFocused: (focused) => set({ focused }),
 }));
-
-export const PRESET_ARCHS = ARCHS;
-export const PRESET_DEFENSES = DEFENSES;

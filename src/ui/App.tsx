@@ -1,6 +1,7 @@
 /** The playground: input on the left; model grid, comparison and API console on the right. */
 import { useEffect } from 'react';
-import { inputToBytes, trueLabelOf, useImageStore } from '../stores/imageStore';
+import { floatToGray } from '../core/image';
+import { trueLabelOf, useImageStore } from '../stores/imageStore';
 import { ApiConsole } from './ApiConsole';
 import { AttackPanel } from './attack/AttackPanel';
 import { ComparisonView } from './ComparisonView';
@@ -44,7 +45,7 @@ export function App() {
               useImageStore
                 .getState()
                 .setImage(
-                  inputToBytes(adv),
+                  floatToGray(adv),
                   { kind: 'draw', basedOn: 'adversarial example', label: trueLabel ?? null },
                   adv,
                 )

@@ -3,9 +3,9 @@
  * conversion (core/image toModelInput with channel 3: PIL gray, PIL bilinear resize to 28×28,
  * /255). A file that cannot be decoded leaves the current image alone and says why.
  */
-import { toModelInput } from '../core/image';
+import { floatToGray, toModelInput } from '../core/image';
 import { reportError } from '../stores/errorStore';
-import { inputToBytes, useImageStore } from '../stores/imageStore';
+import { useImageStore } from '../stores/imageStore';
 import { usePrefsStore } from '../stores/prefsStore';
 import { type DecodedRgba, decodeToRgba, type Flatten, rgbaToRgb } from './decodeImage';
 
@@ -38,7 +38,7 @@ function convert(
       height,
       url,
       rgb: rgb.length <= KEEP_RGB_BYTES ? rgb : null,
-      pixels: inputToBytes(input),
+      pixels: floatToGray(input),
       translucent,
       transparent,
       flatten,

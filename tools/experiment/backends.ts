@@ -249,11 +249,6 @@ export class BrowserBackend implements ExperimentBackend {
   }
 
   async attack(call: AttackCall): Promise<AttackOutcome> {
-    if (this.info.attacks === false) {
-      throw new Error(
-        'this build of the playground has no engine.runAttack; attacks need it (rebuild once it has landed)',
-      );
-    }
     const req: PageAttackRequest = {
       attack: call.type,
       params: call.options,
@@ -353,7 +348,6 @@ export class BrowserBackend implements ExperimentBackend {
       backend: this.info.backend,
       hardwareConcurrency: this.info.hardwareConcurrency,
       crossOriginIsolated: this.info.crossOriginIsolated,
-      attacks_available: this.info.attacks,
       dist_built: existsSync(dist) ? statSync(dist).mtime.toISOString() : null,
       // what dist/ was built from (dist/build-stamp.json): sha256 over src/ and index.html
       dist_source_sha256: builtFrom(this.opts.root) ?? null,
@@ -626,5 +620,3 @@ export function isTransient(e: unknown): boolean {
     e instanceof Error ? e.message : String(e),
   );
 }
-
-export { ApiError };

@@ -214,8 +214,6 @@ export async function startAttack(image: Float32Array, trueLabel?: number): Prom
         label,
         seed: config.seed,
         eot: config.eot,
-        // the page judges the adversarial image over its own fresh draws (VERDICT_DRAWS) below
-        eotDraws: 0,
         endpoint: useEndpointStore.getState().endpoint ?? undefined,
       },
       (p) => useAttackStore.getState().pushProgress(runId, p),

@@ -10,6 +10,7 @@ import { gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeEngine } from '../../../server/node-engine';
+import type { ApiResponse } from '../../../src/core/api';
 import { encodeBase64 } from '../../../src/core/base64';
 import { applyPreprocessor } from '../../../src/core/defenses';
 import type { InferenceEngine } from '../../../src/core/engine';
@@ -17,13 +18,7 @@ import { grayToFloat } from '../../../src/core/image';
 import { CLASS_NAMES_DE } from '../../../src/core/labels';
 import { getModel, MODEL_IDS } from '../../../src/core/models';
 import { Rng } from '../../../src/core/prng';
-import {
-  type ApiResponse,
-  classifyInputs,
-  createRouter,
-  deriveSeed,
-  parseModelPath,
-} from '../../../src/core/router';
+import { classifyInputs, createRouter, deriveSeed, parseModelPath } from '../../../src/core/router';
 import { parseIdx } from '../../../src/data/idx';
 
 const MODELS_DIR = process.env.PLAYGROUND_MODELS_DIR ?? join(process.cwd(), 'public', 'models');
