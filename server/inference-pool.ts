@@ -210,17 +210,22 @@ export function createInferencePool(opts: PoolOptions): InferencePool {
   pool.on('error', () => {
     restarts++;
   });
+  // pids already killed: a dying worker stays in pool.threads until its exit is seen
+  const killed = new Set<number>();
   const watchdog = setInterval(() => {
     for (const w of pool.threads) {
-      if (residentBytes(w.threadId) <= memoryLimit) continue;
+      if (killed.has(w.threadId) || residentBytes(w.threadId) <= memoryLimit) continue;
       try {
         process.kill(w.threadId, 'SIGKILL');
+        killed.add(w.threadId);
         memoryKills++;
         lastMemoryKill = performance.now();
       } catch {
         // already gone
       }
     }
+    const alive = new Set(pool.threads.map((w) => w.threadId));
+    for (const pid of killed) if (!alive.has(pid)) killed.delete(pid);
   }, 100);
   watchdog.unref();
 
