@@ -257,18 +257,34 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
   return { found: true, value: cur };
 }
 
-/** First issue in plain words: which field, what it must be, what it was. */
-function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown): string {
-  const issue = issues[0];
+/** One issue in plain words: which field, what it must be, what it was. */
+function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
   const name = pathName(issue.path);
-  // one field can fail two checks (2^53 is neither a safe integer nor ≤ MAX_SEED): count fields
-  const others = new Set(issues.map((i) => pathName(i.path)).filter((p) => p !== name)).size;
-  const more = others > 0 ? ` (and ${others} more problem${others > 1 ? 's' : ''})` : '';
-  if (issue.code === 'custom') return `field "${name}" ${issue.message}${more}`;
+  if (issue.code === 'custom') return `field "${name}" ${issue.message}`;
   const at = valueAt(root, issue.path);
-  const requirement = REQUIREMENT[pathName(issue.path)] ?? issue.message;
-  if (!at.found || at.value === undefined) return `missing field "${name}": it must be ${requirement}${more}`;
-  return `field "${name}" must be ${requirement}, got ${describeValue(at.value)}${more}`;
+  const requirement = REQUIREMENT[name] ?? issue.message;
+  if (!at.found || at.value === undefined) return `missing field "${name}": it must be ${requirement}`;
+  return `field "${name}" must be ${requirement}, got ${describeValue(at.value)}`;
+}
+
+/**
+ * The first issue, then each further field's own (a user fixing one problem at a time should not
+ * have to guess the next): "missing field "image": … (and 2 more problems: …; …)". One field can
+ * fail two checks (2^53 is neither a safe integer nor ≤ MAX_SEED): fields are counted, not checks.
+ */
+function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown): string {
+  const seen = new Set([pathName(issues[0].path)]);
+  const rest: string[] = [];
+  for (const issue of issues) {
+    const name = pathName(issue.path);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    rest.push(describeIssue(issue, root));
+  }
+  const more = rest.length
+    ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''}: ${rest.join('; ')})`
+    : '';
+  return `${describeIssue(issues[0], root)}${more}`;
 }
 
 /** Short description of a JSON value for error messages (never the whole base64 string). */

@@ -144,6 +144,17 @@ describe('parseRequestBody: every bad input of SPEC §4', () => {
     expectError(body({}), 400, /missing field "image".*and 2 more problems/);
   });
 
+  it('names each further problem too, not only their count', () => {
+    const r = parseRequestBody(body({ image: 'AAAA', image_size: [28], channel: 7 }));
+    expect(r).toEqual({
+      ok: false,
+      status: 400,
+      error:
+        'field "image_size" must be an array [width, height] of two integers from 1 to 4096, got [28] ' +
+        '(and 1 more problem: field "channel" must be 1 (8-bit gray) or 3 (interleaved RGB), got 7)',
+    });
+  });
+
   it('counts fields, not checks: a seed of 2^53 fails two checks and is one problem', () => {
     const r = parseRequestBody(body(valid({ seed: 2 ** 53 })));
     expect(r.ok).toBe(false);
