@@ -335,6 +335,7 @@ async function createBackend(
   modelsDir: string,
   workers: number,
   threads: number,
+  /** the shipped weight sets, which every worker starts loading at once */
   weights: readonly string[],
 ): Promise<Backend> {
   const verify = opts.verify ?? true;
@@ -359,7 +360,7 @@ async function createBackend(
   const pool = createInferencePool({
     ...base,
     workers,
-    preload: weights.filter((w) => !w.startsWith('custom/')),
+    preload: [...weights],
     customs,
   });
   const states = new Map<string, WeightState>();
