@@ -166,13 +166,18 @@ try {
 const { app } = service;
 
 let closing = false;
+let first: { signal: string; at: number } | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     if (closing) {
+      // the same signal again within a second is one stop delivered twice (a signal to the process
+      // group reaches this process and the set-up script, which passes SIGTERM on), not a second stop
+      if (first?.signal === signal && Date.now() - first.at < 1000) return;
       app.log.warn(`${signal} again: exiting without waiting`);
       process.exit(130);
     }
     closing = true;
+    first = { signal, at: Date.now() };
     app.log.info(`${signal}: finishing the requests in flight, then exiting`);
     app.close().then(
       () => process.exit(0),

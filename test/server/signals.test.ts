@@ -2,6 +2,8 @@
  * Stopping `npm run serve` as users do, through npm (not a direct signal to the server):
  * - Ctrl-C reaches the whole process group (npm, the set-up script, the server) once: the server
  *   drains and exits 0, instead of counting a second SIGINT and exiting 130 without the drain;
+ * - SIGTERM to the whole group (as timeout(1) and systemd send it) reaches the server twice, directly
+ *   and passed on by the set-up script: it still drains once;
  * - `npm run serve &` then `kill $!` (SIGTERM to npm alone): the server drains and exits too, and
  *   its port is free, instead of an orphan holding it.
  */
@@ -62,6 +64,18 @@ describe('stopping npm run serve', () => {
     process.kill(-npm.pid!, 'SIGINT');
     await closed;
     expect(log()).toMatch(/SIGINT: finishing the requests in flight, then exiting/);
+    expect(log()).not.toMatch(/again: exiting without waiting/);
+    expect(await portFree(port)).toBe(true);
+  });
+
+  it('SIGTERM to the process group (timeout, systemd) drains once, though it arrives twice', {
+    timeout: 120_000,
+  }, async () => {
+    const port = await freePort();
+    const { npm, log, closed } = await npmServe(port);
+    process.kill(-npm.pid!, 'SIGTERM');
+    await closed;
+    expect(log()).toMatch(/SIGTERM: finishing the requests in flight, then exiting/);
     expect(log()).not.toMatch(/again: exiting without waiting/);
     expect(await portFree(port)).toBe(true);
   });
