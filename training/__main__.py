@@ -1,4 +1,4 @@
-"""Command line: python -m training {train,robust,probe,weights-from-onnx,adversarial-set,im2col,golden-preprocess,smoke} ..."""
+"""Command line: python -m training {train,robust,probe,weights-from-onnx,adversarial-set,im2col,golden-preprocess,golden-gradients,smoke} ..."""
 import argparse
 import sys
 
@@ -71,6 +71,12 @@ def main(argv=None):
 
     sub.add_parser("golden-preprocess", help="write PIL/PyTorch preprocessing golden vectors")
 
+    gg = sub.add_parser("golden-gradients", help="write PyTorch-autograd input gradients of the shipped files "
+                                                 "(test/golden/gradients/)")
+    gg.add_argument("--n", type=int, default=20, help="first N test images (default 20)")
+    gg.add_argument("--weights", nargs="+", help="weight sets (default: all nine)")
+    gg.add_argument("--data-dir", default=data.DEFAULT_DIR)
+
     s = sub.add_parser("smoke", help="train a few batches of each architecture, export, write references")
     s.add_argument("--out", required=True)
     s.add_argument("--data-dir", default=data.DEFAULT_DIR)
@@ -101,6 +107,9 @@ def main(argv=None):
     elif a.cmd == "golden-preprocess":
         from .golden import write_preprocess_golden
         write_preprocess_golden()
+    elif a.cmd == "golden-gradients":
+        from .golden_gradients import write_gradient_golden
+        write_gradient_golden(a.n, a.data_dir, a.weights)
     elif a.cmd == "smoke":
         from .smoke import smoke
         smoke(a.out, data_dir=a.data_dir)

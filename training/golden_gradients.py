@@ -1,0 +1,85 @@
+"""Golden input gradients for the reverse pass (test/golden/gradients/<weights>.json).
+
+PyTorch autograd through `training/onnx_torch.py` (the shipped file's own graph and weights) on the
+first N test images, for the losses of src/gradients/losses.ts. Loss definitions as in Croce & Hein,
+"Reliable evaluation of adversarial robustness with an ensemble of diverse parameter-free attacks"
+(ICML 2020) and their reference code (fra31/auto-attack, autoattack/autopgd_base.py: dlr_loss,
+dlr_loss_targeted); the margin loss is max_{j != y} z_j - z_y (Carlini & Wagner 2017, maximised).
+
+Encoding: float32 arrays as base64 of little-endian bytes (as golden.py).
+"""
+import base64
+import json
+import os
+
+import numpy as np
+import torch
+
+from . import data, paths
+from .onnx_torch import OnnxModule
+
+WEIGHTS = ["0", "0_1", "0_2", "2", "2_1", "2_2", "5", "5_1", "5_2"]
+OUT_DIR = os.path.join(paths.ROOT, "test", "golden", "gradients")
+
+
+def _f32(t: torch.Tensor) -> str:
+    return base64.b64encode(np.ascontiguousarray(t.detach().numpy().astype("<f4")).tobytes()).decode("ascii")
+
+
+def ce_loss(z, y, _t):
+    return torch.nn.functional.cross_entropy(z, y, reduction="none")
+
+
+def margin_loss(z, y, _t):
+    other = z.clone()
+    other[torch.arange(len(y)), y] = -float("inf")
+    return other.max(1).values - z[torch.arange(len(y)), y]
+
+
+def dlr_loss(z, y, _t):
+    zs, ind = z.sort(dim=1)
+    top_is_y = (ind[:, -1] == y).float()
+    u = torch.arange(len(y))
+    return -(z[u, y] - zs[:, -2] * top_is_y - zs[:, -1] * (1.0 - top_is_y)) / (zs[:, -1] - zs[:, -3] + 1e-12)
+
+
+def dlr_targeted_loss(z, y, t):
+    zs, _ = z.sort(dim=1)
+    u = torch.arange(len(y))
+    return -(z[u, y] - z[u, t]) / (zs[:, -1] - 0.5 * (zs[:, -3] + zs[:, -4]) + 1e-12)
+
+
+LOSSES = {"ce": ce_loss, "margin": margin_loss, "dlr": dlr_loss, "dlr_targeted": dlr_targeted_loss}
+
+
+def write_gradient_golden(n=20, data_dir=data.DEFAULT_DIR, weights=None):
+    os.makedirs(OUT_DIR, exist_ok=True)
+    x_test, y_test = data.load_split("test", data_dir)
+    x = data.to_input(x_test[:n])
+    y = y_test[:n].long()
+    # the target of the targeted loss: the highest logit other than y, fixed per model below
+    for w in weights or WEIGHTS:
+        model = OnnxModule(os.path.join(paths.MODELS_DIR, f"{w}.onnx"))
+        with torch.no_grad():
+            z = model(x)
+        other = z.clone()
+        other[torch.arange(n), y] = -float("inf")
+        target = other.argmax(1)
+        out = {
+            "weights": w,
+            "images": f"first {n} test images (data.load_split('test'))",
+            "labels": y.tolist(),
+            "targets": target.tolist(),
+            "logits": _f32(z),
+            "losses": {},
+        }
+        for name, fn in LOSSES.items():
+            xi = x.clone().requires_grad_(True)
+            # the loss in float64, as src/gradients/losses.ts computes it: in float32, 1 - softmax(z)_y
+            # cancels for confident images and its rounding would dominate their small gradients
+            loss = fn(model(xi).double(), y, target)
+            (g,) = torch.autograd.grad(loss.sum(), xi)
+            out["losses"][name] = {"loss": [float(v) for v in loss.detach()], "gradient": _f32(g.reshape(n, 784))}
+        with open(os.path.join(OUT_DIR, f"{w}.json"), "w") as f:
+            json.dump(out, f)
+        print(f"wrote {w}.json")
