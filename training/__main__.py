@@ -109,7 +109,10 @@ def main(argv=None):
         write_preprocess_golden()
     elif a.cmd == "golden-gradients":
         from .golden_gradients import write_gradient_golden
+        from .golden_gradients import write_upload_fixture
         write_gradient_golden(a.n, a.data_dir, a.weights)
+        if not a.weights:
+            write_upload_fixture(a.n, a.data_dir)
     elif a.cmd == "smoke":
         from .smoke import smoke
         smoke(a.out, data_dir=a.data_dir)

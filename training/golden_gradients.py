@@ -83,3 +83,60 @@ def write_gradient_golden(n=20, data_dir=data.DEFAULT_DIR, weights=None):
         with open(os.path.join(OUT_DIR, f"{w}.json"), "w") as f:
             json.dump(out, f)
         print(f"wrote {w}.json")
+
+
+UPLOAD_FIXTURE = os.path.join(paths.ROOT, "test", "fixtures", "custom-models", "upload-ops.onnx")
+
+
+class _UploadOps(torch.nn.Module):
+    """The ops an uploaded model commonly carries that the shipped nine do not: BatchNormalization
+    (inference), AveragePool, LeakyReLU, Sigmoid, Tanh."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(1, 6, 3, padding=1)
+        self.bn1 = torch.nn.BatchNorm2d(6)
+        self.pool = torch.nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.conv2 = torch.nn.Conv2d(6, 8, 3, stride=2)
+        self.bn2 = torch.nn.BatchNorm2d(8)
+        self.fc = torch.nn.Linear(8 * 6 * 6, 10)
+
+    def forward(self, x):
+        # BatchNorm after a non-Conv op: the exporter folds a BatchNorm that follows a Conv into it
+        x = self.bn1(self.pool(torch.nn.functional.leaky_relu(self.conv1(x), 0.1)))
+        x = self.bn2(torch.sigmoid(self.conv2(x)))
+        return self.fc(torch.tanh(x.flatten(1) - 0.5))
+
+
+def write_upload_fixture(n=20, data_dir=data.DEFAULT_DIR):
+    """A small model with the upload ops (random weights, seed 0, BatchNorm statistics set away from
+    0/1), exported by torch.onnx.export with its own tensor names, and its autograd gradients."""
+    torch.manual_seed(0)
+    model = _UploadOps()
+    for bn in (model.bn1, model.bn2):
+        bn.running_mean.uniform_(-0.3, 0.3)
+        bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5)
+        bn.bias.data.uniform_(-0.2, 0.2)
+    model.eval()
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), UPLOAD_FIXTURE, input_names=["pixels"],
+                      output_names=["scores"], dynamic_axes={"pixels": {0: "batch"}, "scores": {0: "batch"}},
+                      opset_version=13)
+    x_test, y_test = data.load_split("test", data_dir)
+    x = data.to_input(x_test[:n])
+    y = y_test[:n].long()
+    with torch.no_grad():
+        z = model(x)
+    other = z.clone()
+    other[torch.arange(n), y] = -float("inf")
+    target = other.argmax(1)
+    out = {"weights": "upload-ops", "images": f"first {n} test images", "labels": y.tolist(),
+           "targets": target.tolist(), "logits": _f32(z), "losses": {}}
+    for name, fn in LOSSES.items():
+        xi = x.clone().requires_grad_(True)
+        loss = fn(model(xi).double(), y, target)
+        (g,) = torch.autograd.grad(loss.sum(), xi)
+        out["losses"][name] = {"loss": [float(v) for v in loss.detach()], "gradient": _f32(g.reshape(n, 784))}
+    with open(os.path.join(OUT_DIR, "upload-ops.json"), "w") as f:
+        json.dump(out, f)
+    print(f"wrote {UPLOAD_FIXTURE} ({os.path.getsize(UPLOAD_FIXTURE)} bytes) and upload-ops.json")

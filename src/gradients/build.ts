@@ -165,7 +165,9 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientOptions =
   );
 
   const batchDim = (d: number | null) => (d === null ? { dimParam: 'N' } : { dimValue: d });
-  const classes = a2.shapes.get(logits)?.[1] ?? 10;
+  const outDims = (a2.shapes.get(logits) ?? [shape[0] ?? 1, 10]).map((d, i) =>
+    d !== a3.shapes.get(logits)?.[i] ? null : d,
+  );
   const floatInfo = (name: string, dims: (number | null)[]) =>
     onnx.ValueInfoProto.create({
       name,
@@ -173,7 +175,7 @@ export function buildGradientModel(bytes: Uint8Array, options: GradientOptions =
     });
   graph.node = [...nodes, ...e.nodes];
   graph.initializer = [...(graph.initializer ?? []), ...e.initializers];
-  graph.input = [...(graph.input ?? []), floatInfo(gradLogits, [shape[0], classes])];
+  graph.input = [...(graph.input ?? []), floatInfo(gradLogits, outDims)];
   graph.output = [...outputs, floatInfo(gradInput, shape)];
   graph.valueInfo = [];
   return { bytes: onnx.ModelProto.encode(model).finish(), input, logits, gradLogits, gradInput, ops };

@@ -34,9 +34,19 @@ function norm(v: ArrayLike<number>): number {
   return Math.sqrt(s);
 }
 
+const CASES = [
+  ...WEIGHT_IDS.map((w) => [`weights ${w}`, join('public', 'models', `${w}.onnx`), w] as const),
+  // BatchNormalization, AveragePool, LeakyRelu, Sigmoid, Tanh; input "pixels", output "scores"
+  [
+    'upload ops (torch.onnx.export)',
+    join('test', 'fixtures', 'custom-models', 'upload-ops.onnx'),
+    'upload-ops',
+  ] as const,
+];
+
 describe('input gradients agree with PyTorch autograd', () => {
   const set = loadTestSetNode();
-  it.each(WEIGHT_IDS)('weights %s: ce, margin, dlr, dlr_targeted on 20 images', async (w) => {
+  it.each(CASES)('%s: ce, margin, dlr, dlr_targeted on 20 images', async (_name, file, w) => {
     const golden = JSON.parse(readFileSync(join('test', 'golden', 'gradients', `${w}.json`), 'utf8'));
     const labels: number[] = golden.labels;
     const n = labels.length;
@@ -47,7 +57,7 @@ describe('input gradients agree with PyTorch autograd', () => {
         Float32Array.from(imageAt(set, i), (v) => v / 255),
         i * 784,
       );
-    const gm = buildGradientModel(readFileSync(join('public', 'models', `${w}.onnx`)));
+    const gm = buildGradientModel(readFileSync(file));
     const session = await ort.InferenceSession.create(gm.bytes);
     const xt = new ort.Tensor('float32', x, [n, 1, 28, 28]);
     const zeros = new ort.Tensor('float32', new Float32Array(n * 10), [n, 10]);
