@@ -7,7 +7,7 @@
 import { MODEL_PIXELS, MODEL_SIDE } from './image';
 import type { PreprocessorSpec } from './models';
 import type { Rng } from './prng';
-import { resizeBicubic } from './resample';
+import { resizeBicubic, resizeBicubicAdjoint } from './resample';
 
 export type PreprocessDraw =
   | { kind: 'resize_pad'; applied: false }
@@ -149,6 +149,79 @@ export function gaussianBlur(
     }
   }
   return out;
+}
+
+/**
+ * The adjoint of one `_3` draw: ⟨resizePad(x), g⟩ = ⟨x, resizePadAdjoint(g)⟩. The transform is
+ * linear for a fixed (ratio, a, b), so this is the exact gradient of the draw: the s×s window of the
+ * cotangent under the pasted image, through the transpose of the bicubic resize.
+ */
+export function resizePadAdjoint(g: Float32Array, ratio: number, a: number, b: number): Float32Array {
+  checkInput(g);
+  const { size, left, top } = resizePadGeometry(ratio, a, b);
+  const window = new Float32Array(size * size);
+  for (let y = 0; y < size; y++)
+    window.set(g.subarray((top + y) * MODEL_SIDE + left, (top + y) * MODEL_SIDE + left + size), y * size);
+  return resizeBicubicAdjoint(window, MODEL_SIDE, MODEL_SIDE, size, size);
+}
+
+/**
+ * The adjoint of `gaussianBlur` for one σ (linear, so the exact gradient of the draw):
+ * ⟨gaussianBlur(x), g⟩ = ⟨x, gaussianBlurAdjoint(g)⟩, each pass transposed, reflect indices
+ * included.
+ */
+export function gaussianBlurAdjoint(
+  g: Float32Array,
+  kernelWidth: number,
+  kernelHeight: number,
+  sigma: number,
+  width = MODEL_SIDE,
+  height = MODEL_SIDE,
+): Float32Array {
+  if (g.length !== width * height)
+    throw new RangeError(`expected ${width}×${height} values, got ${g.length}`);
+  const kx = gaussianKernel1d(kernelWidth, sigma);
+  const ky = gaussianKernel1d(kernelHeight, sigma);
+  const hx = (kernelWidth - 1) / 2;
+  const hy = (kernelHeight - 1) / 2;
+  if (hx >= width || hy >= height) {
+    throw new RangeError(
+      `blur kernel ${kernelWidth}×${kernelHeight} is too large for a ${width}×${height} image`,
+    );
+  }
+  const tmp = new Float64Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let xx = 0; xx < width; xx++) {
+      const v = g[y * width + xx];
+      for (let j = 0; j < kernelHeight; j++) tmp[reflect(y + j - hy, height) * width + xx] += v * ky[j];
+    }
+  }
+  const out = new Float64Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let xx = 0; xx < width; xx++) {
+      const v = tmp[y * width + xx];
+      for (let i = 0; i < kernelWidth; i++) out[y * width + reflect(xx + i - hx, width)] += v * kx[i];
+    }
+  }
+  return Float32Array.from(out);
+}
+
+/**
+ * The gradient through one preprocessor draw: ∂loss/∂x from ∂loss/∂(preprocessed x). Resize & pad
+ * and the blur are linear for a fixed draw (their adjoints); Gaussian noise adds a constant and
+ * passes the gradient through (its clip to [0, 1] is treated as the identity, as EOT attacks on
+ * noise defenses do).
+ */
+export function preprocessAdjoint(draw: PreprocessDraw, g: Float32Array): Float32Array {
+  checkInput(g);
+  switch (draw.kind) {
+    case 'resize_pad':
+      return draw.applied ? resizePadAdjoint(g, draw.ratio, draw.a, draw.b) : g.slice();
+    case 'noise':
+      return g.slice();
+    case 'blur':
+      return gaussianBlurAdjoint(g, draw.kernelWidth, draw.kernelHeight, draw.sigma);
+  }
 }
 
 /** One query through a randomized preprocessor: fresh parameters from `rng`, the result and the draw. */

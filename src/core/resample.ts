@@ -84,3 +84,34 @@ export function resizeBicubic(
   }
   return out;
 }
+
+/**
+ * The adjoint (transpose) of `resizeBicubic`: ⟨resizeBicubic(x), g⟩ = ⟨x, resizeBicubicAdjoint(g)⟩
+ * for every x and g. `g` holds `outWidth`×`outHeight` values, the result `width`×`height`: each
+ * output sample's cotangent is spread back onto its 4×4 taps with the same weights.
+ */
+export function resizeBicubicAdjoint(
+  g: ArrayLike<number>,
+  width: number,
+  height: number,
+  outWidth: number,
+  outHeight: number,
+): Float32Array {
+  if (g.length !== outWidth * outHeight)
+    throw new RangeError(`expected ${outWidth}×${outHeight} values, got ${g.length}`);
+  const tx = axisTaps(width, outWidth);
+  const ty = axisTaps(height, outHeight);
+  const acc = new Float64Array(width * height);
+  for (let oy = 0; oy < outHeight; oy++) {
+    for (let ox = 0; ox < outWidth; ox++) {
+      const v = g[oy * outWidth + ox];
+      if (v === 0) continue;
+      for (let j = 0; j < 4; j++) {
+        const row = ty.index[oy * 4 + j] * width;
+        const wy = v * ty.weight[oy * 4 + j];
+        for (let i = 0; i < 4; i++) acc[row + tx.index[ox * 4 + i]] += wy * tx.weight[ox * 4 + i];
+      }
+    }
+  }
+  return Float32Array.from(acc);
+}

@@ -3,14 +3,18 @@ import {
   addGaussianNoise,
   applyPreprocessor,
   gaussianBlur,
+  gaussianBlurAdjoint,
   gaussianKernel1d,
   type PreprocessDraw,
+  preprocessAdjoint,
   resizePad,
+  resizePadAdjoint,
   resizePadGeometry,
   resizePadSize,
 } from '../../../src/core/defenses';
 import { BLUR_DEFAULT, NOISE_DEFAULT, RESIZE_PAD_DEFAULT } from '../../../src/core/models';
 import { Rng } from '../../../src/core/prng';
+import { resizeBicubic, resizeBicubicAdjoint } from '../../../src/core/resample';
 
 const midGray = () => new Float32Array(784).fill(0.5);
 const ramp = () => new Float32Array(784).map((_, i) => (i % 28) / 27);
@@ -160,5 +164,66 @@ describe('applyPreprocessor', () => {
 
   it('refuses inputs that are not 28x28', () => {
     expect(() => applyPreprocessor(NOISE_DEFAULT, new Float32Array(100), new Rng(1))).toThrow(/784/);
+  });
+});
+
+describe('adjoints of the defenses (dot-product test ⟨A x, y⟩ = ⟨x, Aᵀ y⟩)', () => {
+  const rng = new Rng(42);
+  const random = (n: number) => Float32Array.from({ length: n }, () => rng.normal());
+  const dot = (a: Float32Array, b: Float32Array) => a.reduce((s, v, i) => s + v * b[i], 0);
+  const expectAdjoint = (
+    forward: (x: Float32Array) => Float32Array,
+    adjoint: (y: Float32Array) => Float32Array,
+    n = 784,
+  ) => {
+    for (let t = 0; t < 3; t++) {
+      const x = random(n);
+      const y = random(forward(x).length);
+      const lhs = dot(forward(x), y);
+      const rhs = dot(x, adjoint(y));
+      expect(Math.abs(lhs - rhs)).toBeLessThanOrEqual(1e-5 * (Math.abs(lhs) + Math.abs(rhs)) + 1e-4);
+    }
+  };
+
+  it.each([
+    [28, 28, 25, 25],
+    [28, 28, 21, 21],
+    [7, 5, 13, 9],
+  ])('bicubic resize %i×%i → %i×%i', (w, h, ow, oh) => {
+    expectAdjoint(
+      (x) => resizeBicubic(x, w, h, ow, oh),
+      (y) => resizeBicubicAdjoint(y, w, h, ow, oh),
+      w * h,
+    );
+  });
+
+  it.each(
+    [0.1, 0.08, 0.06, 0.04, 0.02].flatMap((r): [number, number, number][] => [
+      [r, 0, 1],
+      [r, 0.5, 0.5],
+      [r, 1, 0],
+    ]),
+  )('resize & pad, ratio %f, offsets (%f, %f)', (r, a, b) => {
+    expectAdjoint(
+      (x) => resizePad(x, r, a, b),
+      (y) => resizePadAdjoint(y, r, a, b),
+    );
+  });
+
+  it.each([
+    [3, 3, 0.4],
+    [5, 3, 1.7],
+    [7, 9, 4.9],
+  ])('blur %i×%i, σ %f (reflect padding)', (kw, kh, sigma) => {
+    expectAdjoint(
+      (x) => gaussianBlur(x, kw, kh, sigma),
+      (y) => gaussianBlurAdjoint(y, kw, kh, sigma),
+    );
+  });
+
+  it('a draw not applied and the noise defense pass the gradient through', () => {
+    const g = random(784);
+    expect(preprocessAdjoint({ kind: 'resize_pad', applied: false }, g)).toEqual(g);
+    expect(preprocessAdjoint({ kind: 'noise', sigma: 0.1 }, g)).toEqual(g);
   });
 });
