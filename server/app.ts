@@ -22,7 +22,7 @@ import Fastify, {
 } from 'fastify';
 import pino from 'pino';
 import { customModelInfos, type OutputKind } from '../src/core/custom-models';
-import type { InferenceEngine } from '../src/core/engine';
+import type { GradientEngine } from '../src/core/engine';
 import { MODELS, type ModelInfo } from '../src/core/models';
 import { MAX_BODY_BYTES } from '../src/core/request';
 import { createRouter, parseModelPath } from '../src/core/router';
@@ -41,6 +41,8 @@ import { createMetrics, registerOperatorRoutes } from './metrics';
 import { createNodeEngine, type WeightState } from './node-engine';
 
 export interface ServeOptions {
+  /** serve POST /<model>/gradient (off by default: an extension of the thesis contract) */
+  gradients?: boolean;
   /** model IDs to serve (default: all fifteen) */
   models?: readonly string[];
   /** folder of the ONNX files and manifest.json (default public/models) */
@@ -321,7 +323,7 @@ export function chooseParallelism(
 
 /** What serves the runs: the pool, or (workers 0) one engine in this process. */
 interface Backend {
-  engine: InferenceEngine;
+  engine: GradientEngine;
   pool: InferencePool | null;
   load(weights: string): Promise<void>;
   state(weights: string): WeightState | undefined;
@@ -411,7 +413,10 @@ export async function buildService(opts: ServeOptions = {}): Promise<Service> {
     Math.max(1, workers),
     metrics.run,
   );
-  const router = createRouter(batching, { models, maxBodyBytes: maxBody });
+  // gradient runs are not coalesced: each request is one task of its own (split into chunks)
+  const inner = backend.engine;
+  const routed = opts.gradients ? { infer: batching.infer, gradient: inner.gradient.bind(inner) } : batching;
+  const router = createRouter(routed, { models, maxBodyBytes: maxBody, gradients: opts.gradients });
 
   // start every weight set loading now; requests to one still loading wait for it, and a failed
   // one answers 503 for its models only

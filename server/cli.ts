@@ -81,6 +81,10 @@ const program = new Command()
     int('--max-model-memory', 1, 1024 * 1024),
     1024,
   )
+  .option(
+    '--gradients',
+    'serve POST /<model>/gradient: input gradients of a loss (white-box attacks from a script)',
+  )
   .option('--max-body <bytes>', 'largest request body', int('--max-body', 1024, 1024 ** 3), 96 * 1024 * 1024)
   .option(
     '--max-batch <n>',
@@ -138,6 +142,7 @@ const o = program.opts<{
   maxBatch: number;
   cors: string | false;
   logLevel: string;
+  gradients?: boolean;
 }>();
 
 let service: Awaited<ReturnType<typeof buildService>>;
@@ -158,6 +163,7 @@ try {
     maxBatch: o.maxBatch,
     cors: o.cors === false ? null : o.cors.split(',').map((s) => s.trim()),
     logLevel: o.logLevel,
+    gradients: o.gradients === true,
   });
 } catch (e) {
   process.stderr.write(`serve: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -29,8 +29,16 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Tinypool from 'tinypool';
 import type { CustomModelEntry, OutputKind } from '../src/core/custom-models';
-import { type InferenceEngine, ModelUnavailableError, RunAbortedError } from '../src/core/engine';
+import {
+  type GradientEngine,
+  type GradientResult,
+  ModelUnavailableError,
+  RunAbortedError,
+  WhiteBoxUnavailableError,
+} from '../src/core/engine';
 import { ModelRefusedError } from '../src/core/errors';
+import { GRADIENT_CHUNK } from '../src/gradients/evaluate';
+import type { LossSpec } from '../src/gradients/losses';
 import type { WeightState } from './node-engine';
 
 /** What each worker process reads at start (setup.json in the folder PLAYGROUND_WORKER_SETUP names). */
@@ -46,6 +54,7 @@ export interface WorkerSetup {
 
 export type WorkerTask =
   | { op: 'infer'; weights: string; inputs: Float32Array; n: number }
+  | { op: 'gradient'; weights: string; inputs: Float32Array; n: number; specs: LossSpec[] }
   | { op: 'load'; weights: string }
   | { op: 'check'; id: string; fileName: string; bytes: Uint8Array; outputs: OutputKind };
 
@@ -54,10 +63,19 @@ export type WorkerResult =
       ok: true;
       rss: number;
       logits?: Float32Array;
+      gradient?: GradientResult;
       state?: WeightState;
       entry?: CustomModelEntry;
     }
-  | { ok: false; kind: 'refused' | 'unavailable' | 'failed'; message: string; rss: number };
+  | {
+      ok: false;
+      kind: 'refused' | 'unavailable' | 'whitebox' | 'failed';
+      message: string;
+      rss: number;
+      /** for 'whitebox': the reverse pass's reason and the ops without a rule */
+      reason?: string;
+      ops?: string[];
+    };
 
 export interface PoolOptions {
   /** worker processes (≥ 1) */
@@ -88,7 +106,7 @@ export interface PoolStats {
   queued: number;
 }
 
-export interface InferencePool extends InferenceEngine {
+export interface InferencePool extends GradientEngine {
   /** Loads a weight set in a worker and reports its state (every worker loads all at start). */
   load(weights: string): Promise<WeightState>;
   /** Runs one task in a worker (with the time limit; `timeoutMs` overrides it). */
@@ -134,7 +152,40 @@ function failure(task: WorkerTask, r: WorkerResult & { ok: false }): Error {
     e.message = r.message;
     return e;
   }
+  if (r.kind === 'whitebox')
+    return new WhiteBoxUnavailableError(weightsOf(task), r.reason ?? r.message, r.ops ?? []);
   return new Error(r.message);
+}
+
+/** One GradientResult from the results of consecutive chunks. */
+function concatGradients(done: GradientResult[]): GradientResult {
+  if (done.length === 1) return done[0];
+  const cat = <T extends Float32Array | Float64Array>(
+    make: (k: number) => T,
+    pick: (r: GradientResult) => T,
+  ) => {
+    const out = make(done.reduce((k, r) => k + pick(r).length, 0));
+    let o = 0;
+    for (const r of done) {
+      out.set(pick(r), o);
+      o += pick(r).length;
+    }
+    return out;
+  };
+  return {
+    logits: cat(
+      (k) => new Float32Array(k),
+      (r) => r.logits,
+    ),
+    losses: cat(
+      (k) => new Float64Array(k),
+      (r) => r.losses,
+    ),
+    gradient: cat(
+      (k) => new Float32Array(k),
+      (r) => r.gradient,
+    ),
+  };
 }
 
 /**
@@ -274,6 +325,22 @@ export function createInferencePool(opts: PoolOptions): InferencePool {
     async infer(weights, inputs, n) {
       const r = await task({ op: 'infer', weights, inputs, n });
       return r.logits!;
+    },
+    async gradient(weights, inputs, n, specs) {
+      // chunks of GRADIENT_CHUNK images, each a task with its own time limit, spread over the workers
+      const parts: Promise<GradientResult>[] = [];
+      for (let i = 0; i < n; i += GRADIENT_CHUNK) {
+        const m = Math.min(GRADIENT_CHUNK, n - i);
+        const t: WorkerTask = {
+          op: 'gradient',
+          weights,
+          inputs: inputs.slice(i * 784, (i + m) * 784),
+          n: m,
+          specs: specs.slice(i, i + m),
+        };
+        parts.push(task(t).then((r) => r.gradient!));
+      }
+      return concatGradients(await Promise.all(parts));
     },
     async load(weights) {
       try {

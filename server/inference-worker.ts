@@ -10,7 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelUnavailableError } from '../src/core/engine';
+import { ModelUnavailableError, WhiteBoxUnavailableError } from '../src/core/engine';
 import { isError, ModelRefusedError } from '../src/core/errors';
 import type { WorkerResult, WorkerSetup, WorkerTask } from './inference-pool';
 import { createNodeEngine } from './node-engine';
@@ -35,8 +35,14 @@ export default async function run(task: WorkerTask): Promise<WorkerResult> {
       ? 'refused'
       : e instanceof ModelUnavailableError
         ? 'unavailable'
-        : 'failed';
+        : e instanceof WhiteBoxUnavailableError
+          ? 'whitebox'
+          : 'failed';
     result = { ok: false, kind, message: e instanceof Error ? e.message : String(e), rss: rss() };
+    if (e instanceof WhiteBoxUnavailableError) {
+      result.reason = e.reason;
+      result.ops = [...e.ops];
+    }
   }
   return result;
 }
@@ -46,6 +52,10 @@ async function perform(task: WorkerTask): Promise<WorkerResult> {
     case 'infer': {
       const logits = await engine.infer(task.weights, task.inputs, task.n);
       return { ok: true, logits, rss: rss() };
+    }
+    case 'gradient': {
+      const gradient = await engine.gradient(task.weights, task.inputs, task.n, task.specs);
+      return { ok: true, gradient, rss: rss() };
     }
     case 'load':
       await engine.load(task.weights);

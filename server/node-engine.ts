@@ -21,8 +21,10 @@ import {
   probabilitiesToLogits,
   unreadableModelError,
 } from '../src/core/custom-models';
-import { type InferenceEngine, ModelUnavailableError } from '../src/core/engine';
+import { type GradientEngine, ModelUnavailableError } from '../src/core/engine';
 import { weightFileProblem } from '../src/core/models';
+import { evaluateGradient, type GradientRuns } from '../src/gradients/evaluate';
+import { createGradientSessions, type GradientSlot } from './gradient-sessions';
 
 export interface NodeEngineOptions {
   /** folder holding `<weights>.onnx` and, optionally, `manifest.json` */
@@ -39,7 +41,7 @@ export type WeightState =
   | { state: 'ready'; ms: number }
   | { state: 'failed'; error: string };
 
-export interface NodeEngine extends InferenceEngine {
+export interface NodeEngine extends GradientEngine {
   /** Reads, verifies and opens a weight set now (rejects with ModelUnavailableError saying why). */
   load(weights: string): Promise<void>;
   /** The state of the last load of a weight set (undefined: never asked for, or released). */
@@ -84,6 +86,8 @@ const OUTPUT = 'logits';
 const PIXELS = 784;
 const CLASSES = 10;
 
+const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
 async function readManifest(modelsDir: string): Promise<ManifestWeights | null> {
   const path = join(modelsDir, 'manifest.json');
   if (!existsSync(path)) return null;
@@ -109,13 +113,8 @@ async function verifyBytes(modelsDir: string, weights: string, bytes: Buffer): P
   if (problem) throw new ModelUnavailableError(weights, problem);
 }
 
-/** Opens `<modelsDir>/<weights>.onnx` (checked against the manifest when `verify`); throws ModelUnavailableError. */
-async function openWeightFile(
-  modelsDir: string,
-  weights: string,
-  verify: boolean,
-  sessionOptions: ort.InferenceSession.SessionOptions,
-): Promise<Slot> {
+/** Reads `<modelsDir>/<weights>.onnx` (checked against the manifest when `verify`); throws ModelUnavailableError. */
+async function readWeightFile(modelsDir: string, weights: string, verify: boolean): Promise<Buffer> {
   // weight IDs become file names: refuse anything that could leave the folder
   if (!/^[A-Za-z0-9_-]+$/.test(weights))
     throw new ModelUnavailableError(weights, 'not a valid weight-set ID');
@@ -131,6 +130,18 @@ async function openWeightFile(
     );
   }
   if (verify) await verifyBytes(modelsDir, weights, bytes);
+  return bytes;
+}
+
+/** Opens `<modelsDir>/<weights>.onnx` (checked against the manifest when `verify`); throws ModelUnavailableError. */
+async function openWeightFile(
+  modelsDir: string,
+  weights: string,
+  verify: boolean,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<Slot> {
+  const path = join(modelsDir, `${weights}.onnx`);
+  const bytes = await readWeightFile(modelsDir, weights, verify);
   try {
     const session = await ort.InferenceSession.create(bytes, sessionOptions);
     if (!session.inputNames.includes(INPUT) || !session.outputNames.includes(OUTPUT)) {
@@ -289,6 +300,53 @@ async function freeSlot(slot: Promise<Slot>): Promise<void> {
   }
 }
 
+/** Runs `run` after the slot's queued runs (one run per session at a time). */
+function queued<T>(slot: Slot, run: () => Promise<T>): Promise<T> {
+  const result = slot.tail.then(run);
+  slot.tail = result.catch(() => undefined);
+  return result;
+}
+
+/** The forward and gradient-graph runs of one weight set, for evaluateGradient. */
+function gradientRuns(slot: Slot, g: GradientSlot): GradientRuns {
+  const dims = (m: number) => [m, 1, 28, 28];
+  return {
+    forward: async (x, m) =>
+      Float32Array.from(
+        (await slot.session.run({ [slot.inputName]: new ort.Tensor('float32', x, dims(m)) }))[slot.outputName]
+          .data as Float32Array,
+      ),
+    backward: async (x, m, cot) => {
+      const out = await g.session.run({
+        [g.model.input]: new ort.Tensor('float32', x, dims(m)),
+        [g.model.gradLogits]: new ort.Tensor('float32', cot, [m, CLASSES]),
+      });
+      return Float32Array.from(out[g.model.gradInput].data as Float32Array);
+    },
+  };
+}
+
+/** Opens the forward session of a weight set: an accepted upload's bytes, or its file. */
+async function openSlot(
+  weights: string,
+  custom: { bytes: Uint8Array; entry: CustomModelEntry } | undefined,
+  modelsDir: string,
+  verify: boolean,
+  sessionOptions: ort.InferenceSession.SessionOptions,
+): Promise<Slot> {
+  if (custom) {
+    try {
+      return customSlot(
+        await ort.InferenceSession.create(custom.bytes, uploadSessionOptions(sessionOptions)),
+        custom.entry,
+      );
+    } catch (e) {
+      throw new ModelUnavailableError(weights, `onnxruntime could not load it: ${(e as Error).message}`);
+    }
+  }
+  return openWeightFile(modelsDir, weights, verify, sessionOptions);
+}
+
 export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const modelsDir = opts.modelsDir ?? join('public', 'models');
   const verify = opts.verify ?? true;
@@ -298,21 +356,10 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const customs = new Map<string, { bytes: Uint8Array; entry: CustomModelEntry }>();
 
   const sessionOptions = cpuSessionOptions(threads);
+  const gradients = createGradientSessions();
 
-  async function createSlot(weights: string): Promise<Slot> {
-    const custom = customs.get(weights);
-    if (custom) {
-      try {
-        return customSlot(
-          await ort.InferenceSession.create(custom.bytes, uploadSessionOptions(sessionOptions)),
-          custom.entry,
-        );
-      } catch (e) {
-        throw new ModelUnavailableError(weights, `onnxruntime could not load it: ${(e as Error).message}`);
-      }
-    }
-    return openWeightFile(modelsDir, weights, verify, sessionOptions);
-  }
+  const createSlot = (weights: string) =>
+    openSlot(weights, customs.get(weights), modelsDir, verify, sessionOptions);
 
   function slotFor(weights: string): Promise<Slot> {
     let slot = slots.get(weights);
@@ -358,12 +405,21 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         );
       }
       const slot = await slotFor(weights);
-      const result = slot.tail.then(() => runOnSlot(slot, weights, inputs, n));
-      slot.tail = result.catch(() => undefined);
-      return result;
+      return queued(slot, () => runOnSlot(slot, weights, inputs, n));
+    },
+
+    async gradient(weights, inputs, n, specs) {
+      const slot = await slotFor(weights);
+      const c = customs.get(weights);
+      const bytes = async () => c?.bytes ?? readWeightFile(modelsDir, weights, verify);
+      const options = c ? uploadSessionOptions(sessionOptions) : sessionOptions;
+      const g = await gradients.get(weights, bytes, options, slot.maxBatch === 1 ? 1 : 'dynamic');
+      const info = { probabilities: slot.probabilities, maxBatch: slot.maxBatch };
+      return queued(slot, () => evaluateGradient(gradientRuns(slot, g), info, inputs, n, specs));
     },
 
     async release(weights?: string): Promise<void> {
+      await gradients.release(weights);
       const names = weights === undefined ? [...slots.keys()] : [weights];
       await Promise.all(
         names.map(async (name) => {
@@ -383,6 +439,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
       const refused = fileRefusal(entry.fileName, bytes);
       if (refused) throw refused;
       customs.set(customWeightsId(entry.id), { bytes, entry });
+      void gradients.release(customWeightsId(entry.id));
     },
 
     async addCustom(id, fileName, bytes, outputs = 'logits') {
@@ -391,7 +448,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
       const entry: CustomModelEntry = {
         id,
         fileName,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
+        sha256: sha256Hex(bytes),
         bytes: bytes.byteLength,
         spec,
       };
@@ -401,6 +458,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         void previous.then((old) => old.tail.then(() => old.session.release())).catch(() => {});
       }
       customs.set(weights, { bytes, entry });
+      void gradients.release(weights);
       const slot = Promise.resolve(customSlot(session, entry));
       slots.set(weights, slot);
       states.set(weights, { state: 'ready', ms: 0 });

@@ -5,9 +5,9 @@
  * batch's base seed, which the answer's X-Seed reports. Pure: shared by the page and the tests.
  */
 import type { ApiResponse } from './api';
-import { freshSeed } from './prng';
+import { deriveSeed, freshSeed } from './prng';
 import { MAX_BATCH, MAX_BODY_BYTES, seedSchema, utf8Length } from './request';
-import { type ClassifyResult, deriveSeed } from './router';
+import type { ClassifyResult } from './router';
 
 /** Smallest part of a split batch (images): below it the extra message costs more than it saves. */
 export const MIN_PART = 8;

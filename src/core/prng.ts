@@ -76,3 +76,16 @@ export function freshSeed(): number {
   globalThis.crypto.getRandomValues(buf);
   return buf[0] & 0x7fffffff;
 }
+
+/**
+ * The seed of input `index` under base seed `base`. Index 0 keeps the base, so a single request
+ * with seed S and item 0 of a batch with seed S draw the same; later items get hashed seeds in
+ * 0..2^31−1 that can be sent back as a request's `seed` to replay that one item.
+ */
+export function deriveSeed(base: number, index: number): number {
+  if (index === 0) return base;
+  let h = (base | 0) ^ Math.imul(index, 0x9e3779b9);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 1;
+}

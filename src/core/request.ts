@@ -31,6 +31,8 @@ export interface ImageRequest {
 
 export interface ParsedBody {
   items: ImageRequest[];
+  /** each item's JSON object, when parseRequestBody was asked to keep them (extension fields) */
+  raw?: Record<string, unknown>[];
   /** true for the {"batch": […]} form (the answer is then a list) */
   batch: boolean;
   /** the batch's own seed (single requests carry theirs in items[0].seed) */
@@ -150,16 +152,20 @@ function fail(status: 400 | 413, error: string): ParseError {
 }
 
 /** Parses and validates a request body; never throws. */
-export function parseRequestBody(body: string | undefined, maxBodyBytes = MAX_BODY_BYTES): ParseOutcome {
+export function parseRequestBody(
+  body: string | undefined,
+  maxBodyBytes = MAX_BODY_BYTES,
+  keepRaw = false,
+): ParseOutcome {
   try {
-    return parseUnsafe(body, maxBodyBytes);
+    return parseUnsafe(body, maxBodyBytes, keepRaw);
   } catch (e) {
     // e.g. out of memory on a huge body: still a client-side problem, not a crash
     return fail(400, `request could not be read: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
-function parseUnsafe(body: string | undefined, maxBodyBytes: number): ParseOutcome {
+function parseUnsafe(body: string | undefined, maxBodyBytes: number, keepRaw: boolean): ParseOutcome {
   if (typeof body !== 'string' || body.trim() === '') {
     return fail(
       400,
@@ -213,14 +219,16 @@ function parseUnsafe(body: string | undefined, maxBodyBytes: number): ParseOutco
           'for one image, or "batch" (a list of such requests), not both',
       );
     }
-    return parseBatch(json);
+    return parseBatch(json, keepRaw);
   }
   const one = imageRequestSchema.safeParse(json);
   if (!one.success) return fail(400, formatIssues(one.error.issues, json));
-  return { ok: true, value: { items: [one.data], batch: false } };
+  const value: ParsedBody = { items: [one.data], batch: false };
+  if (keepRaw) value.raw = [json as Record<string, unknown>];
+  return { ok: true, value };
 }
 
-function parseBatch(json: object): ParseOutcome {
+function parseBatch(json: object, keepRaw: boolean): ParseOutcome {
   const outer = batchRequestSchema.safeParse(json);
   if (!outer.success) return fail(400, formatIssues(outer.error.issues, json));
   const items: ImageRequest[] = [];
@@ -238,6 +246,7 @@ function parseBatch(json: object): ParseOutcome {
   }
   const value: ParsedBody = { items, batch: true };
   if (outer.data.seed !== undefined) value.seed = outer.data.seed;
+  if (keepRaw) value.raw = outer.data.batch as Record<string, unknown>[];
   return { ok: true, value };
 }
 
@@ -258,11 +267,11 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): { found: boolean;
 }
 
 /** One issue in plain words: which field, what it must be, what it was. */
-function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
+function describeIssue(issue: z.core.$ZodIssue, root: unknown, requirements: Record<string, string>): string {
   const name = pathName(issue.path);
   if (issue.code === 'custom') return `field "${name}" ${issue.message}`;
   const at = valueAt(root, issue.path);
-  const requirement = REQUIREMENT[name] ?? issue.message;
+  const requirement = requirements[name] ?? issue.message;
   if (!at.found || at.value === undefined) return `missing field "${name}": it must be ${requirement}`;
   return `field "${name}" must be ${requirement}, got ${describeValue(at.value)}`;
 }
@@ -272,19 +281,23 @@ function describeIssue(issue: z.core.$ZodIssue, root: unknown): string {
  * have to guess the next): "missing field "image": … (and 2 more problems: …; …)". One field can
  * fail two checks (2^53 is neither a safe integer nor ≤ MAX_SEED): fields are counted, not checks.
  */
-function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown): string {
+export function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  root: unknown,
+  requirements: Record<string, string> = REQUIREMENT,
+): string {
   const seen = new Set([pathName(issues[0].path)]);
   const rest: string[] = [];
   for (const issue of issues) {
     const name = pathName(issue.path);
     if (seen.has(name)) continue;
     seen.add(name);
-    rest.push(describeIssue(issue, root));
+    rest.push(describeIssue(issue, root, requirements));
   }
   const more = rest.length
     ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''}: ${rest.join('; ')})`
     : '';
-  return `${describeIssue(issues[0], root)}${more}`;
+  return `${describeIssue(issues[0], root, requirements)}${more}`;
 }
 
 /** Short description of a JSON value for error messages (never the whole base64 string). */

@@ -7,15 +7,19 @@
 import { type ApiRequest, type ApiResponse, modelRoute } from './api';
 import { CUSTOM_PREFIX, describeCustomModel } from './custom-models';
 import { applyPreprocessor, type PreprocessDraw } from './defenses';
-import { type InferenceEngine, ModelUnavailableError, RunAbortedError } from './engine';
+import { type GradientEngine, type InferenceEngine, ModelUnavailableError, RunAbortedError } from './engine';
+import { answerGradient } from './gradient-route';
 import { MODEL_PIXELS, toModelInput } from './image';
 import { CLASS_NAMES_DE, NUM_CLASSES } from './labels';
 import { argmaxRows, softmaxRows, splitRows } from './math';
 import { ARCH_LABEL, DEFENSE_LABEL, MODELS, type ModelInfo, type PreprocessorSpec } from './models';
-import { freshSeed, Rng } from './prng';
+import { deriveSeed, freshSeed, Rng } from './prng';
+
+export { deriveSeed };
+
 import { MAX_BATCH, MAX_BODY_BYTES, MAX_SEED, MAX_SIDE, parseRequestBody } from './request';
 
-export type Action = 'decision' | 'score';
+export type Action = 'decision' | 'score' | 'gradient';
 
 export type ParsedPath = { kind: 'root' } | { kind: 'model'; modelId: string; action: Action };
 
@@ -30,6 +34,8 @@ export interface RouterOptions {
   /** clock for X-Inference-Ms (default: performance.now) */
   now?: () => number;
   maxBodyBytes?: number;
+  /** serve POST /<model>/gradient (the engine must implement GradientEngine) */
+  gradients?: boolean;
 }
 
 /** What a classification ran through: a model of the table, or a custom weights + preprocessor pair. */
@@ -59,19 +65,6 @@ export interface ClassifyResult {
 }
 
 const defaultNow = () => globalThis.performance.now();
-
-/**
- * The seed of input `index` under base seed `base`. Index 0 keeps the base, so a single request
- * with seed S and item 0 of a batch with seed S draw the same; later items get hashed seeds in
- * 0..2^31−1 that can be sent back as a request's `seed` to replay that one item.
- */
-export function deriveSeed(base: number, index: number): number {
-  if (index === 0) return base;
-  let h = (base | 0) ^ Math.imul(index, 0x9e3779b9);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 1;
-}
 
 /**
  * Runs inputs (each 784 floats in [0,1]) through a model: its preprocessor, one engine call for the
@@ -148,7 +141,7 @@ export function parseModelPath(path: string): ParsedPath | null {
   // an escaped slash inside a segment would reach a model under another path shape
   if (segments.some((s) => s === '' || s.includes('/'))) return null;
   const action = segments[segments.length - 1];
-  if (action !== 'decision' && action !== 'score') return null;
+  if (action !== 'decision' && action !== 'score' && action !== 'gradient') return null;
   if (segments[0] === CUSTOM_PREFIX && (segments.length === 3 || segments.length === 4)) {
     return { kind: 'model', modelId: segments.slice(0, -1).join('/'), action };
   }
@@ -171,7 +164,7 @@ function routesOf(m: ModelInfo): { decision: string; score: string; aliases: str
   return { decision: modelRoute(m.id, 'decision'), score: modelRoute(m.id, 'score'), aliases };
 }
 
-function describeService(models: readonly ModelInfo[]) {
+function describeService(models: readonly ModelInfo[], gradients: boolean) {
   return {
     service: 'Fashion-MNIST classifier playground API',
     description:
@@ -193,6 +186,10 @@ function describeService(models: readonly ModelInfo[]) {
       extensions: {
         seed: `optional integer 0..${MAX_SEED}; makes a randomized defense reproducible. Responses of randomized models carry X-Seed.`,
         batch: `{"batch": [request, ...], "seed"?: int} with 1..${MAX_BATCH} items; data becomes a list. Item i without its own seed uses a seed derived from the batch seed.`,
+        gradient: gradients
+          ? 'POST /<model>/gradient: the request plus "label" (0-9), optional "loss" ("ce" | "margin" | "dlr"), "target" (with "dlr": targeted DLR), "seed", "eot" (draws of a randomized defense); ' +
+            '200 {"data": {"loss": float, "logits": [10 floats], "gradient": [784 floats]}}, the gradient of the loss with respect to the 28x28 model input in [0,1] after the conversion. 422 when the model has an op without a gradient rule.'
+          : 'off (start the service with --gradients for POST /<model>/gradient)',
       },
       limits: { max_side: MAX_SIDE, max_body_bytes: MAX_BODY_BYTES, max_batch: MAX_BATCH },
       headers: 'X-Model-Id, X-Inference-Ms (engine time), X-Seed (randomized models)',
@@ -236,7 +233,7 @@ export function createRouter(engine: InferenceEngine, opts: RouterOptions = {}) 
     if (parsed.kind === 'root') {
       if (method !== 'GET')
         return json(405, { error: `${method} is not allowed on /; use GET` }, { Allow: 'GET' });
-      return json(200, describeService(current()));
+      return json(200, describeService(current(), Boolean(opts.gradients && 'gradient' in engine)));
     }
     current();
     const model = byId.get(parsed.modelId);
@@ -251,10 +248,26 @@ export function createRouter(engine: InferenceEngine, opts: RouterOptions = {}) 
         { Allow: 'POST', ...modelHeaders },
       );
     }
-    const body = parseRequestBody(req.body, opts.maxBodyBytes);
+    const gradient = parsed.action === 'gradient';
+    if (gradient && !(opts.gradients && 'gradient' in engine)) {
+      return json(
+        404,
+        {
+          error: `${path}: the gradient route is an extension of this service that is off; start it with \`npm run serve -- --gradients\` to compute input gradients`,
+        },
+        modelHeaders,
+      );
+    }
+    const body = parseRequestBody(req.body, opts.maxBodyBytes, gradient);
     // a large body's text is not kept alive while its images are classified
     req.body = undefined;
     if (!body.ok) return json(body.status, { error: body.error }, modelHeaders);
+    if (gradient) {
+      return answerGradient(engine as GradientEngine, model, body.value, modelHeaders, {
+        freshSeed: opts.freshSeed,
+        now: opts.now,
+      });
+    }
     const { items, batch } = body.value;
     const inputs = items.map((it) => toModelInput(it.pixels, it.width, it.height, it.channel));
     const seed = batch ? body.value.seed : items[0].seed;
