@@ -112,7 +112,9 @@ def main(argv=None):
         from .golden_gradients import write_upload_fixture
         write_gradient_golden(a.n, a.data_dir, a.weights)
         if not a.weights:
+            from .golden_gradients import write_pgd_reference
             write_upload_fixture(a.n, a.data_dir)
+            write_pgd_reference(data_dir=a.data_dir)
     elif a.cmd == "smoke":
         from .smoke import smoke
         smoke(a.out, data_dir=a.data_dir)

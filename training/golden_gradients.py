@@ -140,3 +140,31 @@ def write_upload_fixture(n=20, data_dir=data.DEFAULT_DIR):
     with open(os.path.join(OUT_DIR, "upload-ops.json"), "w") as f:
         json.dump(out, f)
     print(f"wrote {UPLOAD_FIXTURE} ({os.path.getsize(UPLOAD_FIXTURE)} bytes) and upload-ops.json")
+
+
+PGD_REFERENCE = os.path.join(paths.ROOT, "test", "golden", "pgd20.json")
+
+
+def write_pgd_reference(n=200, weights=("0", "0_1", "2_1", "5_1"), data_dir=data.DEFAULT_DIR):
+    """The training code's L-inf PGD-20 (adversary.pgd_linf: eps 0.1, step 2.5*eps/20, random start,
+    seed 0) on the shipped files' own graphs (OnnxModule), first N test images: the reference the
+    product's PGD is held to (test/unit/attacks/whitebox.test.ts)."""
+    from .adversary import pgd_linf
+    from .robust import EPS, STEP_SIZE, STEPS
+
+    x_test, y_test = data.load_split("test", data_dir)
+    x, y = data.to_input(x_test[:n]), y_test[:n].long()
+    out = {"attack": "PGD", "norm": "linf", "eps": EPS, "steps": STEPS, "step_size": STEP_SIZE,
+           "random_start": True, "loss": "cross-entropy", "seed": 0, "n": n,
+           "images": f"first {n} test images", "code": "training/adversary.py pgd_linf on training/onnx_torch.py",
+           "robust_accuracy": {}, "clean_accuracy": {}}
+    for w in weights:
+        model = OnnxModule(os.path.join(paths.MODELS_DIR, f"{w}.onnx"))
+        gen = torch.Generator().manual_seed(0)
+        adv = pgd_linf(model, x, y, EPS, STEPS, STEP_SIZE, random_start=True, generator=gen)
+        with torch.no_grad():
+            out["clean_accuracy"][w] = (model(x).argmax(1) == y).float().mean().item()
+            out["robust_accuracy"][w] = (model(adv).argmax(1) == y).float().mean().item()
+        print(w, out["clean_accuracy"][w], out["robust_accuracy"][w])
+    with open(PGD_REFERENCE, "w") as f:
+        json.dump(out, f, indent=2)

@@ -1,0 +1,271 @@
+/**
+ * White-box attacks: they read the gradient of a loss with respect to the input (the reverse pass
+ * of src/gradients, through the defenses' adjoints and EOT for randomized models).
+ *
+ * - FGSM: Goodfellow, Shlens & Szegedy, "Explaining and harnessing adversarial examples", ICLR
+ *   2015: one step of size ε along sign(∇) (L∞) or ∇/‖∇‖₂ (L2), no random start.
+ * - PGD: Madry, Makelov, Schmidt, Tsipras & Vladu, "Towards deep learning models resistant to
+ *   adversarial attacks", ICLR 2018: from a uniform random start in the ε-ball, `steps` steps of
+ *   size `stepSize` along the normalised gradient, each projected onto the ball and [0, 1];
+ *   `restarts` independent starts, keeping per image the first restart that succeeds.
+ *
+ * Batch-first: every step is one gradient call for all images of the restart. The 8-bit
+ * rounding of the API is the identity in the backward pass (straight-through); iterates stay
+ * continuous, and the final image is rounded to the 8-bit grid inside the ball (with `quantize`)
+ * and checked by one forward query. Accounting keeps gradient evaluations (images × EOT draws)
+ * apart from forward queries.
+ */
+import { z } from 'zod';
+import { Rng } from '../core/prng';
+import type { GradientBatch } from '../gradients/eot';
+import type { LossSpec } from '../gradients/losses';
+import { projectToBall } from './ball';
+import { EPS, epsProblem, NORM, POS_INT } from './params';
+import type { Norm } from './types';
+import { l2Distance, linfDistance } from './vec';
+
+/** What a white-box attack may ask: gradients of a loss, and classifications. */
+export interface WhiteBoxOracle {
+  /** Mean loss, logits and ∂loss/∂x per image (over the EOT draws of a randomized model). */
+  gradient(xs: Float32Array[], specs: LossSpec[]): Promise<GradientBatch>;
+  /** The predicted class of each image (one forward query each). */
+  decide(xs: Float32Array[]): Promise<number[]>;
+  /** A randomized defense: gradients are EOT estimates, and the final check is one random draw. */
+  readonly randomized: boolean;
+}
+
+export const WHITEBOX_LOSSES = ['ce', 'margin', 'dlr'] as const;
+
+export const PGD_PARAMS = z.object({
+  norm: NORM,
+  eps: EPS,
+  steps: POS_INT.max(10_000).optional().describe('gradient steps per restart'),
+  stepSize: z.number().gt(0).optional().describe('step length in the attack norm (default 2.5·ε/steps)'),
+  restarts: POS_INT.max(100).optional().describe('independent random starts'),
+  randomStart: z.boolean().optional().describe('start uniformly in the ε-ball (PGD) or at x (BIM)'),
+  loss: z
+    .enum(WHITEBOX_LOSSES)
+    .optional()
+    .describe('loss the steps ascend (targeted: dlr becomes targeted DLR)'),
+});
+export type PgdParams = z.infer<typeof PGD_PARAMS>;
+
+export const FGSM_PARAMS = z.object({
+  norm: NORM,
+  eps: EPS,
+  loss: z.enum(WHITEBOX_LOSSES).optional().describe('loss whose gradient sets the step'),
+});
+
+export interface WhiteBoxOptions extends Partial<PgdParams> {
+  /** clean images, 784 values in [0, 1] each */
+  xs: Float32Array[];
+  labels: number[];
+  /** per image a target class (targeted attack), or absent */
+  targets?: (number | undefined)[];
+  seed: number;
+  /** round the final image to the 8-bit grid (what the API transmits) before the check */
+  quantize?: boolean;
+  /** called after each step with the mean loss and mean margin of the images still attacked */
+  onStep?: (p: StepPoint) => void;
+  signal?: AbortSignal;
+}
+
+export interface StepPoint {
+  restart: number;
+  step: number;
+  /** mean loss over the images attacked in this step */
+  loss: number;
+  /** mean logit margin z_y − max_{j≠y} z_j (targeted: z_t − max_{j≠t} z_j negated) */
+  margin: number;
+  gradientEvaluations: number;
+}
+
+export interface WhiteBoxResult {
+  adversarial: Float32Array;
+  success: boolean;
+  originalLabel: number;
+  adversarialLabel: number;
+  l2: number;
+  linf: number;
+}
+
+export interface WhiteBoxRun {
+  results: WhiteBoxResult[];
+  /** images × EOT draws, summed over steps */
+  gradientEvaluations: number;
+  /** forward queries: the final check of each image */
+  forwardQueries: number;
+  trajectory: StepPoint[];
+  params: Record<string, unknown>;
+  /** a randomized model: the check was one draw, so success is random */
+  randomized: boolean;
+  wallMs: number;
+}
+
+/** Resolved PGD parameters (FGSM is PGD with one step of size ε from x). */
+export function resolvePgdParams(o: Partial<PgdParams>): Required<PgdParams> {
+  const r = PGD_PARAMS.partial().safeParse(o);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new RangeError(`PGD ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const norm = o.norm ?? 'linf';
+  const eps = o.eps ?? (norm === 'linf' ? 0.1 : 1.5);
+  const wrong = epsProblem(eps, norm);
+  if (wrong) throw new RangeError(`PGD: ${wrong}, got ${eps}`);
+  const steps = o.steps ?? 20;
+  return {
+    norm,
+    eps,
+    steps,
+    stepSize: o.stepSize ?? (2.5 * eps) / steps,
+    restarts: o.restarts ?? 1,
+    randomStart: o.randomStart ?? true,
+    loss: o.loss ?? 'ce',
+  };
+}
+
+/** The loss spec of one image: targeted DLR for dlr with a target, else the loss on the label. */
+function specFor(
+  loss: (typeof WHITEBOX_LOSSES)[number],
+  label: number,
+  target: number | undefined,
+): LossSpec {
+  if (target === undefined) return { loss, label };
+  // a targeted attack ascends the loss of reaching the target: −CE(target), the target's margin, targeted DLR
+  if (loss === 'dlr') return { loss: 'dlr_targeted', label, target };
+  return { loss, label: target };
+}
+
+/** Uniform in the L∞ ball, or uniform direction × radius ε·u^(1/d) in the L2 ball. */
+function randomStart(x: Float32Array, norm: Norm, eps: number, rng: Rng): Float32Array {
+  const d = x.length;
+  const out = new Float32Array(d);
+  if (norm === 'linf') {
+    for (let i = 0; i < d; i++) out[i] = Math.min(1, Math.max(0, x[i] + (2 * rng.uniform() - 1) * eps));
+    return out;
+  }
+  const dir = Float64Array.from({ length: d }, () => rng.normal());
+  const len = Math.hypot(...dir) || 1;
+  const r = eps * rng.uniform() ** (1 / d);
+  for (let i = 0; i < d; i++) out[i] = Math.min(1, Math.max(0, x[i] + (r * dir[i]) / len));
+  return out;
+}
+
+/** One ascent step along the normalised gradient, projected onto the ball around x and [0, 1]. */
+function step(xa: Float32Array, g: Float32Array, x: Float32Array, p: Required<PgdParams>): Float32Array {
+  const out = new Float32Array(xa.length);
+  if (p.norm === 'linf') {
+    for (let i = 0; i < xa.length; i++) out[i] = xa[i] + p.stepSize * Math.sign(g[i]);
+  } else {
+    let n2 = 0;
+    for (let i = 0; i < g.length; i++) n2 += g[i] * g[i];
+    const scale = p.stepSize / (Math.sqrt(n2) || 1);
+    for (let i = 0; i < xa.length; i++) out[i] = xa[i] + scale * g[i];
+  }
+  return projectToBall(
+    x,
+    out.map((v, i) => v - x[i]),
+    p.norm,
+    p.eps,
+  );
+}
+
+/** Margin of the logits: for the label (untargeted, > 0 = still correct) or the target. */
+function marginOf(z: Float32Array, label: number, target: number | undefined): number {
+  const cls = target ?? label;
+  let best = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < z.length; j++) if (j !== cls && z[j] > best) best = z[j];
+  return target === undefined ? z[cls] - best : best - z[cls];
+}
+
+const isSuccess = (pred: number, label: number, target: number | undefined) =>
+  target === undefined ? pred !== label : pred === target;
+const now = (): number => globalThis.performance?.now() ?? Date.now();
+
+/**
+ * PGD (and FGSM through `fgsm`) on a batch of images. Each restart runs all steps for the images
+ * not yet fooled; its last iterate is projected (and rounded with `quantize`) and classified once.
+ * An image stops at the first restart whose reported image fools the model.
+ */
+export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Promise<WhiteBoxRun> {
+  const t0 = now();
+  const p = resolvePgdParams(options);
+  const { xs, labels } = options;
+  const n = xs.length;
+  if (labels.length !== n) throw new RangeError(`${n} images need ${n} labels, got ${labels.length}`);
+  const targets = options.targets ?? [];
+  const rng = new Rng(options.seed);
+  const done = new Array<boolean>(n).fill(false);
+  const trajectory: StepPoint[] = [];
+  let evaluations = 0;
+  let forward = 0;
+  // the reported image: inside the ball exactly, and on the 8-bit grid with `quantize` (x must be on it)
+  const report = (v: Float32Array, i: number) =>
+    projectToBall(
+      xs[i],
+      v.map((a, k) => a - xs[i][k]),
+      p.norm,
+      p.eps,
+      options.quantize === true,
+    );
+  const final: Float32Array[] = xs.map((x, i) => report(x, i));
+  const preds = new Array<number>(n).fill(-1);
+  for (let restart = 0; restart < p.restarts && done.includes(false); restart++) {
+    const active = [...Array(n).keys()].filter((i) => !done[i]);
+    let cur: Float32Array[] = active.map((i) =>
+      p.randomStart ? randomStart(xs[i], p.norm, p.eps, rng) : Float32Array.from(xs[i]),
+    );
+    // every image takes all the steps (Madry et al.): stopping at the first success would leave
+    // iterates on the boundary, where the final 8-bit rounding can undo them
+    for (let s = 0; s < p.steps; s++) {
+      if (options.signal?.aborted) break;
+      const specs = active.map((i) => specFor(p.loss, labels[i], targets[i]));
+      const out = await oracle.gradient(cur, specs);
+      evaluations += out.evaluations;
+      let loss = 0;
+      let margin = 0;
+      out.items.forEach((g, k) => {
+        const i = active[k];
+        loss += g.loss / active.length;
+        margin += marginOf(g.logits, labels[i], targets[i]) / active.length;
+      });
+      const point = { restart, step: s, loss, margin, gradientEvaluations: evaluations };
+      trajectory.push(point);
+      options.onStep?.(point);
+      cur = cur.map((c, k) => step(c, out.items[k].gradient, xs[active[k]], p));
+    }
+    // the last iterates as they will be reported, one forward query each
+    const candidates = cur.map((c, k) => report(c, active[k]));
+    const labelsNow = await oracle.decide(candidates);
+    forward += candidates.length;
+    active.forEach((i, k) => {
+      final[i] = candidates[k];
+      preds[i] = labelsNow[k];
+      if (isSuccess(labelsNow[k], labels[i], targets[i])) done[i] = true;
+    });
+  }
+  const results = final.map((adv, i) => ({
+    adversarial: adv,
+    success: isSuccess(preds[i], labels[i], targets[i]),
+    originalLabel: labels[i],
+    adversarialLabel: preds[i],
+    l2: l2Distance(adv, xs[i]),
+    linf: linfDistance(adv, xs[i]),
+  }));
+  return {
+    results,
+    gradientEvaluations: evaluations,
+    forwardQueries: forward,
+    trajectory,
+    params: { ...p, seed: options.seed, quantize: options.quantize === true },
+    randomized: oracle.randomized,
+    wallMs: now() - t0,
+  };
+}
+
+/** FGSM: one step of size ε from x along the gradient's sign (L∞) or direction (L2). */
+export function fgsm(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Promise<WhiteBoxRun> {
+  const eps = options.eps ?? (options.norm === 'l2' ? 1.5 : 0.1);
+  return pgd({ ...options, eps, steps: 1, stepSize: eps, restarts: 1, randomStart: false }, oracle);
+}
