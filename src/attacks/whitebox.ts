@@ -62,7 +62,8 @@ export interface WhiteBoxOptions extends Partial<PgdParams> {
   labels: number[];
   /** per image a target class (targeted attack), or absent */
   targets?: (number | undefined)[];
-  seed: number;
+  /** the random starts' seed: one for the batch, or one per image (then each image's result is its own, whatever batch it ran in) */
+  seed: number | number[];
   /** round the final image to the 8-bit grid (what the API transmits) before the check */
   quantize?: boolean;
   /** called after each step with the mean loss and mean margin of the images still attacked */
@@ -87,6 +88,10 @@ export interface WhiteBoxResult {
   adversarialLabel: number;
   l2: number;
   linf: number;
+  /** this image's gradient evaluations (steps × draws, over its restarts) */
+  gradientEvaluations: number;
+  /** this image's forward queries (one check per restart it took) */
+  forwardQueries: number;
 }
 
 export interface WhiteBoxRun {
@@ -195,7 +200,12 @@ export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Pro
   const n = xs.length;
   if (labels.length !== n) throw new RangeError(`${n} images need ${n} labels, got ${labels.length}`);
   const targets = options.targets ?? [];
-  const rng = new Rng(options.seed);
+  const seeds = options.seed;
+  if (Array.isArray(seeds) && seeds.length !== n)
+    throw new RangeError(`${n} images need ${n} seeds, got ${seeds.length}`);
+  const batchRng = new Rng(Array.isArray(seeds) ? 0 : seeds);
+  const rngs = xs.map((_, i) => (Array.isArray(seeds) ? new Rng(seeds[i]) : batchRng));
+  const perImage = xs.map(() => ({ gradient: 0, forward: 0 }));
   const done = new Array<boolean>(n).fill(false);
   const trajectory: StepPoint[] = [];
   let evaluations = 0;
@@ -214,7 +224,7 @@ export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Pro
   for (let restart = 0; restart < p.restarts && done.includes(false); restart++) {
     const active = [...Array(n).keys()].filter((i) => !done[i]);
     let cur: Float32Array[] = active.map((i) =>
-      p.randomStart ? randomStart(xs[i], p.norm, p.eps, rng) : Float32Array.from(xs[i]),
+      p.randomStart ? randomStart(xs[i], p.norm, p.eps, rngs[i]) : Float32Array.from(xs[i]),
     );
     // every image takes all the steps (Madry et al.): stopping at the first success would leave
     // iterates on the boundary, where the final 8-bit rounding can undo them
@@ -227,6 +237,7 @@ export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Pro
       let margin = 0;
       out.items.forEach((g, k) => {
         const i = active[k];
+        perImage[i].gradient += out.evaluations / active.length;
         loss += g.loss / active.length;
         margin += marginOf(g.logits, labels[i], targets[i]) / active.length;
       });
@@ -240,6 +251,7 @@ export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Pro
     const labelsNow = await oracle.decide(candidates);
     forward += candidates.length;
     active.forEach((i, k) => {
+      perImage[i].forward++;
       final[i] = candidates[k];
       preds[i] = labelsNow[k];
       if (isSuccess(labelsNow[k], labels[i], targets[i])) done[i] = true;
@@ -252,6 +264,8 @@ export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Pro
     adversarialLabel: preds[i],
     l2: l2Distance(adv, xs[i]),
     linf: linfDistance(adv, xs[i]),
+    gradientEvaluations: perImage[i].gradient,
+    forwardQueries: perImage[i].forward,
   }));
   return {
     results,

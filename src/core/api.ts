@@ -73,7 +73,7 @@ export function batchRequestBody(items: readonly ApiRequestBody[]): { batch: Api
  * The canonical route of a model: `/0/score`, `/0/4/score` for `0_4`, `/custom/<id>/score` for an
  * uploaded model `custom/<id>` (path segments URL-encoded).
  */
-export function modelRoute(model: string, action: 'decision' | 'score'): string {
+export function modelRoute(model: string, action: 'decision' | 'score' | 'gradient'): string {
   return `/${model.split(/[_/]/).map(encodeURIComponent).join('/')}/${action}`;
 }
 
@@ -108,16 +108,7 @@ function isProbs(v: unknown): v is number[] {
  * @throws ApiError with the server's words for a non-200 status, or naming what is malformed
  */
 export function parseScoreAnswer(status: number, body: unknown, n: number, batch: boolean): number[][] {
-  const error =
-    body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string'
-      ? (body as { error: string }).error
-      : null;
-  if (status !== 200) {
-    const text =
-      error ?? (typeof body === 'string' ? body.slice(0, 300) : JSON.stringify(body)?.slice(0, 300));
-    const type = (body as { error_type?: unknown } | null)?.error_type;
-    throw new ApiError(status, `HTTP ${status}: ${text}`, typeof type === 'string' ? type : undefined);
-  }
+  throwIfError(status, body);
   const data = body && typeof body === 'object' ? (body as { data?: unknown }).data : undefined;
   if (!batch) {
     if (!isProbs(data)) throw new ApiError(status, `answer has no list of 10 probabilities in "data"`);
@@ -132,5 +123,54 @@ export function parseScoreAnswer(status: number, body: unknown, n: number, batch
   return data.map((d, i) => {
     if (!isProbs(d)) throw new ApiError(status, `batch answer item ${i} is not a list of 10 probabilities`);
     return d;
+  });
+}
+
+/** Throws the ApiError of a non-200 answer, with the server's own words. */
+function throwIfError(status: number, body: unknown): void {
+  if (status === 200) return;
+  const error =
+    body && typeof body === 'object' && typeof (body as { error?: unknown }).error === 'string'
+      ? (body as { error: string }).error
+      : null;
+  const text = error ?? (typeof body === 'string' ? body.slice(0, 300) : JSON.stringify(body)?.slice(0, 300));
+  const type = (body as { error_type?: unknown } | null)?.error_type;
+  throw new ApiError(status, `HTTP ${status}: ${text}`, typeof type === 'string' ? type : undefined);
+}
+
+/** One item of a `/gradient` answer (the service's white-box extension). */
+export interface GradientAnswer {
+  loss: number;
+  /** 10 logits */
+  logits: number[];
+  /** 784 values: ∂loss/∂x on the 28×28 input in [0,1], row-major */
+  gradient: number[];
+}
+
+const finiteList = (v: unknown, n: number): v is number[] =>
+  Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+
+/**
+ * The items of a `/gradient` batch answer.
+ * @throws ApiError with the server's words for a non-200 status, or naming what is malformed
+ */
+export function parseGradientAnswer(status: number, body: unknown, n: number): GradientAnswer[] {
+  throwIfError(status, body);
+  const data = body && typeof body === 'object' ? (body as { data?: unknown }).data : undefined;
+  if (!Array.isArray(data) || data.length !== n)
+    throw new ApiError(
+      status,
+      `gradient answer has ${Array.isArray(data) ? data.length : 'no'} items, expected ${n}`,
+    );
+  return data.map((d, i) => {
+    const item = d as Partial<GradientAnswer> | null;
+    if (
+      !item ||
+      typeof item.loss !== 'number' ||
+      !finiteList(item.logits, 10) ||
+      !finiteList(item.gradient, 784)
+    )
+      throw new ApiError(status, `gradient answer item ${i} lacks a loss, 10 logits and 784 gradient values`);
+    return item as GradientAnswer;
   });
 }

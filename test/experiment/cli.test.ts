@@ -216,13 +216,75 @@ describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --native', () => {
   });
 });
 
+describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: white-box attacks', () => {
+  it('runs FGSM and PGD with --native and against a service with --gradients, with the same rows', {
+    timeout: 180_000,
+  }, async () => {
+    const config = join(TMP, 'whitebox.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'whitebox',
+        description: 'FGSM and PGD on a vanilla and a randomized CNN',
+        models: ['0', '0_4'],
+        images: { count: 4, seed: 3 },
+        attacks: [
+          { type: 'fgsm', eps: 0.1, norm: 'linf' },
+          { type: 'pgd', eps: 1.5, norm: 'l2', steps: 10, restarts: 2, loss: 'dlr' },
+        ],
+        eot: 2,
+        seed: 0,
+      }),
+    );
+    const native = join(TMP, 'whitebox-native');
+    const r = await cli(['--config', config, '--out', native, '--native', '--no-progress']);
+    expect(r.code, explain(r)).toBe(0);
+    const rs = rows(native);
+    expect(rs).toHaveLength(16);
+    expect(rs.filter((x) => x.error)).toEqual([]);
+    const pgd = rs.filter((x) => x.attack.startsWith('pgd') && x.model === '0' && !x.skipped);
+    for (const row of pgd) {
+      expect(row.gradient_evaluations).toBeGreaterThanOrEqual(10);
+      expect(row.l2!).toBeLessThanOrEqual(1.5 + 1e-6);
+    }
+    // 0_4 draws 2 noise samples per image and step
+    const eot = rs.filter((x) => x.attack.startsWith('fgsm') && x.model === '0_4' && !x.skipped);
+    for (const row of eot) expect(row.gradient_evaluations).toBe(2);
+    const svc = await startService(['0', '0_4'], true);
+    try {
+      const endpoint = join(TMP, 'whitebox-endpoint');
+      const e = await cli(['--config', config, '--out', endpoint, '--endpoint', svc.url, '--no-progress']);
+      expect(e.code, explain(e)).toBe(0);
+      expect(comparable(endpoint)).toEqual(comparable(native));
+    } finally {
+      await svc.close();
+    }
+    const plain = await startService(['0', '0_4'], false);
+    try {
+      const off = await cli([
+        '--config',
+        config,
+        '--out',
+        join(TMP, 'whitebox-off'),
+        '--endpoint',
+        plain.url,
+      ]);
+      expect(off.code).toBe(2);
+      expect(off.stderr).toMatch(/does not serve the gradient route .*npm run serve -- --gradients/);
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 /** The product's HTTP service (npm run serve) on a free port, counting the requests it answers. */
-async function startService(models?: string[]) {
+async function startService(models?: string[], gradients = false) {
   const s = await buildService({
     modelsDir: join(ROOT, 'public', 'models'),
     logLevel: 'silent',
     threads: 1,
     models,
+    gradients,
   });
   const state = { requests: 0 };
   s.app.addHook('onRequest', async () => {

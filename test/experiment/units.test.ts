@@ -136,6 +136,7 @@ describe('experiment config', () => {
         { type: 'noise', eps: 'big' },
         { type: 'square', norm: 'linf', eps: 0.1 },
         { type: 'pgd' },
+        { type: 'cw' },
       ],
       eot: 0,
     };
@@ -145,7 +146,9 @@ describe('experiment config', () => {
     expect(p).toMatch(/^images\.seed: required field is missing/m);
     expect(p).toMatch(/^attacks\[1\]\.eps: expected number, received string/m);
     expect(p).toMatch(/^attacks\[2\]\.max_queries: required field is missing/m);
-    expect(p).toMatch(/^attacks\[3\]\.type: /m);
+    // the white-box attacks must state their threat model, as Square does
+    expect(p).toMatch(/^attacks\[3\]\.eps: required field is missing/m);
+    expect(p).toMatch(/^attacks\[4\]\.type: /m);
     expect(p).toMatch(/^eot: /m);
     expect(problems({ ...SMOKE, attacks: [{ type: 'none', eps: 1 }] })).toEqual([
       'attacks[0].eps: unknown field (not allowed here)',
@@ -699,6 +702,9 @@ describe('runner (fake backend)', () => {
       },
       async attack() {
         throw new Error('no attacks here');
+      },
+      async whiteBox() {
+        throw new Error('no gradients here');
       },
       async environment() {
         return {};

@@ -25,6 +25,7 @@ import {
   type ScoreOracle,
   withEOT,
 } from '../../src/attacks/index';
+import { fgsm, pgd, type WhiteBoxResult } from '../../src/attacks/whitebox';
 import { ApiError, parseScoreAnswer } from '../../src/core/api';
 import { type CustomModelEntry, customModelInfos } from '../../src/core/custom-models';
 import { isError, WorkerDiedError } from '../../src/core/errors';
@@ -32,10 +33,11 @@ import { MODELS, type ModelInfo } from '../../src/core/models';
 import { createRouter } from '../../src/core/router';
 import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { PageAttackRequest } from '../../src/experiment/page-api';
+import { apiWhiteBoxOracle } from '../../src/gradients/oracle';
 import { CHROMIUM_ARGS, findChromium } from '../lib/browser';
 import { freePort } from '../lib/serve-process';
 import { builtFrom, staleBuild } from '../lib/source-stamp';
-import type { LibraryAttack } from './config';
+import type { LibraryAttack, WhiteBoxAttack } from './config';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -70,8 +72,28 @@ export interface AttackOutcome {
   params?: Record<string, unknown>;
 }
 
+/** A white-box attack on a few images of one model (gradients through the contract's /gradient). */
+export interface WhiteBoxCall {
+  type: WhiteBoxAttack;
+  /** PGD's resolved parameters (camelCase) */
+  options: Record<string, unknown>;
+  model: string;
+  randomized: boolean;
+  xs: Float32Array[];
+  labels: number[];
+  /** per image: its row's seed (random start; the defense's draws) */
+  seeds: number[];
+  /** EOT draws per image and step (randomized models) */
+  eot?: number;
+}
+
 export interface ExperimentBackend {
   readonly mode: 'browser' | 'endpoint' | 'native';
+  /**
+   * FGSM/PGD on the images of one model; every image's result depends on its own seed only.
+   * Throws a UsageError where the backend cannot compute gradients.
+   */
+  whiteBox(call: WhiteBoxCall): Promise<WhiteBoxResult[]>;
   /** send more than one image per request with the batch extension */
   readonly batch: boolean;
   /** probability vectors of the items, in order; throws (ApiError or other) for the whole call */
@@ -248,6 +270,12 @@ export class BrowserBackend implements ExperimentBackend {
     return parseScoreAnswer(answer.status, answer.body, items.length, batch);
   }
 
+  async whiteBox(): Promise<WhiteBoxResult[]> {
+    throw new UsageError(
+      'white-box attacks (fgsm, pgd) run with --native (onnxruntime-node in this process) or --endpoint (a service started with `npm run serve -- --gradients`); the page runs them in the attack lab',
+    );
+  }
+
   async attack(call: AttackCall): Promise<AttackOutcome> {
     const req: PageAttackRequest = {
       attack: call.type,
@@ -400,6 +428,15 @@ abstract class NodeAttackBackend {
     };
     return runAttack(call.type, options as Parameters<typeof runAttack>[1], oracle);
   }
+
+  /** Through the contract's /gradient (a service needs --gradients; the native router has it on). */
+  async whiteBox(call: WhiteBoxCall): Promise<WhiteBoxResult[]> {
+    const eot = call.eot ?? 1;
+    const oracle = apiWhiteBoxOracle(this.post, call.model, call.randomized, eot, call.seeds[0]);
+    const attack = call.type === 'fgsm' ? fgsm : pgd;
+    const options = { ...call.options, xs: call.xs, labels: call.labels, seed: call.seeds, quantize: true };
+    return (await attack(options, oracle)).results;
+  }
 }
 
 /**
@@ -458,7 +495,7 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
    * service does), it serves the config's. Throws Error (cannot be reached) or UsageError (a model
    * is not served), so a run never turns into rows of `fetch failed`.
    */
-  async check(models: readonly string[]): Promise<void> {
+  async check(models: readonly string[], whiteBox = false): Promise<void> {
     for (const base of this.bases) {
       let json: unknown;
       try {
@@ -470,6 +507,12 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
           `${base}/ cannot be reached (${cause?.code ?? cause?.message ?? (e as Error).message}): is the service running?`,
         );
       }
+      const gradient = (json as { contract?: { extensions?: { gradient?: unknown } } } | null)?.contract
+        ?.extensions?.gradient;
+      if (whiteBox && typeof gradient === 'string' && gradient.startsWith('off'))
+        throw new UsageError(
+          `${base} does not serve the gradient route the config's white-box attacks need: start it with \`npm run serve -- --gradients\``,
+        );
       const listed = (json as { models?: { id?: unknown }[] } | null)?.models;
       if (!Array.isArray(listed)) continue;
       const ids = new Set(listed.map((m) => m.id));
@@ -554,7 +597,7 @@ export class NativeBackend extends NodeAttackBackend implements ExperimentBacken
   ) {
     super(batch);
     this.engine = createNodeEngine({ threads, modelsDir, verify: true });
-    this.router = createRouter(this.engine, { models: () => this.served });
+    this.router = createRouter(this.engine, { models: () => this.served, gradients: true });
   }
 
   private served: readonly ModelInfo[] = MODELS;

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ATTACKS, attackKey as libraryAttackKey, snakeCase } from '../../src/attacks/index';
 import { EPS, epsProblem, NORM } from '../../src/attacks/params';
+import { FGSM_PARAMS, PGD_PARAMS, type PgdParams, resolvePgdParams } from '../../src/attacks/whitebox';
 import { customModelId, customWeightsId } from '../../src/core/custom-models';
 import { MODEL_IDS } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
@@ -48,6 +49,18 @@ function libraryAttackSchema<T extends LibraryAttack>(type: T) {
   return z.strictObject({ type: z.literal(type), max_queries: budget, ...shape });
 }
 
+/** The white-box attacks (src/attacks/whitebox.ts): gradient steps, no query budget. */
+export const WHITEBOX_ATTACKS = ['fgsm', 'pgd'] as const;
+export type WhiteBoxAttack = (typeof WHITEBOX_ATTACKS)[number];
+const WHITEBOX_PARAMS = { fgsm: FGSM_PARAMS, pgd: PGD_PARAMS } as const;
+
+/** A white-box attack's config entry: its declared parameters in snake_case (`step_size`). */
+function whiteBoxSchema<T extends WhiteBoxAttack>(type: T) {
+  const shape: Record<string, z.ZodType> = {};
+  for (const [k, field] of Object.entries(WHITEBOX_PARAMS[type].shape)) shape[snakeCase(k)] = field;
+  return z.strictObject({ type: z.literal(type), ...shape });
+}
+
 export const attackSchema = z.discriminatedUnion('type', [
   none,
   noise,
@@ -55,9 +68,11 @@ export const attackSchema = z.discriminatedUnion('type', [
     ReturnType<typeof libraryAttackSchema>,
     ...ReturnType<typeof libraryAttackSchema>[],
   ]),
+  whiteBoxSchema('fgsm'),
+  whiteBoxSchema('pgd'),
 ]);
 export type AttackSpec = z.infer<typeof attackSchema>;
-export const ATTACK_TYPES = ['none', 'noise', ...LIBRARY_ATTACKS] as const;
+export const ATTACK_TYPES = ['none', 'noise', ...LIBRARY_ATTACKS, ...WHITEBOX_ATTACKS] as const;
 export type AttackType = (typeof ATTACK_TYPES)[number];
 
 /**
@@ -160,6 +175,11 @@ export const configSchema = z.strictObject({
 
 export type ExperimentConfig = z.infer<typeof configSchema>;
 
+/** Whether `type` is a white-box attack (it reads gradients: /gradient, the page's gradient engine). */
+export function isWhiteBoxAttack(type: string): type is WhiteBoxAttack {
+  return (WHITEBOX_ATTACKS as readonly string[]).includes(type);
+}
+
 /** Whether `type` is run by the attack library (src/attacks) rather than by the runner itself. */
 export function isLibraryAttack(type: string): type is LibraryAttack {
   return (LIBRARY_ATTACKS as readonly string[]).includes(type);
@@ -173,6 +193,8 @@ export interface ResolvedAttack {
   params: Record<string, string | number>;
   /** library attacks: the options passed to it, its own key and its fully resolved parameters (defaults included) */
   library?: { options: Record<string, unknown>; key: string; resolved: Record<string, unknown> };
+  /** white-box attacks: PGD's resolved parameters */
+  whiteBox?: { options: Record<string, unknown> };
 }
 
 /** An adversarial image set of a config, as config.json records it (a regenerated set is a different experiment). */
@@ -322,6 +344,17 @@ export function libraryAttack(spec: AttackSpec): ResolvedAttack['library'] {
   return { options, key: libraryAttackKey(spec.type, options), resolved };
 }
 
+/**
+ * What a white-box attack will run for a config entry: PGD's parameters with the defaults filled in
+ * (FGSM is one step of size ε from x). Throws RangeError for a bad value.
+ */
+export function whiteBoxAttack(spec: AttackSpec): ResolvedAttack['whiteBox'] {
+  if (!isWhiteBoxAttack(spec.type)) return undefined;
+  const o = libraryOptions(attackParams(spec)) as Partial<PgdParams>;
+  const fgsm = spec.type === 'fgsm' && { steps: 1, stepSize: o.eps, restarts: 1, randomStart: false };
+  return { options: { ...resolvePgdParams({ ...o, ...fgsm }) } };
+}
+
 /** `count` distinct test-set indices drawn with Rng(seed) (a partial Fisher–Yates shuffle), in draw order. */
 export function sampleIndices(count: number, seed: number, population = TEST_SET_SIZE): number[] {
   if (count > population) throw new RangeError(`cannot sample ${count} of ${population} images`);
@@ -347,6 +380,7 @@ export function parseConfig(raw: unknown): ExperimentConfig {
   r.data.attacks.forEach((a, i) => {
     try {
       libraryAttack(a);
+      whiteBoxAttack(a);
     } catch (e) {
       problems.push(`attacks[${i}]: ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -430,7 +464,14 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
   }
   const attacks = config.attacks.map((a): ResolvedAttack => {
     const library = libraryAttack(a);
-    return { key: attackKey(a), type: a.type, params: attackParams(a), ...(library ? { library } : {}) };
+    const whiteBox = whiteBoxAttack(a);
+    return {
+      key: attackKey(a),
+      type: a.type,
+      params: attackParams(a),
+      ...(library ? { library } : {}),
+      ...(whiteBox ? { whiteBox } : {}),
+    };
   });
   return { config, models, custom, indices, attacks, sets };
 }

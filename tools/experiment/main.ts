@@ -310,7 +310,10 @@ async function startBackend(
   const { opts, batchSize } = cli;
   if (opts.endpoint) {
     const http = new HttpBackend(opts.endpoint, batchSize > 1);
-    await http.check(resolved.models);
+    await http.check(
+      resolved.models,
+      resolved.attacks.some((a) => a.whiteBox !== undefined),
+    );
     return http;
   }
   if (opts.native) return new NativeBackend(batchSize > 1, 1, join(ROOT, 'public', 'models'));

@@ -24,6 +24,8 @@ export interface ResultRow {
   success: boolean | null;
   /** model queries the attack spent (EOT queries included; the eot_success_rate draws are not) */
   queries: number | null;
+  /** white-box attacks: gradient evaluations (images × EOT draws per step), apart from `queries` */
+  gradient_evaluations?: number;
   /** distance of the final image from the clean one, in [0,1] pixel units, on the 8-bit grid */
   l2: number | null;
   linf: number | null;
@@ -65,6 +67,7 @@ const ROW_ORDER: (keyof ResultRow)[] = [
   'adv_pred',
   'success',
   'queries',
+  'gradient_evaluations',
   'l2',
   'linf',
   'ms',

@@ -21,6 +21,7 @@ import {
   enumerateWork,
   eotDrawSeeds,
   hash32,
+  isWhiteBoxAttack,
   type LibraryAttack,
   MAX_EXPERIMENT_SEED,
   type ResolvedAttack,
@@ -29,6 +30,7 @@ import {
   rowSeed,
   type Shard,
   shardWork,
+  type WhiteBoxAttack,
   type WorkItem,
 } from './config';
 import { ResultsWriter, readResults, supersedeRows } from './files';
@@ -681,11 +683,88 @@ async function libraryRows(
   await Promise.all(Array.from({ length: lanes }, lane));
 }
 
+/** Images per white-box call on a deterministic model (a randomized one runs one at a time). */
+const WHITEBOX_CHUNK = 32;
+
+/**
+ * FGSM/PGD rows: a few images per backend call (each image's result depends on its own row seed,
+ * so the grouping never changes a row). `queries` counts forward queries; gradient evaluations go
+ * to `gradient_evaluations`.
+ */
+async function whiteBoxRows(
+  sh: Shared,
+  m: ModelScope,
+  its: WorkItem[],
+  attack: ResolvedAttack,
+): Promise<void> {
+  const { base, configSeed, retrying, eotRate, errorRow, skippedRow, imageKey, opts, stats, emit } = sh;
+  const { model, randomized, clean } = m;
+  const eot = randomized ? opts.resolved.config.eot : 1;
+  for (const part of chunks(its, randomized ? 1 : WHITEBOX_CHUNK)) {
+    const t = performance.now();
+    const rows: (ResultRow | null)[] = part.map(() => null);
+    const seeds = part.map((it) => rowSeed(configSeed, model, attack.key, it.index));
+    const attacked: number[] = [];
+    part.forEach((it, k) => {
+      const c = clean.get(imageKey(it.set, it.index))!;
+      if (c.error) rows[k] = errorRow(it, seeds[k], c.ms, c.error);
+      else if (c.pred !== c.label) rows[k] = skippedRow(it, seeds[k], c);
+      else attacked.push(k);
+    });
+    try {
+      const cleanOf = (k: number) => clean.get(imageKey(part[k].set, part[k].index))!;
+      const results = attacked.length
+        ? await retrying(`${attack.type} on model ${model}`, () =>
+            opts.backend.whiteBox({
+              type: attack.type as WhiteBoxAttack,
+              options: attack.whiteBox!.options,
+              model,
+              randomized,
+              xs: attacked.map((k) => bytesToFloat(cleanOf(k).bytes)),
+              labels: attacked.map((k) => cleanOf(k).label),
+              seeds: attacked.map((k) => seeds[k]),
+              eot,
+            }),
+          )
+        : [];
+      const ms = (performance.now() - t) / part.length;
+      for (const [j, k] of attacked.entries()) {
+        const res = results[j];
+        const c = cleanOf(k);
+        const adv = floatToBytes(res.adversarial);
+        const { l2, linf } = byteDistances(adv, c.bytes);
+        const row: ResultRow = {
+          ...base(part[k], seeds[k], round(ms)),
+          clean_pred: c.pred,
+          adv_pred: res.adversarialLabel,
+          success: res.success,
+          queries: res.forwardQueries,
+          gradient_evaluations: res.gradientEvaluations,
+          l2: round(l2),
+          linf: round(linf),
+        };
+        stats.images += res.forwardQueries + res.gradientEvaluations;
+        if (randomized) row.eot_success_rate = await eotRate(model, encodeBase64(adv), seeds[k], c.label);
+        if (res.success) row.adv = encodeBase64(adv);
+        rows[k] = row;
+      }
+    } catch (e) {
+      if (e instanceof Interrupted) throw e;
+      const ms = (performance.now() - t) / part.length;
+      part.forEach((it, k) => {
+        if (!rows[k]) rows[k] = errorRow(it, seeds[k], ms, message(e));
+      });
+    }
+    emit(rows as ResultRow[], model, attack.key);
+  }
+}
+
 /** The row kind that runs each attack type. */
-const ROW_KINDS: Record<'none' | 'noise' | 'library', RowKind> = {
+const ROW_KINDS: Record<'none' | 'noise' | 'library' | 'whitebox', RowKind> = {
   none: noneRows,
   noise: noiseRows,
   library: libraryRows,
+  whitebox: whiteBoxRows,
 };
 
 export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
@@ -711,7 +790,12 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
       for (const attack of opts.resolved.attacks) {
         const its = items.filter((it) => it.attack.key === attack.key);
         if (its.length === 0) continue;
-        const kind = attack.type === 'none' || attack.type === 'noise' ? attack.type : 'library';
+        const kind =
+          attack.type === 'none' || attack.type === 'noise'
+            ? attack.type
+            : isWhiteBoxAttack(attack.type)
+              ? 'whitebox'
+              : 'library';
         await ROW_KINDS[kind](sh, scope, its, attack);
       }
     }
