@@ -25,6 +25,32 @@ async function serve(args: string[] = []): Promise<ServeProcess> {
   return server;
 }
 
+describe('npm run serve -- --gradients as a process', () => {
+  it('examples/python/pgd.py (numpy + requests) runs PGD-20 through /gradient and leaves 0 at most 1/20 correct', {
+    timeout: 180_000,
+  }, async () => {
+    const server = await serve(['--gradients', '--models', '0', '--workers', '1']);
+    try {
+      const r = spawnSync('/usr/bin/python3', ['examples/python/pgd.py', '--url', server.url, '--n', '20'], {
+        encoding: 'utf8',
+      });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/step 20: mean cross-entropy/);
+      const m =
+        /clean accuracy (\d+)\/20, after PGD-20 \(L-inf eps 0\.1, max \|delta\| ([\d.]+)\) (\d+)\/20/.exec(
+          r.stdout,
+        );
+      expect(m, r.stdout).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThanOrEqual(17);
+      expect(Number(m![2])).toBeLessThanOrEqual(0.1);
+      expect(Number(m![3])).toBeLessThanOrEqual(1);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+});
+
 describe('npm run serve as a process', () => {
   let server: ServeProcess;
   beforeAll(async () => {
@@ -41,6 +67,16 @@ describe('npm run serve as a process', () => {
     expect(r.stdout).toMatch(/\/decision: \d\/8 correct/);
     expect(r.stdout).toMatch(/batch \/score: 8 images in one request/);
     expect(r.stdout).toMatch(/bad request: 400/);
+  });
+
+  it('examples/python/pgd.py against a service without --gradients says how to turn the route on', {
+    timeout: 60_000,
+  }, () => {
+    const r = spawnSync('/usr/bin/python3', ['examples/python/pgd.py', '--url', server.url, '--n', '2'], {
+      encoding: 'utf8',
+    });
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(1);
+    expect(r.stderr).toMatch(/^\/gradient: HTTP 404 .*npm run serve -- --gradients/);
   });
 
   it('examples/python/client.py with a model the service lacks prints its JSON error and exits 1', {
