@@ -50,8 +50,14 @@ export function createGradientSessions(): GradientSessions {
       throw e;
     }
     const { bytes: graph, ...model } = built;
+    // no spinning: an attack alternates this session with the forward one, and the threads of the
+    // one spinning after its run slowed the other's by up to 1.7× on 2 cores (npm run bench:gradients)
+    const own = {
+      ...options,
+      extra: { ...options.extra, session: { ...options.extra?.session, 'intra_op.allow_spinning': '0' } },
+    };
     try {
-      return { session: await ort.InferenceSession.create(graph, options), model };
+      return { session: await ort.InferenceSession.create(graph, own), model };
     } catch (e) {
       throw new WhiteBoxUnavailableError(
         weights,

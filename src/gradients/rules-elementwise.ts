@@ -38,7 +38,10 @@ export const ELEMENTWISE_RULES: Record<string, VjpRule> = {
       return [g0(c)];
     },
   },
-  Relu: unary((c, g, x) => c.e.node('Where', [c.e.node('Greater', [x, c.e.scalar(0)]), g, c.e.scalar(0)])),
+  // the mask as 0/1 floats times g: faster in onnxruntime's CPU kernels than Where or Sign
+  Relu: unary((c, g, x) =>
+    c.e.mul(g, c.e.node('Cast', [c.e.node('Greater', [x, c.e.scalar(0)])], { to: ['i', 1] })),
+  ),
   LeakyRelu: unary((c, g, x) => {
     const alpha = c.at.float('alpha', 0.01);
     return c.e.node('Where', [c.e.node('Greater', [x, c.e.scalar(0)]), g, c.e.mul(g, c.e.scalar(alpha))]);

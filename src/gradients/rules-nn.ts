@@ -58,6 +58,9 @@ function offsetKernels(channels: number, kh: number, kw: number): number[] {
   return data;
 }
 
+/** A finite stand-in for −∞ in the padding (−∞·0 inside the tap convolution would give NaN). */
+const PAD_LOWEST = -3e38;
+
 function maxPool(c: VjpContext): string {
   const e = c.e;
   const x = c.inputs[0];
@@ -69,30 +72,29 @@ function maxPool(c: VjpContext): string {
   if (w.dilations.some((d) => d !== 1)) throw unsupported(c, 'dilated max pooling');
   const channels = staticDim(c, x, 1, 'pooling over channels');
   const [kh, kw] = kernel;
-  const [sh, sw] = w.strides;
+  const k = kh * kw;
   const [, , ho, wo] = c.shape(y);
   const [pt, pl, pb, pr] = w.pads;
-  const xp = e.pad(x, [0, 0, pt, pl, 0, 0, pb, pr], Number.NEGATIVE_INFINITY);
-  const zero = e.scalar(0);
-  const g = g0(c);
-  let taken: string | null = null;
-  const routed: string[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const tap = e.slice(xp, [i, j], [i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1], [2, 3], [sh, sw]);
-      const eq = e.node('Equal', [tap, y]);
-      const first = taken ? e.node('And', [eq, e.node('Not', [taken])]) : eq;
-      const last = i === kh - 1 && j === kw - 1;
-      if (!last) taken = taken ? e.node('Or', [taken, eq]) : eq;
-      routed.push(e.unsqueeze(e.node('Where', [first, g, zero]), [2]));
-    }
-  }
-  const k = kh * kw;
-  const stacked = e.node('Concat', routed, { axis: ['i', 2] });
-  const yBatch = c.batchAxes(y);
-  const merged = e.reshape(stacked, reshapeTarget(c, [xs[0], channels * k, ho, wo], yBatch));
-  const weight = e.floats([channels * k, 1, kh, kw], offsetKernels(channels, kh, kw));
-  return convTranspose(c, merged, weight, w, channels);
+  const batch = c.batchAxes(y);
+  const onehot = e.floats([channels * k, 1, kh, kw], offsetKernels(channels, kh, kw));
+  // every window offset's value at once: a depthwise convolution with one-hot kernels, [N, C·K, Ho, Wo]
+  const xp = e.pad(x, [0, 0, pt, pl, 0, 0, pb, pr], PAD_LOWEST);
+  const taps = e.node('Conv', [xp, onehot], {
+    kernel_shape: ['ints', kernel],
+    strides: ['ints', w.strides],
+    group: ['i', channels],
+  });
+  const split = e.reshape(
+    taps,
+    reshapeTarget(c, [xs[0], channels, k, ho, wo], [batch[0], false, false, false, false]),
+  );
+  // the first offset (row-major) holding the maximum gets the window's cotangent
+  const eq = e.node('Cast', [e.node('Equal', [split, e.unsqueeze(y, [2])])], { to: ['i', 1] });
+  const seen = e.node('CumSum', [eq, e.ints([2])]);
+  const first = e.node('Equal', [e.mul(seen, eq), e.scalar(1)]);
+  const routed = e.node('Where', [first, e.unsqueeze(g0(c), [2]), e.scalar(0)]);
+  const merged = e.reshape(routed, reshapeTarget(c, [xs[0], channels * k, ho, wo], batch));
+  return convTranspose(c, merged, onehot, w, channels);
 }
 
 function averagePool(c: VjpContext): string {
