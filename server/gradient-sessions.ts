@@ -52,9 +52,10 @@ export function createGradientSessions(): GradientSessions {
     const { bytes: graph, ...model } = built;
     // no spinning: an attack alternates this session with the forward one, and the threads of the
     // one spinning after its run slowed the other's by up to 1.7× on 2 cores (npm run bench:gradients)
+    const extra = (options.extra ?? {}) as { session?: Record<string, string> };
     const own = {
       ...options,
-      extra: { ...options.extra, session: { ...options.extra?.session, 'intra_op.allow_spinning': '0' } },
+      extra: { ...extra, session: { ...extra.session, 'intra_op.allow_spinning': '0' } },
     };
     try {
       return { session: await ort.InferenceSession.create(graph, own), model };
