@@ -38,6 +38,15 @@ import {
 } from './square';
 import type { AttackKind, AttackOptions, AttackResult, Norm } from './types';
 import { resolveShape } from './vec';
+import {
+  FGSM_PARAMS,
+  isWhiteBoxOracle,
+  PGD_PARAMS,
+  type PgdParams,
+  resolvePgdParams,
+  type WhiteBoxOracle,
+  whiteBoxAttack,
+} from './whitebox';
 
 export { projectToBall, withinBall } from './ball';
 export { BOUNDARY_DEFAULTS, type BoundaryOptions, type BoundaryParams, boundaryAttack } from './boundary';
@@ -55,7 +64,19 @@ export { pSelection, SQUARE_DEFAULTS, type SquareOptions, type SquareParams, squ
 export type * from './types';
 export { l2Distance, linfDistance } from './vec';
 
-export type AttackName = 'hopskipjump' | 'boundary' | 'simba' | 'square' | 'random';
+export type AttackName = 'hopskipjump' | 'boundary' | 'simba' | 'square' | 'random' | 'fgsm' | 'pgd';
+export {
+  FGSM_PARAMS,
+  fgsm,
+  isWhiteBoxOracle,
+  PGD_PARAMS,
+  pgd,
+  resolvePgdParams,
+  type WhiteBoxOracle,
+  type WhiteBoxResult,
+  type WhiteBoxRun,
+  whiteBoxAttack,
+} from './whitebox';
 
 /** Options accepted by runAttack: the common ones plus any attack's own parameters. */
 export type AnyAttackOptions = AttackOptions & Record<string, unknown>;
@@ -79,7 +100,7 @@ export interface AttackInfo {
   defaults: Readonly<Record<string, unknown>>;
   /** The algorithm parameters a run with these options will use (no query is made). */
   resolve(options: Record<string, unknown>): Record<string, unknown>;
-  run(options: AnyAttackOptions, oracle: AnyOracle): Promise<AttackResult>;
+  run(options: AnyAttackOptions, oracle: AnyOracle | WhiteBoxOracle): Promise<AttackResult>;
 }
 
 const asDecision = (oracle: AnyOracle): DecisionOracle => {
@@ -91,6 +112,19 @@ const asDecision = (oracle: AnyOracle): DecisionOracle => {
 const asScore = (name: string, oracle: AnyOracle): ScoreOracle => {
   if (isScoreOracle(oracle)) return oracle;
   throw new TypeError(`${name} is score-based: the oracle needs score()`);
+};
+
+const asWhiteBox = (name: string, oracle: AnyOracle | WhiteBoxOracle): WhiteBoxOracle => {
+  if (isWhiteBoxOracle(oracle)) return oracle;
+  throw new TypeError(
+    `${name} is white-box: the oracle needs gradient() (the service's --gradients, or the page's engine)`,
+  );
+};
+
+/** FGSM's resolved parameters: one step of size ε from x (PGD's fields, for the record). */
+const resolveFgsm = (o: Record<string, unknown>): Record<string, unknown> => {
+  const p = resolvePgdParams({ ...(o as Partial<PgdParams>), steps: 1, restarts: 1, randomStart: false });
+  return { norm: p.norm, eps: p.eps, loss: p.loss };
 };
 
 const isTargeted = (o: Record<string, unknown>) =>
@@ -183,6 +217,42 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     },
     run: (o, oracle) => randomNoise(o as RandomNoiseOptions, asDecision(oracle)),
   },
+  fgsm: {
+    name: 'fgsm',
+    title: 'FGSM',
+    paper: 'Goodfellow, Shlens & Szegedy, ICLR 2015',
+    kind: 'gradient',
+    norms: ['linf', 'l2'],
+    targeted: true,
+    needsStart: false,
+    params: FGSM_PARAMS,
+    defaults: { norm: 'linf', linf: { eps: 0.1 }, l2: { eps: 1.5 }, loss: 'ce' },
+    resolve: resolveFgsm,
+    run: (o, oracle) =>
+      whiteBoxAttack('fgsm', o as AttackOptions & Partial<PgdParams>, asWhiteBox('FGSM', oracle)),
+  },
+  pgd: {
+    name: 'pgd',
+    title: 'PGD',
+    paper: 'Madry, Makelov, Schmidt, Tsipras & Vladu, ICLR 2018',
+    kind: 'gradient',
+    norms: ['linf', 'l2'],
+    targeted: true,
+    needsStart: false,
+    params: PGD_PARAMS,
+    defaults: {
+      norm: 'linf',
+      linf: { eps: 0.1 },
+      l2: { eps: 1.5 },
+      steps: 20,
+      restarts: 1,
+      randomStart: true,
+      loss: 'ce',
+    },
+    resolve: (o) => ({ ...resolvePgdParams(o as Partial<PgdParams>) }),
+    run: (o, oracle) =>
+      whiteBoxAttack('pgd', o as AttackOptions & Partial<PgdParams>, asWhiteBox('PGD', oracle)),
+  },
 };
 
 export const ATTACK_NAMES = Object.keys(ATTACKS) as AttackName[];
@@ -198,7 +268,7 @@ export function isAttackName(name: string): name is AttackName {
 export async function runAttack(
   name: AttackName,
   options: AnyAttackOptions,
-  oracle: AnyOracle,
+  oracle: AnyOracle | WhiteBoxOracle,
 ): Promise<AttackResult> {
   if (!isAttackName(name)) throw new RangeError(`unknown attack ${name}`);
   return ATTACKS[name].run(options, oracle);

@@ -7,8 +7,16 @@
  */
 import type { ApiRequest, ApiResponse } from '../core/api';
 import type { ModelInfo } from '../core/models';
-import { type AttackName, isAttackName, runAttack } from './index';
-import { createHttpOracle, createRouterOracle, withEOT } from './oracle';
+import { apiWhiteBoxOracle } from '../gradients/oracle';
+import { ATTACKS, type AttackName, isAttackName, runAttack } from './index';
+import {
+  createHttpOracle,
+  createRouterOracle,
+  type DecisionOracle,
+  postApi,
+  type ScoreOracle,
+  withEOT,
+} from './oracle';
 import type { AttackResult, TrajectoryPoint } from './types';
 
 export interface AttackRequest {
@@ -76,18 +84,37 @@ export async function runAttackRequest(
   onProgress?: (p: TrajectoryPoint) => void,
 ): Promise<AttackResponse> {
   const { model, name } = checkAttackRequest(req, host);
+  const white = ATTACKS[name].kind === 'gradient';
   // Stop also aborts a query the endpoint is slow to answer
-  const base = req.endpoint
-    ? createHttpOracle({
-        baseUrl: req.endpoint,
-        modelId: model.id,
-        canonicalRoute: true,
-        batch: true,
-        seed: req.seed,
-        signal,
-      })
-    : createRouterOracle(host.handle, { modelId: model.id, batch: true, seed: req.seed });
-  const oracle = req.eot && req.eot > 1 ? withEOT(base, req.eot) : base;
+  const base = white
+    ? apiWhiteBoxOracle(
+        req.endpoint
+          ? (path, body) => postApi(`${req.endpoint!.replace(/\/+$/, '')}${path}`, body, { signal })
+          : async (path, body) => {
+              const res = await host.handle({ method: 'POST', path, body });
+              return {
+                status: res.status,
+                json: typeof res.body === 'string' ? JSON.parse(res.body) : res.body,
+              };
+            },
+        model.id,
+        model.preprocessor !== null,
+        req.eot ?? 1,
+        req.seed,
+      )
+    : req.endpoint
+      ? createHttpOracle({
+          baseUrl: req.endpoint,
+          modelId: model.id,
+          canonicalRoute: true,
+          batch: true,
+          seed: req.seed,
+          signal,
+        })
+      : createRouterOracle(host.handle, { modelId: model.id, batch: true, seed: req.seed });
+  // white-box: the EOT draws are taken per gradient by the route; black-box: k queries per image
+  const oracle =
+    !white && req.eot && req.eot > 1 ? withEOT(base as DecisionOracle & ScoreOracle, req.eot) : base;
   let lastSent = 0;
   return runAttack(
     name,

@@ -2,15 +2,18 @@
 
 export type Norm = 'l2' | 'linf';
 
-export type AttackKind = 'decision' | 'score';
+/** decision: labels only; score: probabilities; gradient: white-box (input gradients). */
+export type AttackKind = 'decision' | 'score' | 'gradient';
 
 export interface TrajectoryPoint {
   /** Queries spent when this point was recorded. */
   queries: number;
   /** Distance of the current best adversarial (decision attacks, SimBA) in the attack's norm. */
   distance?: number;
-  /** The attack's loss (score attacks): the probability or margin it minimises. */
+  /** The attack's loss (score attacks): the probability or margin it minimises; white-box: the loss it ascends. */
   loss?: number;
+  /** White-box attacks: the mean logit margin z_y − max_{j≠y} z_j (< 0 once misclassified). */
+  margin?: number;
 }
 
 /** What every attack takes; each attack adds its own parameters. */
@@ -46,7 +49,10 @@ export interface AttackResult {
   /** Clipped to [0, 1] and within the attack's constraint; x itself when nothing was found. */
   adversarial: Float32Array;
   success: boolean;
+  /** forward queries (model classifications) */
   queries: number;
+  /** white-box attacks: gradient evaluations (images × EOT draws), counted apart from queries */
+  gradientEvaluations?: number;
   l2: number;
   linf: number;
   trajectory: TrajectoryPoint[];

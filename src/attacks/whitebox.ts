@@ -21,7 +21,7 @@ import type { GradientBatch } from '../gradients/eot';
 import type { LossSpec } from '../gradients/losses';
 import { projectToBall } from './ball';
 import { EPS, epsProblem, NORM, POS_INT } from './params';
-import type { Norm } from './types';
+import type { AttackOptions, AttackResult, Norm, TrajectoryPoint } from './types';
 import { l2Distance, linfDistance } from './vec';
 
 /** What a white-box attack may ask: gradients of a loss, and classifications. */
@@ -282,4 +282,51 @@ export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Pro
 export function fgsm(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Promise<WhiteBoxRun> {
   const eps = options.eps ?? (options.norm === 'l2' ? 1.5 : 0.1);
   return pgd({ ...options, eps, steps: 1, stepSize: eps, restarts: 1, randomStart: false }, oracle);
+}
+
+/**
+ * One image through FGSM or PGD, as the attack lab and the registry run attacks (AttackOptions in,
+ * AttackResult out): `queries` counts forward queries, `gradientEvaluations` the gradients, and
+ * the trajectory has one point per step (queries = gradient evaluations so far, loss, margin).
+ */
+export async function whiteBoxAttack(
+  kind: 'fgsm' | 'pgd',
+  o: AttackOptions & Partial<PgdParams>,
+  oracle: WhiteBoxOracle,
+): Promise<AttackResult> {
+  const trajectory: TrajectoryPoint[] = [];
+  const run = await (kind === 'fgsm' ? fgsm : pgd)(
+    {
+      ...o,
+      xs: [o.x],
+      labels: [o.label],
+      targets: [o.target],
+      seed: o.seed,
+      onStep: (p) => {
+        const point = { queries: p.gradientEvaluations, loss: p.loss, margin: p.margin };
+        trajectory.push(point);
+        o.onProgress?.(point);
+      },
+    },
+    oracle,
+  );
+  const r = run.results[0];
+  return {
+    adversarial: r.adversarial,
+    success: r.success,
+    queries: r.forwardQueries,
+    gradientEvaluations: r.gradientEvaluations,
+    l2: r.l2,
+    linf: r.linf,
+    trajectory,
+    wallMs: run.wallMs,
+    originalLabel: r.originalLabel,
+    adversarialLabel: r.adversarialLabel,
+    params: { ...run.params, whiteBox: true, randomized: run.randomized, target: o.target ?? null },
+  };
+}
+
+/** Whether an oracle can answer gradients (the white-box attacks need one that does). */
+export function isWhiteBoxOracle(o: unknown): o is WhiteBoxOracle {
+  return typeof (o as Partial<WhiteBoxOracle>)?.gradient === 'function';
 }

@@ -70,6 +70,11 @@ export interface CustomModelEntry {
   /** file size in bytes */
   bytes: number;
   spec: CustomModelSpec;
+  /**
+   * Why the reverse pass refuses it for white-box attacks (an op without a gradient rule, named),
+   * or null when gradients work; absent where nobody asked. Black-box use is never affected.
+   */
+  whiteBox?: string | null;
 }
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -448,5 +453,8 @@ export function describeCustomModel(entry: CustomModelEntry) {
     output: { name: entry.spec.outputName, dtype: 'float32', shape: entry.spec.outputShape },
     outputs: entry.spec.outputs,
     batch: entry.spec.batch,
+    ...(entry.whiteBox !== undefined && {
+      white_box: entry.whiteBox === null ? 'yes' : `no: ${entry.whiteBox}`,
+    }),
   };
 }

@@ -13,9 +13,18 @@ import {
   probabilitiesToLogits,
   unreadableModelError,
 } from '../core/custom-models';
-import { type InferenceEngine, ModelUnavailableError } from '../core/engine';
+import {
+  type GradientEngine,
+  type GradientResult,
+  ModelUnavailableError,
+  WhiteBoxUnavailableError,
+} from '../core/engine';
 import { ChecksumError, isError } from '../core/errors';
 import { weightFileProblem } from '../core/models';
+import { buildGradientModel, type GradientModel, whiteBoxRefusal } from '../gradients/build';
+import { evaluateGradient } from '../gradients/evaluate';
+import type { LossSpec } from '../gradients/losses';
+import { GradientUnsupportedError } from '../gradients/onnx-graph';
 import type {
   ActiveBackend,
   BackendChoice,
@@ -108,7 +117,7 @@ function yieldToEventLoop(): Promise<void> {
   });
 }
 
-export class OrtBackend implements InferenceEngine {
+export class OrtBackend implements GradientEngine {
   private loaded = new Map<string, Loaded>();
   private loading = new Map<string, Promise<Loaded>>();
   private statuses = new Map<string, WeightStatus>();
@@ -473,7 +482,8 @@ export class OrtBackend implements InferenceEngine {
       throw err;
     }
     await this.release(weights);
-    const entry: CustomModelEntry = { id, fileName, sha256, bytes: bytes.byteLength, spec };
+    const whiteBox = whiteBoxRefusal(bytes, spec.batch);
+    const entry: CustomModelEntry = { id, fileName, sha256, bytes: bytes.byteLength, spec, whiteBox };
     this.custom.set(weights, { bytes, entry });
     this.perImageMs.delete(weights);
     this.loaded.set(weights, this.customLoaded(session, 'wasm', spec));
@@ -581,7 +591,90 @@ export class OrtBackend implements InferenceEngine {
     return out;
   }
 
+  /** Gradient sessions (src/gradients/build.ts), built on first white-box use of a weight set. */
+  private gradients = new Map<
+    string,
+    Promise<{ session: ort.InferenceSession; model: Omit<GradientModel, 'bytes'> }>
+  >();
+
+  /** The bytes a weight set's session was made from: the upload, or the verified (cached) file. */
+  private async weightBytes(weights: string): Promise<Uint8Array> {
+    const custom = this.custom.get(weights);
+    if (custom) return custom.bytes;
+    const entry = (await this.getManifest())?.weights?.[weights];
+    if (!entry)
+      throw new ModelUnavailableError(weights, `the manifest lists no weight file for '${weights}'`);
+    return this.verifiedBytes(weights, `${this.opts.modelsUrl}${entry.file}`, entry);
+  }
+
+  private gradientSession(weights: string, forward: Loaded) {
+    let p = this.gradients.get(weights);
+    if (!p) {
+      p = (async () => {
+        let built: GradientModel;
+        try {
+          const shape = [forward.maxBatch === 1 ? 1 : null, 1, 28, 28];
+          built = buildGradientModel(await this.weightBytes(weights), { inputShape: shape });
+        } catch (e) {
+          if (e instanceof GradientUnsupportedError)
+            throw new WhiteBoxUnavailableError(weights, e.message, e.ops);
+          throw e;
+        }
+        const { bytes, ...model } = built;
+        const backend = forward.backend;
+        const session = await this.exclusive(() =>
+          ort.InferenceSession.create(bytes, sessionOptions(backend)),
+        );
+        return { session, model };
+      })();
+      this.gradients.set(weights, p);
+      // a refusal stays (the bytes cannot change under this ID); anything else is tried again
+      p.catch((e: unknown) => {
+        if (!(e instanceof WhiteBoxUnavailableError) && this.gradients.get(weights) === p)
+          this.gradients.delete(weights);
+      });
+    }
+    return p;
+  }
+
+  /** Losses, logits and input gradients (GradientEngine): a forward run, then the gradient graph. */
+  async gradient(
+    weights: string,
+    inputs: Float32Array,
+    n: number,
+    specs: readonly LossSpec[],
+  ): Promise<GradientResult> {
+    const forward = await this.load(weights);
+    const g = await this.gradientSession(weights, forward);
+    const run = async (session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, output: string) =>
+      this.exclusive(async () => {
+        const res = await session.run(feeds);
+        const data = new Float32Array(res[output].data as Float32Array);
+        for (const t of Object.values(res)) t.dispose?.();
+        return data;
+      });
+    const image = (x: Float32Array, m: number) => new ort.Tensor('float32', x, [m, 1, 28, 28]);
+    return evaluateGradient(
+      {
+        forward: (x, m) => run(forward.session, { [forward.inputName]: image(x, m) }, forward.outputName),
+        backward: (x, m, cot) =>
+          run(
+            g.session,
+            { [g.model.input]: image(x, m), [g.model.gradLogits]: new ort.Tensor('float32', cot, [m, 10]) },
+            g.model.gradInput,
+          ),
+      },
+      { probabilities: forward.probabilities, maxBatch: forward.maxBatch },
+      inputs,
+      n,
+      specs,
+    );
+  }
+
   async release(weights: string): Promise<void> {
+    const g = this.gradients.get(weights);
+    this.gradients.delete(weights);
+    g?.then((x) => this.exclusive(() => x.session.release())).catch(() => {});
     const l = this.loaded.get(weights);
     if (!l) return;
     this.loaded.delete(weights);

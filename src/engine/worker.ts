@@ -77,7 +77,7 @@ const api = {
     listener = onEvent ?? null;
     backend = new OrtBackend({ ...opts, emit: (e) => listener?.(e) });
     served = MODELS;
-    router = createRouter(backend, { models: () => served });
+    router = createRouter(backend, { models: () => served, gradients: true });
     return backend.status();
   },
   async status() {

@@ -270,3 +270,17 @@ function context(
     },
   };
 }
+
+/**
+ * Why `bytes` cannot be differentiated (the refusal's message, naming the ops without a rule), or
+ * null when the reverse pass accepts it. For the page's and the service's upload checks.
+ */
+export function whiteBoxRefusal(bytes: Uint8Array, batch: 1 | 'dynamic'): string | null {
+  try {
+    buildGradientModel(bytes, { inputShape: [batch === 1 ? 1 : null, 1, 28, 28] });
+    return null;
+  } catch (e) {
+    if (e instanceof GradientUnsupportedError) return e.message;
+    return `the reverse pass failed: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}

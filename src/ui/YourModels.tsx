@@ -137,6 +137,17 @@ function ModelItem({ entry }: { entry: CustomModelEntry }) {
         <code>/score</code>; defended <code>/custom/{entry.id}/3/…</code> (resize &amp; pad),{' '}
         <code>/4/…</code> (noise σ 0.1), <code>/blur/…</code>
       </p>
+      {entry.whiteBox !== undefined && (
+        <p
+          className={`small ${entry.whiteBox === null ? 'muted' : 'attack-note--warn'}`}
+          data-testid={`custom-whitebox-${entry.id}`}
+          data-value={entry.whiteBox === null ? 'yes' : 'no'}
+        >
+          {entry.whiteBox === null
+            ? 'White-box attacks (FGSM, PGD) work on it: every op has a gradient rule.'
+            : `Black-box only: white-box attacks cannot differentiate it (${entry.whiteBox}). Every other use works.`}
+        </p>
+      )}
       {ev && <EvaluationView id={entry.id} ev={ev} />}
     </li>
   );

@@ -6,7 +6,9 @@
 
 import { ATTACKS } from '../../attacks';
 import { CLASS_NAMES_EN } from '../../core/labels';
+import { isRandomized } from '../../core/models';
 import { type AttackConfig, isBusy, useAttackStore } from '../../stores/attack';
+import { findModel } from '../customModels';
 import { AttackResultView } from './AttackResultView';
 import { AttackSetup } from './AttackSetup';
 import { modelTitle } from './format';
@@ -41,6 +43,19 @@ function resolvedLoss(config: AttackConfig): unknown {
   }
 }
 
+/** A white-box run's gradient evaluations when it takes every step: steps × restarts × EOT draws. */
+function whiteBoxBudget(config: AttackConfig): number {
+  try {
+    const p = ATTACKS[config.attack].resolve({ ...attackParams(config), targeted: config.targeted });
+    const steps = typeof p.steps === 'number' ? p.steps : 1;
+    const restarts = typeof p.restarts === 'number' ? p.restarts : 1;
+    const model = findModel(config.model);
+    return steps * restarts * (model && isRandomized(model) ? Math.max(1, config.eot) : 1);
+  } catch {
+    return 1;
+  }
+}
+
 function Progress() {
   const status = useAttackStore((s) => s.status);
   const meta = useAttackStore((s) => s.meta);
@@ -49,8 +64,12 @@ function Progress() {
   const config = useAttackStore((s) => s.config);
   const attack = meta?.attack ?? config.attack;
   const norm = meta?.norm ?? config.norm;
-  const budget = meta?.maxQueries ?? config.maxQueries;
-  const queries = result?.queries ?? progress[progress.length - 1]?.queries ?? 0;
+  const white = ATTACKS[attack].kind === 'gradient';
+  // white-box runs count gradient evaluations: steps × restarts (× EOT draws on a randomized model)
+  const budget = white ? whiteBoxBudget(config) : (meta?.maxQueries ?? config.maxQueries);
+  const queries = white
+    ? (result?.gradientEvaluations ?? progress[progress.length - 1]?.queries ?? 0)
+    : (result?.queries ?? progress[progress.length - 1]?.queries ?? 0);
   const busy = isBusy(status);
   if (!busy && !result) return null;
   return (
@@ -60,7 +79,8 @@ function Progress() {
           {busy && <span className="dot dot--loading" aria-hidden="true" />} {STATUS_TEXT[status]}
         </span>
         <span className="attack-progress__queries" data-testid="attack-queries" data-value={queries}>
-          <strong>{queries.toLocaleString('en-US')}</strong> / {budget.toLocaleString('en-US')} queries
+          <strong>{queries.toLocaleString('en-US')}</strong> / {budget.toLocaleString('en-US')}{' '}
+          {white ? 'gradient evaluations' : 'queries'}
         </span>
       </div>
       <span className="progress" aria-hidden="true">

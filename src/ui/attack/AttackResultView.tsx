@@ -365,12 +365,29 @@ function ResultMetrics({
         testId="attack-metric-success"
         raw={String(result.success)}
       />
-      <Metric
-        name="Queries"
-        value={`${result.queries} / ${meta.maxQueries}`}
-        testId="attack-metric-queries"
-        raw={String(result.queries)}
-      />
+      {result.gradientEvaluations === undefined ? (
+        <Metric
+          name="Queries"
+          value={`${result.queries} / ${meta.maxQueries}`}
+          testId="attack-metric-queries"
+          raw={String(result.queries)}
+        />
+      ) : (
+        <>
+          <Metric
+            name="Gradient evaluations"
+            value={String(result.gradientEvaluations)}
+            testId="attack-metric-gradients"
+            raw={String(result.gradientEvaluations)}
+          />
+          <Metric
+            name="Forward queries"
+            value={String(result.queries)}
+            testId="attack-metric-queries"
+            raw={String(result.queries)}
+          />
+        </>
+      )}
       <Metric name="L2" value={num(result.l2)} testId="attack-metric-l2" raw={String(result.l2)} />
       <Metric
         name="L∞"

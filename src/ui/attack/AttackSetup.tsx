@@ -290,7 +290,7 @@ function AttackMethodField({
           values={ATTACK_NAMES}
           label={(n) => (
             <>
-              {ATTACKS[n].title} · {ATTACKS[n].kind}
+              {ATTACKS[n].title} · {ATTACKS[n].kind === 'gradient' ? 'white-box' : ATTACKS[n].kind}
             </>
           )}
         />
@@ -330,7 +330,11 @@ function AttackAbout({ info, targeted }: { info: AttackInfo; targeted: boolean }
   return (
     <p className="attack-setup__about muted small" data-testid="attack-about">
       <strong>{info.title}</strong> · {info.paper} ·{' '}
-      {info.kind === 'decision' ? 'decision-based (labels only)' : 'score-based (probabilities)'}
+      {info.kind === 'decision'
+        ? 'decision-based (labels only)'
+        : info.kind === 'score'
+          ? 'score-based (probabilities)'
+          : 'white-box: reads the gradient of its loss through the model and its defense (averaged over EOT k draws on a randomized one); steps, restarts and loss under Attack parameters'}
       {targeted && info.kind === 'decision' && (
         <> · targeted runs start from a test image the model already assigns to the target class</>
       )}
@@ -467,17 +471,19 @@ export function AttackSetup() {
 
         <EpsField id={id} norm={config.norm} withEps={withEps} />
 
-        <LabelField id={`${id}-budget`} label="Query budget">
-          <ConfigNumber
-            id={`${id}-budget`}
-            field="maxQueries"
-            min={1}
-            step={1}
-            integer
-            invalidText="The query budget must be a whole number ≥ 1"
-            testId="attack-max-queries"
-          />
-        </LabelField>
+        {info.kind !== 'gradient' && (
+          <LabelField id={`${id}-budget`} label="Query budget">
+            <ConfigNumber
+              id={`${id}-budget`}
+              field="maxQueries"
+              min={1}
+              step={1}
+              integer
+              invalidText="The query budget must be a whole number ≥ 1"
+              testId="attack-max-queries"
+            />
+          </LabelField>
+        )}
 
         <GoalField config={config} setConfig={setConfig} />
 

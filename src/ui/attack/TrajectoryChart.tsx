@@ -1,4 +1,7 @@
-/** Distance (decision attacks, SimBA) or loss (Square) against queries spent, as a line chart. */
+/**
+ * Distance (decision attacks, SimBA) or loss (Square) against queries spent, as a line chart; for
+ * the white-box attacks, their loss and the logit margin against gradient evaluations.
+ */
 import { Chart as ChartJS, Filler, LinearScale, LineElement, PointElement, Tooltip } from 'chart.js';
 import { useMemo } from 'react';
 import { Line } from 'react-chartjs-2';
@@ -7,15 +10,22 @@ import { useChartColors } from '../chartColors';
 
 ChartJS.register(LineElement, PointElement, LinearScale, Tooltip, Filler);
 
-export type TrajectoryMetric = 'distance' | 'loss';
+export type TrajectoryMetric = 'distance' | 'loss' | 'whitebox';
 
-/** Square reports its loss; every other attack the distance of its best adversarial. */
+/** Square reports its loss, FGSM and PGD loss and margin; every other attack the distance of its best adversarial. */
 export function metricFor(attack: AttackName): TrajectoryMetric {
+  if (attack === 'fgsm' || attack === 'pgd') return 'whitebox';
   return attack === 'square' ? 'loss' : 'distance';
 }
 
 /** The y axis: the distance in the norm, or which loss Square minimises (its `loss` parameter). */
 export function metricLabel(metric: TrajectoryMetric, norm: Norm, loss?: unknown): string {
+  if (metric === 'whitebox')
+    return loss === 'margin'
+      ? 'margin loss (mean)'
+      : loss === 'dlr'
+        ? 'DLR loss (mean)'
+        : 'cross-entropy loss (mean)';
   if (metric === 'loss')
     return loss === 'ce'
       ? 'cross-entropy loss'
@@ -23,6 +33,19 @@ export function metricLabel(metric: TrajectoryMetric, norm: Norm, loss?: unknown
         ? 'margin loss (below 0: fooled)'
         : 'loss (margin or cross-entropy)';
   return norm === 'l2' ? 'L2 distance' : 'L∞ distance';
+}
+
+/** The finite values of one field of the points, against their x (queries or gradient evaluations). */
+function seriesOf(
+  points: readonly TrajectoryPoint[],
+  k: 'loss' | 'distance' | 'margin',
+): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  for (const p of points) {
+    const y = p[k];
+    if (typeof y === 'number' && Number.isFinite(y)) out.push({ x: p.queries, y });
+  }
+  return out;
 }
 
 export interface TrajectoryChartProps {
@@ -36,15 +59,11 @@ export interface TrajectoryChartProps {
 
 export function TrajectoryChart({ points, metric, norm, maxQueries, loss }: TrajectoryChartProps) {
   const colors = useChartColors();
-  const series = useMemo(() => {
-    const out: { x: number; y: number }[] = [];
-    for (const p of points) {
-      const y = p[metric];
-      if (typeof y === 'number' && Number.isFinite(y)) out.push({ x: p.queries, y });
-    }
-    return out;
-  }, [points, metric]);
+  const key = metric === 'whitebox' ? 'loss' : metric;
+  const series = useMemo(() => seriesOf(points, key), [points, key]);
+  const margin = useMemo(() => (metric === 'whitebox' ? seriesOf(points, 'margin') : []), [points, metric]);
   const label = metricLabel(metric, norm, loss);
+  const xLabel = metric === 'whitebox' ? 'gradient evaluations' : 'queries';
   const last = series[series.length - 1];
 
   return (
@@ -53,6 +72,7 @@ export function TrajectoryChart({ points, metric, norm, maxQueries, loss }: Traj
       data-testid="attack-chart"
       data-metric={metric}
       data-points={series.length}
+      data-margin={margin.length ? margin[margin.length - 1].y : undefined}
     >
       <div className="attack-chart__canvas">
         <Line
@@ -67,8 +87,21 @@ export function TrajectoryChart({ points, metric, norm, maxQueries, loss }: Traj
                 borderWidth: 2,
                 pointRadius: series.length > 40 ? 0 : 2,
                 stepped: metric === 'distance' ? 'before' : false,
-                fill: true,
+                fill: metric !== 'whitebox',
               },
+              ...(metric === 'whitebox'
+                ? [
+                    {
+                      label: 'logit margin z_y − max other (below 0: fooled)',
+                      data: margin,
+                      borderColor: colors.muted,
+                      borderDash: [4, 3],
+                      borderWidth: 2,
+                      pointRadius: margin.length > 40 ? 0 : 2,
+                      fill: false,
+                    },
+                  ]
+                : []),
             ],
           }}
           options={{
@@ -79,11 +112,11 @@ export function TrajectoryChart({ points, metric, norm, maxQueries, loss }: Traj
             normalized: true,
             interaction: { mode: 'nearest', intersect: false, axis: 'x' },
             plugins: {
-              legend: { display: false },
+              legend: { display: metric === 'whitebox', labels: { color: colors.muted, boxWidth: 12 } },
               tooltip: {
                 callbacks: {
-                  title: (items) => `${items[0]?.parsed.x ?? 0} queries`,
-                  label: (ctx) => `${label}: ${Number(ctx.parsed.y).toPrecision(4)}`,
+                  title: (items) => `${items[0]?.parsed.x ?? 0} ${xLabel}`,
+                  label: (ctx) => `${ctx.dataset.label}: ${Number(ctx.parsed.y).toPrecision(4)}`,
                 },
               },
             },
@@ -92,13 +125,17 @@ export function TrajectoryChart({ points, metric, norm, maxQueries, loss }: Traj
                 type: 'linear',
                 min: 0,
                 suggestedMax: maxQueries,
-                title: { display: true, text: 'queries', color: colors.muted },
+                title: { display: true, text: xLabel, color: colors.muted },
                 ticks: { color: colors.muted, maxTicksLimit: 6 },
                 grid: { color: colors.grid },
               },
               y: {
                 type: 'linear',
-                title: { display: true, text: label, color: colors.muted },
+                title: {
+                  display: true,
+                  text: metric === 'whitebox' ? 'loss / margin' : label,
+                  color: colors.muted,
+                },
                 ticks: { color: colors.muted, maxTicksLimit: 6 },
                 grid: { color: colors.grid },
               },
@@ -107,8 +144,8 @@ export function TrajectoryChart({ points, metric, norm, maxQueries, loss }: Traj
         />
       </div>
       <figcaption className="sr-only">
-        {label} against queries:{' '}
-        {last ? `${last.y.toPrecision(4)} after ${last.x} queries` : 'no point recorded yet'}
+        {label} against {xLabel}:{' '}
+        {last ? `${last.y.toPrecision(4)} after ${last.x} ${xLabel}` : 'no point recorded yet'}
       </figcaption>
     </figure>
   );

@@ -14,7 +14,10 @@ import { CLASS_NAMES_DE } from '../../../src/core/labels';
 import { Rng } from '../../../src/core/prng';
 import { binaryProblem, inUnitBox, LinearModel, TallyOracle, threeClassProblem } from './linear';
 
-const extra: Record<AttackName, Record<string, unknown>> = {
+/** The black-box attacks (FGSM and PGD read gradients: test/unit/attacks/whitebox.test.ts). */
+const BLACK_BOX = ATTACK_NAMES.filter((n) => ATTACKS[n].kind !== 'gradient');
+
+const extra: Partial<Record<AttackName, Record<string, unknown>>> = {
   hopskipjump: {},
   boundary: {},
   simba: {},
@@ -23,8 +26,19 @@ const extra: Record<AttackName, Record<string, unknown>> = {
 };
 
 describe('attack registry', () => {
-  it('lists the five attacks with kind, norms and defaults', () => {
-    expect(ATTACK_NAMES.sort()).toEqual(['boundary', 'hopskipjump', 'random', 'simba', 'square']);
+  it('lists the seven attacks with kind, norms and defaults', () => {
+    expect([...ATTACK_NAMES].sort()).toEqual([
+      'boundary',
+      'fgsm',
+      'hopskipjump',
+      'pgd',
+      'random',
+      'simba',
+      'square',
+    ]);
+    expect(BLACK_BOX).toHaveLength(5);
+    expect(ATTACKS.pgd.kind).toBe('gradient');
+    expect(ATTACKS.fgsm.resolve({ eps: 0.2 })).toEqual({ norm: 'linf', eps: 0.2, loss: 'ce' });
     expect(ATTACKS.hopskipjump.kind).toBe('decision');
     expect(ATTACKS.boundary.norms).toEqual(['l2']);
     expect(ATTACKS.simba.kind).toBe('score');
@@ -38,7 +52,7 @@ describe('attack registry', () => {
     // pixels on the box edges, so clipping matters
     const x = Float32Array.from(pb.x, (v, i) => (i % 5 === 0 ? 0 : i % 5 === 1 ? 1 : v));
     const label = pb.model.label(x);
-    for (const name of ATTACK_NAMES) {
+    for (const name of BLACK_BOX) {
       for (const budget of [0, 3, 61, 250]) {
         const tally = new TallyOracle(pb.model);
         const opts = { x, label, maxQueries: budget, seed: 7, ...extra[name] };
@@ -63,7 +77,7 @@ describe('attack registry', () => {
 
   it('every attack under EOT(k = 3): charged 3 queries per image, never over budget', async () => {
     const pb = binaryProblem(1, 64, 0.3);
-    for (const name of ATTACK_NAMES) {
+    for (const name of BLACK_BOX) {
       const tally = new TallyOracle(pb.model);
       const eot = withEOT(tally, 3);
       const r = await runAttack(name, { x: pb.x, label: 0, maxQueries: 100, seed: 1, ...extra[name] }, eot);
@@ -71,6 +85,13 @@ describe('attack registry', () => {
       expect(r.queries, name).toBe(tally.images);
       expect(r.queries % 3, name).toBe(0);
     }
+  });
+
+  it('white-box attacks refuse an oracle without gradients, saying where gradients come from', async () => {
+    const pb = binaryProblem(1, 64, 0.3);
+    await expect(runAttack('pgd', { x: pb.x, label: 0, maxQueries: 10, seed: 1 }, pb.model)).rejects.toThrow(
+      /PGD is white-box: the oracle needs gradient\(\)/,
+    );
   });
 
   it('decision attacks accept a score-only oracle; score attacks refuse a decision-only one', async () => {
@@ -86,7 +107,7 @@ describe('attack registry', () => {
 
   it('attackKey: stable, from options or result params alike, per-sample values left out', async () => {
     const pb = binaryProblem(1, 64, 0.3);
-    for (const name of ATTACK_NAMES) {
+    for (const name of BLACK_BOX) {
       const opts = { x: pb.x, label: 0, maxQueries: 40, seed: 1, ...extra[name] };
       const r = await runAttack(name, opts, pb.model);
       const k1 = attackKey(name, opts);
