@@ -23,6 +23,7 @@ import {
 } from '../src/core/custom-models';
 import { type GradientEngine, ModelUnavailableError } from '../src/core/engine';
 import { weightFileProblem } from '../src/core/models';
+import { whiteBoxRefusal } from '../src/gradients/build';
 import { evaluateGradient, type GradientRuns } from '../src/gradients/evaluate';
 import { createGradientSessions, type GradientSlot } from './gradient-sessions';
 
@@ -451,6 +452,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         sha256: sha256Hex(bytes),
         bytes: bytes.byteLength,
         spec,
+        whiteBox: whiteBoxRefusal(bytes, spec.batch),
       };
       const previous = slots.get(weights);
       if (previous) {

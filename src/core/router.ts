@@ -5,7 +5,7 @@
  */
 
 import { type ApiRequest, type ApiResponse, modelRoute } from './api';
-import { CUSTOM_PREFIX, describeCustomModel } from './custom-models';
+import { describeCustomModel } from './custom-models';
 import { applyPreprocessor, type PreprocessDraw } from './defenses';
 import { type GradientEngine, type InferenceEngine, ModelUnavailableError, RunAbortedError } from './engine';
 import { answerGradient } from './gradient-route';
@@ -14,14 +14,13 @@ import { CLASS_NAMES_DE, NUM_CLASSES } from './labels';
 import { argmaxRows, softmaxRows, splitRows } from './math';
 import { ARCH_LABEL, DEFENSE_LABEL, MODELS, type ModelInfo, type PreprocessorSpec } from './models';
 import { deriveSeed, freshSeed, Rng } from './prng';
+import { parseModelPath } from './routes';
 
 export { deriveSeed };
 
 import { MAX_BATCH, MAX_BODY_BYTES, MAX_SEED, MAX_SIDE, parseRequestBody } from './request';
 
-export type Action = 'decision' | 'score' | 'gradient';
-
-export type ParsedPath = { kind: 'root' } | { kind: 'model'; modelId: string; action: Action };
+export { type Action, type ParsedPath, parseModelPath } from './routes';
 
 export interface RouterOptions {
   /**
@@ -119,35 +118,6 @@ export async function classifyInputs(
     seed: base,
     inferenceMs,
   };
-}
-
-/**
- * `/`, `/<arch>/<action>`, `/<arch>/<d>/<action>` (→ model `<arch>_<d>`), with an optional trailing
- * slash, query string and fragment; a custom model's `/custom/<id>/<action>` (→ model `custom/<id>`)
- * and `/custom/<id>/<variant>/<action>` (→ `custom/<id>/<variant>`). The model ID is not checked
- * here; null when no route matches.
- */
-export function parseModelPath(path: string): ParsedPath | null {
-  const bare = String(path).split(/[?#]/, 1)[0];
-  if (!bare.startsWith('/')) return null;
-  const trimmed = bare.length > 1 && bare.endsWith('/') ? bare.slice(1, -1) : bare.slice(1);
-  if (trimmed === '') return { kind: 'root' };
-  let segments: string[];
-  try {
-    segments = trimmed.split('/').map(decodeURIComponent);
-  } catch {
-    return null; // malformed %-escape
-  }
-  // an escaped slash inside a segment would reach a model under another path shape
-  if (segments.some((s) => s === '' || s.includes('/'))) return null;
-  const action = segments[segments.length - 1];
-  if (action !== 'decision' && action !== 'score' && action !== 'gradient') return null;
-  if (segments[0] === CUSTOM_PREFIX && (segments.length === 3 || segments.length === 4)) {
-    return { kind: 'model', modelId: segments.slice(0, -1).join('/'), action };
-  }
-  if (segments.length === 2) return { kind: 'model', modelId: segments[0], action };
-  if (segments.length === 3) return { kind: 'model', modelId: `${segments[0]}_${segments[1]}`, action };
-  return null;
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {

@@ -6,6 +6,7 @@
  */
 import { type ApiRequest, type ApiResponse, errorBody } from '../core/api';
 import { ownErrorKind } from '../core/errors';
+import { parseModelPath } from '../core/routes';
 
 export interface ShimLogEntry {
   time: number;
@@ -21,14 +22,12 @@ export interface ShimLogEntry {
 type Handler = (req: ApiRequest) => Promise<ApiResponse>;
 
 /**
- * `/`, any one- or two-segment path ending in /decision or /score (unknown models get a JSON 404),
- * and an uploaded model's `/custom/<id>/<variant>/decision|score`.
+ * The router's own paths (core/routes.ts): `/`, `/<model>/decision|score|gradient` with one or two
+ * segments of model (unknown models get a JSON 404), and an uploaded model's
+ * `/custom/<id>[/<variant>]/…`.
  */
-const API_PATH =
-  /^\/(?:[^/]+\/(?:[^/]+\/)?(?:decision|score)\/?)?$|^\/custom\/[^/]+\/[^/]+\/(?:decision|score)\/?$/;
-
 export function isApiPath(pathname: string): boolean {
-  return API_PATH.test(pathname);
+  return parseModelPath(pathname) !== null;
 }
 
 export function installFetchShim(handler: Handler, onExchange?: (e: ShimLogEntry) => void): () => void {
