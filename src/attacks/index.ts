@@ -4,6 +4,15 @@
  *
  * Everything here is plain TypeScript without DOM APIs: it runs in a Web Worker and in Node.
  */
+
+import {
+  APGD_PARAMS,
+  APGD_T_PARAMS,
+  type ApgdParams,
+  type ApgdTParams,
+  apgdAttack,
+  resolveApgdParams,
+} from './apgd';
 import {
   BOUNDARY_DEFAULTS,
   BOUNDARY_PARAMS,
@@ -64,7 +73,17 @@ export { pSelection, SQUARE_DEFAULTS, type SquareOptions, type SquareParams, squ
 export type * from './types';
 export { l2Distance, linfDistance } from './vec';
 
-export type AttackName = 'hopskipjump' | 'boundary' | 'simba' | 'square' | 'random' | 'fgsm' | 'pgd';
+export type AttackName =
+  | 'hopskipjump'
+  | 'boundary'
+  | 'simba'
+  | 'square'
+  | 'random'
+  | 'fgsm'
+  | 'pgd'
+  | 'apgd-ce'
+  | 'apgd-t';
+export { APGD_PARAMS, APGD_T_PARAMS, apgd, apgdTargeted, resolveApgdParams } from './apgd';
 export {
   FGSM_PARAMS,
   fgsm,
@@ -252,6 +271,48 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     resolve: (o) => ({ ...resolvePgdParams(o as Partial<PgdParams>) }),
     run: (o, oracle) =>
       whiteBoxAttack('pgd', o as AttackOptions & Partial<PgdParams>, asWhiteBox('PGD', oracle)),
+  },
+  'apgd-ce': {
+    name: 'apgd-ce',
+    title: 'APGD-CE',
+    paper: 'Croce & Hein, ICML 2020 (AutoAttack)',
+    kind: 'gradient',
+    norms: ['linf', 'l2'],
+    targeted: false,
+    needsStart: false,
+    params: APGD_PARAMS.omit({ loss: true }),
+    defaults: {
+      norm: 'linf',
+      linf: { eps: 0.1 },
+      l2: { eps: 1.5 },
+      nIter: 100,
+      restarts: 1,
+      rho: 0.75,
+      momentum: 0.75,
+    },
+    resolve: (o) => {
+      const { targets: _t, loss: _l, ...p } = resolveApgdParams(o as Partial<ApgdParams>);
+      return p;
+    },
+    run: (o, oracle) =>
+      apgdAttack('apgd-ce', o as AttackOptions & Partial<ApgdTParams>, asWhiteBox('APGD-CE', oracle)),
+  },
+  'apgd-t': {
+    name: 'apgd-t',
+    title: 'APGD-T',
+    paper: 'Croce & Hein, ICML 2020 (AutoAttack)',
+    kind: 'gradient',
+    norms: ['linf', 'l2'],
+    targeted: false,
+    needsStart: false,
+    params: APGD_T_PARAMS,
+    defaults: { norm: 'linf', linf: { eps: 0.1 }, l2: { eps: 1.5 }, nIter: 100, restarts: 1, targets: 9 },
+    resolve: (o) => {
+      const { loss: _l, ...p } = resolveApgdParams(o as Partial<ApgdTParams>);
+      return p;
+    },
+    run: (o, oracle) =>
+      apgdAttack('apgd-t', o as AttackOptions & Partial<ApgdTParams>, asWhiteBox('APGD-T', oracle)),
   },
 };
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createNodeEngine, type NodeEngine } from '../../server/node-engine';
 import type { PlaygroundWindow } from '../../src/app/playground-api';
+import { apgd, apgdTargeted } from '../../src/attacks/apgd';
 import {
   type AnyOracle,
   createHttpOracle,
@@ -433,9 +434,13 @@ abstract class NodeAttackBackend {
   async whiteBox(call: WhiteBoxCall): Promise<WhiteBoxResult[]> {
     const eot = call.eot ?? 1;
     const oracle = apiWhiteBoxOracle(this.post, call.model, call.randomized, eot, call.seeds[0]);
+    const images = { xs: call.xs, labels: call.labels, quantize: true };
+    if (call.type === 'apgd-ce')
+      return (await apgd({ ...call.options, ...images, seeds: call.seeds, loss: 'ce' }, oracle)).results;
+    if (call.type === 'apgd-t')
+      return (await apgdTargeted({ ...call.options, ...images, seeds: call.seeds }, oracle)).results;
     const attack = call.type === 'fgsm' ? fgsm : pgd;
-    const options = { ...call.options, xs: call.xs, labels: call.labels, seed: call.seeds, quantize: true };
-    return (await attack(options, oracle)).results;
+    return (await attack({ ...call.options, ...images, seed: call.seeds }, oracle)).results;
   }
 }
 

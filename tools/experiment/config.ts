@@ -5,6 +5,7 @@
  * Pure: runs in Node (the runner, merge, tests) and in the page.
  */
 import { z } from 'zod';
+import { APGD_PARAMS, APGD_T_PARAMS, resolveApgdParams } from '../../src/attacks/apgd';
 import { ATTACKS, attackKey as libraryAttackKey, snakeCase } from '../../src/attacks/index';
 import { EPS, epsProblem, NORM } from '../../src/attacks/params';
 import { FGSM_PARAMS, PGD_PARAMS, type PgdParams, resolvePgdParams } from '../../src/attacks/whitebox';
@@ -50,9 +51,14 @@ function libraryAttackSchema<T extends LibraryAttack>(type: T) {
 }
 
 /** The white-box attacks (src/attacks/whitebox.ts): gradient steps, no query budget. */
-export const WHITEBOX_ATTACKS = ['fgsm', 'pgd'] as const;
+export const WHITEBOX_ATTACKS = ['fgsm', 'pgd', 'apgd-ce', 'apgd-t'] as const;
 export type WhiteBoxAttack = (typeof WHITEBOX_ATTACKS)[number];
-const WHITEBOX_PARAMS = { fgsm: FGSM_PARAMS, pgd: PGD_PARAMS } as const;
+const WHITEBOX_PARAMS = {
+  fgsm: FGSM_PARAMS,
+  pgd: PGD_PARAMS,
+  'apgd-ce': APGD_PARAMS.omit({ loss: true }),
+  'apgd-t': APGD_T_PARAMS,
+} as const;
 
 /** A white-box attack's config entry: its declared parameters in snake_case (`step_size`). */
 function whiteBoxSchema<T extends WhiteBoxAttack>(type: T) {
@@ -70,6 +76,8 @@ export const attackSchema = z.discriminatedUnion('type', [
   ]),
   whiteBoxSchema('fgsm'),
   whiteBoxSchema('pgd'),
+  whiteBoxSchema('apgd-ce'),
+  whiteBoxSchema('apgd-t'),
 ]);
 export type AttackSpec = z.infer<typeof attackSchema>;
 export const ATTACK_TYPES = ['none', 'noise', ...LIBRARY_ATTACKS, ...WHITEBOX_ATTACKS] as const;
@@ -350,6 +358,10 @@ export function libraryAttack(spec: AttackSpec): ResolvedAttack['library'] {
  */
 export function whiteBoxAttack(spec: AttackSpec): ResolvedAttack['whiteBox'] {
   if (!isWhiteBoxAttack(spec.type)) return undefined;
+  if (spec.type === 'apgd-ce' || spec.type === 'apgd-t') {
+    const { targets, loss: _loss, ...p } = resolveApgdParams(libraryOptions(attackParams(spec)));
+    return { options: spec.type === 'apgd-t' ? { ...p, targets } : p };
+  }
   const o = libraryOptions(attackParams(spec)) as Partial<PgdParams>;
   const fgsm = spec.type === 'fgsm' && { steps: 1, stepSize: o.eps, restarts: 1, randomStart: false };
   return { options: { ...resolvePgdParams({ ...o, ...fgsm }) } };

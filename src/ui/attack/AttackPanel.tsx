@@ -43,12 +43,14 @@ function resolvedLoss(config: AttackConfig): unknown {
   }
 }
 
-/** A white-box run's gradient evaluations when it takes every step: steps × restarts × EOT draws. */
+/** A white-box run's gradient evaluations when it takes every step: steps × restarts (× targets) × EOT draws. */
 function whiteBoxBudget(config: AttackConfig): number {
   try {
     const p = ATTACKS[config.attack].resolve({ ...attackParams(config), targeted: config.targeted });
-    const steps = typeof p.steps === 'number' ? p.steps : 1;
-    const restarts = typeof p.restarts === 'number' ? p.restarts : 1;
+    const steps = typeof p.steps === 'number' ? p.steps : typeof p.nIter === 'number' ? p.nIter : 1;
+    // APGD-T runs its steps once per target class
+    const restarts =
+      (typeof p.restarts === 'number' ? p.restarts : 1) * (typeof p.targets === 'number' ? p.targets : 1);
     const model = findModel(config.model);
     return steps * restarts * (model && isRandomized(model) ? Math.max(1, config.eot) : 1);
   } catch {

@@ -14,7 +14,7 @@ export type TrajectoryMetric = 'distance' | 'loss' | 'whitebox';
 
 /** Square reports its loss, FGSM and PGD loss and margin; every other attack the distance of its best adversarial. */
 export function metricFor(attack: AttackName): TrajectoryMetric {
-  if (attack === 'fgsm' || attack === 'pgd') return 'whitebox';
+  if (attack === 'fgsm' || attack === 'pgd' || attack === 'apgd-ce' || attack === 'apgd-t') return 'whitebox';
   return attack === 'square' ? 'loss' : 'distance';
 }
 

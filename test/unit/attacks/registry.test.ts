@@ -26,8 +26,10 @@ const extra: Partial<Record<AttackName, Record<string, unknown>>> = {
 };
 
 describe('attack registry', () => {
-  it('lists the seven attacks with kind, norms and defaults', () => {
+  it('lists the nine attacks with kind, norms and defaults', () => {
     expect([...ATTACK_NAMES].sort()).toEqual([
+      'apgd-ce',
+      'apgd-t',
       'boundary',
       'fgsm',
       'hopskipjump',
