@@ -5,14 +5,7 @@
  * Everything here is plain TypeScript without DOM APIs: it runs in a Web Worker and in Node.
  */
 
-import {
-  APGD_PARAMS,
-  APGD_T_PARAMS,
-  type ApgdParams,
-  type ApgdTParams,
-  apgdAttack,
-  resolveApgdParams,
-} from './apgd';
+import { APGD_PARAMS, APGD_T_PARAMS, type ApgdParams, type ApgdTParams, resolveApgdParams } from './apgd';
 import {
   BOUNDARY_DEFAULTS,
   BOUNDARY_PARAMS,
@@ -48,6 +41,7 @@ import {
 import type { AttackKind, AttackOptions, AttackResult, Norm } from './types';
 import { resolveShape } from './vec';
 import {
+  apgdAttack,
   FGSM_PARAMS,
   isWhiteBoxOracle,
   PGD_PARAMS,

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { Rng } from '../core/prng';
 import type { GradientBatch } from '../gradients/eot';
 import type { LossSpec } from '../gradients/losses';
+import { type ApgdTParams, apgd, apgdTargeted } from './apgd';
 import { projectToBall } from './ball';
 import { EPS, epsProblem, NORM, POS_INT } from './params';
 import type { AttackOptions, AttackResult, Norm, TrajectoryPoint } from './types';
@@ -329,4 +330,41 @@ export async function whiteBoxAttack(
 /** Whether an oracle can answer gradients (the white-box attacks need one that does). */
 export function isWhiteBoxOracle(o: unknown): o is WhiteBoxOracle {
   return typeof (o as Partial<WhiteBoxOracle>)?.gradient === 'function';
+}
+
+/** One image through APGD-CE or APGD-T, as the attack lab and the registry run attacks. */
+export async function apgdAttack(
+  kind: 'apgd-ce' | 'apgd-t',
+  o: AttackOptions & Partial<ApgdTParams>,
+  oracle: WhiteBoxOracle,
+): Promise<AttackResult> {
+  const t0 = globalThis.performance?.now() ?? Date.now();
+  const trajectory: TrajectoryPoint[] = [];
+  const options = {
+    ...o,
+    xs: [o.x],
+    labels: [o.label],
+    seeds: [o.seed],
+    onStep: (p: { loss: number; gradientEvaluations: number }) => {
+      const point = { queries: p.gradientEvaluations, loss: p.loss };
+      trajectory.push(point);
+      o.onProgress?.(point);
+    },
+  };
+  const run =
+    kind === 'apgd-ce' ? await apgd({ ...options, loss: 'ce' }, oracle) : await apgdTargeted(options, oracle);
+  const r = run.results[0];
+  return {
+    adversarial: r.adversarial,
+    success: r.success,
+    queries: r.forwardQueries,
+    gradientEvaluations: r.gradientEvaluations,
+    l2: r.l2,
+    linf: r.linf,
+    trajectory,
+    wallMs: (globalThis.performance?.now() ?? Date.now()) - t0,
+    originalLabel: r.originalLabel,
+    adversarialLabel: r.adversarialLabel,
+    params: { ...run.params, whiteBox: true, randomized: run.randomized },
+  };
 }

@@ -6,7 +6,7 @@
  * window order, as PyTorch's CPU max_pool2d does.
  */
 
-import { convPads, windowOut } from './shapes';
+import { convPads, windowOut } from './params';
 import { g0, reshapeTarget, staticDim, unbroadcast, unsupported, type VjpContext, type VjpRule } from './vjp';
 
 interface Window {

@@ -5,7 +5,7 @@
  * with Pad and Reshape, a Gather of constant indices pads each selected slice back into place.
  */
 
-import { axesParam, sliceParams } from './shapes';
+import { axesParam, sliceParams } from './params';
 import { g0, reshapeTarget, staticDim, unbroadcast, unsupported, type VjpContext, type VjpRule } from './vjp';
 
 /** Most constant indices a Gather may select (each costs a Pad in the backward graph). */

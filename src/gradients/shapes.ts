@@ -5,110 +5,21 @@
  * the two disagree. Output shapes follow the ONNX operator specification (opset 11 to 21).
  */
 
+import { constantAttr, evaluate, VALUE_LIMIT } from './fold';
 import {
   Attrs,
   type Const,
-  DTYPE,
   GradientUnsupportedError,
   type ModelProto,
   type NodeProto,
   sizeOf,
   tensorToConst,
 } from './onnx-graph';
-
-/** Tensors up to this many elements are evaluated when their inputs are known. */
-const VALUE_LIMIT = 4096;
+import { axesParam, broadcastShapes, convPads, normAxis, sliceParams, windowOut } from './params';
 
 export interface Analysis {
   shapes: Map<string, number[]>;
   values: Map<string, Const>;
-}
-
-export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
-  const r = Math.max(a.length, b.length);
-  const out: number[] = [];
-  for (let i = 0; i < r; i++) {
-    const x = a[a.length - r + i] ?? 1;
-    const y = b[b.length - r + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1)
-      throw new GradientUnsupportedError(`shapes [${a}] and [${b}] do not broadcast`);
-    out.push(x === 1 ? y : x);
-  }
-  return out;
-}
-
-function strides(dims: readonly number[]): number[] {
-  const s = new Array(dims.length).fill(1);
-  for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1] * dims[i + 1];
-  return s;
-}
-
-/** Element-wise op on broadcast constants. */
-function broadcastEval(inputs: Const[], f: (...v: number[]) => number, dtype: number): Const {
-  const dims = inputs.map((c) => c.dims).reduce((a, b) => broadcastShapes(a, b));
-  const n = sizeOf(dims);
-  const st = inputs.map((c) => {
-    const pad = [...new Array(dims.length - c.dims.length).fill(1), ...c.dims];
-    const s = strides(pad);
-    return pad.map((d, i) => (d === 1 ? 0 : s[i]));
-  });
-  const outSt = strides(dims);
-  const data = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const args = inputs.map((c, k) => {
-      let off = 0;
-      let rem = i;
-      for (let d = 0; d < dims.length; d++) {
-        const q = Math.floor(rem / outSt[d]);
-        rem -= q * outSt[d];
-        off += q * st[k][d];
-      }
-      return c.data[off];
-    });
-    data[i] = f(...args);
-  }
-  return { dtype, dims, data };
-}
-
-function normAxis(axis: number, rank: number, what: string): number {
-  const a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    throw new GradientUnsupportedError(`${what}: axis ${axis} is out of range for rank ${rank}`);
-  return a;
-}
-
-/** Resolved Slice parameters per axis: start, step and element count (ONNX clamping rules). */
-export interface SliceAxis {
-  axis: number;
-  start: number;
-  step: number;
-  count: number;
-}
-
-export function resolveSlice(
-  dims: readonly number[],
-  starts: number[],
-  ends: number[],
-  axes: number[],
-  steps: number[],
-): SliceAxis[] {
-  return starts.map((s0, i) => {
-    const axis = normAxis(axes[i], dims.length, 'Slice');
-    const d = dims[axis];
-    const step = steps[i];
-    if (step === 0) throw new GradientUnsupportedError('Slice with step 0');
-    let s = s0 < 0 ? s0 + d : s0;
-    let e = ends[i] < 0 ? ends[i] + d : ends[i];
-    if (step > 0) {
-      s = Math.min(Math.max(s, 0), d);
-      e = Math.min(Math.max(e, 0), d);
-    } else {
-      s = Math.min(Math.max(s, 0), d - 1);
-      e = Math.min(Math.max(e, -1), d - 1);
-    }
-    const count = Math.max(0, Math.ceil((e - s) / step));
-    return { axis, start: s, step, count };
-  });
 }
 
 /** The model's view of the analysis: input values and shapes by name. */
@@ -134,90 +45,6 @@ class Scope {
       );
     return v.data;
   }
-}
-
-/** Slice inputs (opset ≥ 10) or attributes (older). */
-export function sliceParams(
-  node: NodeProto,
-  at: Attrs,
-  scope: Pick<Scope, 'ints' | 'shape' | 'opset'>,
-): SliceAxis[] {
-  const inp = node.input ?? [];
-  const dims = scope.shape(inp[0]);
-  let starts: number[];
-  let ends: number[];
-  let axes: number[];
-  let steps: number[];
-  if (scope.opset < 10) {
-    starts = at.ints('starts', []);
-    ends = at.ints('ends', []);
-    axes = at.ints(
-      'axes',
-      starts.map((_, i) => i),
-    );
-    steps = starts.map(() => 1);
-  } else {
-    starts = scope.ints(inp[1], 'Slice starts');
-    ends = scope.ints(inp[2], 'Slice ends');
-    axes = inp[3] ? scope.ints(inp[3], 'Slice axes') : starts.map((_, i) => i);
-    steps = inp[4] ? scope.ints(inp[4], 'Slice steps') : starts.map(() => 1);
-  }
-  return resolveSlice(dims, starts, ends, axes, steps);
-}
-
-/** Unsqueeze/Squeeze/Reduce axes: an attribute before `inputFrom`, the second input from then on. */
-export function axesParam(
-  node: NodeProto,
-  at: Attrs,
-  scope: Pick<Scope, 'ints' | 'opset'>,
-  inputFrom: number,
-): number[] | undefined {
-  if (scope.opset < inputFrom) return at.has('axes') ? at.ints('axes', []) : undefined;
-  const name = node.input?.[1];
-  return name ? scope.ints(name, `${node.opType} axes`) : undefined;
-}
-
-/** Explicit [begin…, end…] pads of a Conv/pool node, resolving auto_pad against the input size. */
-export function convPads(
-  at: Attrs,
-  inSpatial: number[],
-  kernel: number[],
-  stridesV: number[],
-  dil: number[],
-): number[] {
-  const autoPad = at.string('auto_pad', 'NOTSET');
-  const r = inSpatial.length;
-  if (autoPad === 'NOTSET') return at.ints('pads', new Array(2 * r).fill(0));
-  if (autoPad === 'VALID') return new Array(2 * r).fill(0);
-  const begin: number[] = [];
-  const end: number[] = [];
-  for (let i = 0; i < r; i++) {
-    const out = Math.ceil(inSpatial[i] / stridesV[i]);
-    const total = Math.max(0, (out - 1) * stridesV[i] + (kernel[i] - 1) * dil[i] + 1 - inSpatial[i]);
-    const small = Math.floor(total / 2);
-    if (autoPad === 'SAME_UPPER') {
-      begin.push(small);
-      end.push(total - small);
-    } else {
-      begin.push(total - small);
-      end.push(small);
-    }
-  }
-  return [...begin, ...end];
-}
-
-/** Spatial output size of a Conv/pool window along one axis. */
-export function windowOut(
-  size: number,
-  k: number,
-  s: number,
-  d: number,
-  pb: number,
-  pe: number,
-  ceil: boolean,
-): number {
-  const span = size + pb + pe - d * (k - 1) - 1;
-  return (ceil ? Math.ceil(span / s) : Math.floor(span / s)) + 1;
 }
 
 type ShapeRule = (node: NodeProto, at: Attrs, s: Scope) => number[][];
@@ -375,100 +202,6 @@ function reduceShape(n: NodeProto, at: Attrs, s: Scope): number[][] {
   return [keep ? x.map((d, i) => (set.has(i) ? 1 : d)) : x.filter((_, i) => !set.has(i))];
 }
 
-/** Values of small tensors on the shape paths; undefined when an input value is unknown. */
-function evaluate(n: NodeProto, at: Attrs, s: Scope, outShape: number[]): Const | undefined {
-  const inp = n.input ?? [];
-  if (n.opType === 'Shape') {
-    const r = s.shape(inp[0]);
-    const b = at.int('start', 0);
-    const start = b < 0 ? b + r.length : b;
-    return { dtype: DTYPE.INT64, dims: outShape, data: r.slice(start, start + outShape[0]) };
-  }
-  if (n.opType === 'Constant') return undefined;
-  const vals = inp.map((i) => (i ? s.value(i) : undefined));
-  if (inp.length === 0 || vals.some((v, i) => inp[i] && !v) || sizeOf(outShape) > VALUE_LIMIT)
-    return undefined;
-  const v = vals as Const[];
-  const ew = (f: (...x: number[]) => number, dtype = v[0].dtype) => broadcastEval(v, f, dtype);
-  switch (n.opType) {
-    case 'Identity':
-    case 'Unsqueeze':
-    case 'Squeeze':
-    case 'Reshape':
-    case 'Flatten':
-      return { dtype: v[0].dtype, dims: outShape, data: v[0].data };
-    case 'Cast': {
-      const to = at.int('to', DTYPE.FLOAT);
-      const isInt = to === DTYPE.INT64 || to === DTYPE.INT32;
-      return { dtype: to, dims: outShape, data: v[0].data.map((x) => (isInt ? Math.trunc(x) : x)) };
-    }
-    case 'Add':
-      return ew((a, b) => a + b);
-    case 'Sub':
-      return ew((a, b) => a - b);
-    case 'Mul':
-      return ew((a, b) => a * b);
-    case 'Div':
-      return ew((a, b) =>
-        v[0].dtype === DTYPE.FLOAT || v[0].dtype === DTYPE.DOUBLE ? a / b : Math.trunc(a / b),
-      );
-    case 'Equal':
-      return ew((a, b) => (a === b ? 1 : 0), DTYPE.BOOL);
-    case 'Where':
-      return broadcastEval([v[0], v[1], v[2]], (c, a, b) => (c ? a : b), v[1].dtype);
-    case 'Expand':
-      return broadcastEval(
-        [v[0], { dtype: v[0].dtype, dims: outShape, data: new Array(sizeOf(outShape)).fill(0) }],
-        (a) => a,
-        v[0].dtype,
-      );
-    case 'ConstantOfShape': {
-      const t = at.map.get('value');
-      const fill =
-        t && typeof t === 'object' && !Array.isArray(t)
-          ? (tensorToConst(t, 1) ?? { dtype: DTYPE.FLOAT, dims: [1], data: [0] })
-          : { dtype: DTYPE.FLOAT, dims: [1], data: [0] };
-      return { dtype: fill.dtype, dims: outShape, data: new Array(sizeOf(outShape)).fill(fill.data[0]) };
-    }
-    case 'Concat': {
-      const axis = normAxis(at.int('axis', 0), outShape.length, 'Concat');
-      const outer = sizeOf(outShape.slice(0, axis));
-      const data: number[] = [];
-      for (let o = 0; o < outer; o++) {
-        for (const c of v) {
-          const inner = sizeOf(c.dims.slice(axis));
-          data.push(...c.data.slice(o * inner, (o + 1) * inner));
-        }
-      }
-      return { dtype: v[0].dtype, dims: outShape, data };
-    }
-    case 'Gather': {
-      const x = v[0];
-      const axis = normAxis(at.int('axis', 0), x.dims.length, 'Gather');
-      const outer = sizeOf(x.dims.slice(0, axis));
-      const inner = sizeOf(x.dims.slice(axis + 1));
-      const d = x.dims[axis];
-      const data: number[] = [];
-      for (let o = 0; o < outer; o++) {
-        for (const i of v[1].data) {
-          const k = i < 0 ? i + d : i;
-          data.push(...x.data.slice((o * d + k) * inner, (o * d + k + 1) * inner));
-        }
-      }
-      return { dtype: x.dtype, dims: outShape, data };
-    }
-    case 'Slice': {
-      if (v[0].dims.length !== 1) return undefined;
-      const [p] = sliceParams(n, at, s);
-      const data: number[] = [];
-      for (let k = 0; k < p.count; k++) data.push(v[0].data[p.start + k * p.step]);
-      return { dtype: v[0].dtype, dims: outShape, data };
-    }
-    default:
-      return undefined;
-  }
-}
-
 /**
  * Shapes of every tensor the model computes (and values of the small ones) for a given input
  * shape. Nodes of op types without a shape rule leave their outputs unknown; the reverse pass
@@ -515,16 +248,4 @@ export function analyse(
     if (v) a.values.set(out[0], v);
   }
   return a;
-}
-
-function constantAttr(at: Attrs): Const | null {
-  const t = at.map.get('value');
-  if (t && typeof t === 'object' && !Array.isArray(t)) return tensorToConst(t);
-  if (at.has('value_float')) return { dtype: DTYPE.FLOAT, dims: [], data: [at.float('value_float', 0)] };
-  if (at.has('value_int')) return { dtype: DTYPE.INT64, dims: [], data: [at.int('value_int', 0)] };
-  const floats = at.map.get('value_floats');
-  if (Array.isArray(floats)) return { dtype: DTYPE.FLOAT, dims: [floats.length], data: floats };
-  const ints = at.map.get('value_ints');
-  if (Array.isArray(ints)) return { dtype: DTYPE.INT64, dims: [ints.length], data: ints };
-  return null;
 }
