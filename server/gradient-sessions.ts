@@ -28,8 +28,11 @@ export interface GradientSessions {
     options: ort.InferenceSession.SessionOptions,
     batch: 1 | 'dynamic',
   ): Promise<GradientSlot>;
-  /** Frees one weight set's gradient session, or all. */
-  release(weights?: string): Promise<void>;
+  /**
+   * Frees one weight set's gradient session, or all, once `after` has settled (the runs queued on
+   * the weight set's forward session, which gradient runs share).
+   */
+  release(weights?: string, after?: Promise<unknown>): Promise<void>;
 }
 
 export function createGradientSessions(): GradientSessions {
@@ -80,12 +83,14 @@ export function createGradientSessions(): GradientSessions {
       }
       return slot;
     },
-    async release(weights) {
+    async release(weights, after) {
       const names = weights === undefined ? [...slots.keys()] : [weights];
       await Promise.all(
         names.map(async (name) => {
           const slot = slots.get(name);
+          // new requests build a new session at once; the old one is freed once its runs are done
           slots.delete(name);
+          await after?.catch(() => {});
           try {
             await (await slot)?.session.release();
           } catch {

@@ -301,6 +301,11 @@ async function freeSlot(slot: Promise<Slot>): Promise<void> {
   }
 }
 
+/** When the runs queued on a slot (forward and gradient runs alike) are done. */
+function settled(slot: Promise<Slot>): Promise<unknown> {
+  return slot.then((s) => s.tail).catch(() => undefined);
+}
+
 /** Runs `run` after the slot's queued runs (one run per session at a time). */
 function queued<T>(slot: Slot, run: () => Promise<T>): Promise<T> {
   const result = slot.tail.then(run);
@@ -355,10 +360,9 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
   const slots = new Map<string, Promise<Slot>>();
   const states = new Map<string, WeightState>();
   const customs = new Map<string, { bytes: Uint8Array; entry: CustomModelEntry }>();
-
   const sessionOptions = cpuSessionOptions(threads);
   const gradients = createGradientSessions();
-
+  const optionsFor = (c: unknown) => (c ? uploadSessionOptions(sessionOptions) : sessionOptions);
   const createSlot = (weights: string) =>
     openSlot(weights, customs.get(weights), modelsDir, verify, sessionOptions);
 
@@ -413,23 +417,22 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
       const slot = await slotFor(weights);
       const c = customs.get(weights);
       const bytes = async () => c?.bytes ?? readWeightFile(modelsDir, weights, verify);
-      const options = c ? uploadSessionOptions(sessionOptions) : sessionOptions;
-      const g = await gradients.get(weights, bytes, options, slot.maxBatch === 1 ? 1 : 'dynamic');
+      const g = await gradients.get(weights, bytes, optionsFor(c), slot.maxBatch === 1 ? 1 : 'dynamic');
       const info = { probabilities: slot.probabilities, maxBatch: slot.maxBatch };
       return queued(slot, () => evaluateGradient(gradientRuns(slot, g), info, inputs, n, specs));
     },
 
     async release(weights?: string): Promise<void> {
-      await gradients.release(weights);
       const names = weights === undefined ? [...slots.keys()] : [weights];
       await Promise.all(
         names.map(async (name) => {
           const slot = slots.get(name);
           slots.delete(name);
           states.delete(name);
-          if (slot) await freeSlot(slot);
+          await Promise.all([gradients.release(name, slot && settled(slot)), slot && freeSlot(slot)]);
         }),
       );
+      if (weights === undefined) await gradients.release(); // any left without a forward session
     },
 
     loaded(): string[] {
@@ -439,8 +442,9 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
     adoptCustom(entry, bytes) {
       const refused = fileRefusal(entry.fileName, bytes);
       if (refused) throw refused;
-      customs.set(customWeightsId(entry.id), { bytes, entry });
-      void gradients.release(customWeightsId(entry.id));
+      const weights = customWeightsId(entry.id);
+      customs.set(weights, { bytes, entry });
+      void gradients.release(weights, slots.has(weights) ? settled(slots.get(weights)!) : undefined);
     },
 
     async addCustom(id, fileName, bytes, outputs = 'logits') {
@@ -460,7 +464,7 @@ export function createNodeEngine(opts: NodeEngineOptions = {}): NodeEngine {
         void previous.then((old) => old.tail.then(() => old.session.release())).catch(() => {});
       }
       customs.set(weights, { bytes, entry });
-      void gradients.release(weights);
+      void gradients.release(weights, previous && settled(previous));
       const slot = Promise.resolve(customSlot(session, entry));
       slots.set(weights, slot);
       states.set(weights, { state: 'ready', ms: 0 });

@@ -168,7 +168,8 @@ async function apgdOnce(
   specs: LossSpec[],
   rngs: Rng[],
   oracle: WhiteBoxOracle,
-  count: { gradients: number },
+  /** gradient evaluations so far: in all, and per image (index into options.xs) */
+  count: { gradients: number; perImage: number[] },
 ): Promise<(Float32Array | null)[]> {
   const { xs } = o;
   // success is misclassification, for APGD-T too (autopgd_base.py's acc)
@@ -176,6 +177,7 @@ async function apgdOnce(
   const initial = active.map((i, k) => start(xs[i], p.norm, p.eps, rngs[k]));
   const first = await oracle.gradient(initial, specs);
   count.gradients += first.evaluations;
+  for (const i of active) count.perImage[i] += first.evaluations / active.length;
   const tracks: Track[] = active.map((i, k) => ({
     i,
     cur: initial[k],
@@ -215,6 +217,7 @@ async function apgdOnce(
       specs,
     );
     count.gradients += out.evaluations;
+    for (const t of tracks) count.perImage[t.i] += out.evaluations / tracks.length;
     let mean = 0;
     tracks.forEach((t, k) => {
       const g = out.items[k];
@@ -276,6 +279,7 @@ async function finish(
   found: (Float32Array | null)[],
   oracle: WhiteBoxOracle,
   gradients: number,
+  perImage: number[],
   params: Record<string, unknown>,
 ): Promise<ApgdRun> {
   const n = o.xs.length;
@@ -288,7 +292,7 @@ async function finish(
     adversarialLabel: preds[i],
     l2: l2Distance(adv, o.xs[i]),
     linf: linfDistance(adv, o.xs[i]),
-    gradientEvaluations: gradients / n,
+    gradientEvaluations: perImage[i],
     forwardQueries: 1,
   }));
   return {
@@ -316,7 +320,7 @@ export async function apgd(
   const p = resolveApgdParams(options);
   const n = options.xs.length;
   const found: (Float32Array | null)[] = new Array(n).fill(null);
-  const count = { gradients: 0 };
+  const count = { gradients: 0, perImage: new Array<number>(n).fill(0) };
   for (let r = 0; r < p.restarts; r++) {
     const active = [...Array(n).keys()].filter((i) => !found[i]);
     if (active.length === 0 || options.signal?.aborted) break;
@@ -328,7 +332,10 @@ export async function apgd(
     });
   }
   const { targets: _t, ...own } = p;
-  return finish(options, p, found, oracle, count.gradients, { attack: `apgd-${p.loss}`, ...own });
+  return finish(options, p, found, oracle, count.gradients, count.perImage, {
+    attack: `apgd-${p.loss}`,
+    ...own,
+  });
 }
 
 /**
@@ -343,13 +350,14 @@ export async function apgdTargeted(
   const p = resolveApgdParams({ ...options, loss: 'dlr' });
   const n = options.xs.length;
   const found: (Float32Array | null)[] = new Array(n).fill(null);
-  const count = { gradients: 0 };
+  const count = { gradients: 0, perImage: new Array<number>(n).fill(0) };
   // the clean logits rank the targets
   const clean = await oracle.gradient(
     options.xs,
     options.labels.map((label) => ({ loss: 'ce', label })),
   );
   count.gradients += clean.evaluations;
+  for (let i = 0; i < n; i++) count.perImage[i] += clean.evaluations / n;
   const ranked = clean.items.map((g) =>
     [...g.logits.keys()].sort((a, b) => g.logits[b] - g.logits[a] || a - b),
   );
@@ -369,5 +377,5 @@ export async function apgdTargeted(
     }
   }
   const { loss: _l, ...own } = p;
-  return finish(options, p, found, oracle, count.gradients, { attack: 'apgd-t', ...own });
+  return finish(options, p, found, oracle, count.gradients, count.perImage, { attack: 'apgd-t', ...own });
 }

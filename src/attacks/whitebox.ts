@@ -138,9 +138,18 @@ function specFor(
   target: number | undefined,
 ): LossSpec {
   if (target === undefined) return { loss, label };
-  // a targeted attack ascends the loss of reaching the target: −CE(target), the target's margin, targeted DLR
   if (loss === 'dlr') return { loss: 'dlr_targeted', label, target };
+  // CE and margin on the target class: the steps descend them (ascentSign), moving towards it
   return { loss, label: target };
+}
+
+/**
+ * +1 where the steps ascend the spec's loss, −1 where they descend it: a targeted attack with CE
+ * or margin computes them on the target class (−CE(t) and z_t − max_{j≠t} z_j are what it ascends);
+ * targeted DLR is already the loss to ascend.
+ */
+function ascentSign(loss: (typeof WHITEBOX_LOSSES)[number], target: number | undefined): number {
+  return target !== undefined && loss !== 'dlr' ? -1 : 1;
 }
 
 /** Uniform in the L∞ ball, or uniform direction × radius ε·u^(1/d) in the L2 ball. */
@@ -245,7 +254,11 @@ export async function pgd(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Pro
       const point = { restart, step: s, loss, margin, gradientEvaluations: evaluations };
       trajectory.push(point);
       options.onStep?.(point);
-      cur = cur.map((c, k) => step(c, out.items[k].gradient, xs[active[k]], p));
+      cur = cur.map((c, k) => {
+        const sign = ascentSign(p.loss, targets[active[k]]);
+        const g = sign === 1 ? out.items[k].gradient : out.items[k].gradient.map((v) => -v);
+        return step(c, g, xs[active[k]], p);
+      });
     }
     // the last iterates as they will be reported, one forward query each
     const candidates = cur.map((c, k) => report(c, active[k]));

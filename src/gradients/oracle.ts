@@ -40,7 +40,7 @@ export type PostApi = (path: string, body: string) => Promise<{ status: number; 
 
 /**
  * The white-box oracle of a service with the gradient extension (`npm run serve -- --gradients`,
- * or a router created with `gradients: true`): `/gradient` and `/decision` batches. Images travel
+ * or a router created with `gradients: true`): `/gradient` batches, and `/score` batches for the classifications. Images travel
  * as 8-bit bytes, so the gradient is taken at the rounded iterate (straight-through rounding).
  * @param randomized the model has a randomized defense (GET / says so): `eot` draws then count
  */

@@ -104,6 +104,7 @@ function averagePool(c: VjpContext): string {
   if (xs.length !== 4) throw unsupported(c, 'only 2-D average pooling has a rule');
   const kernel = c.at.ints('kernel_shape', []);
   const w = windowOf(c, kernel);
+  if (w.dilations.some((d) => d !== 1)) throw unsupported(c, 'dilated average pooling');
   const channels = staticDim(c, x, 1, 'pooling over channels');
   const [, , h, wd] = xs;
   const [, , ho, wo] = c.shape(c.outputs[0]);

@@ -114,6 +114,7 @@ export const STRUCTURE_RULES: Record<string, VjpRule> = {
     vjp: (c) => {
       const mode = c.at.string('mode', 'constant');
       if (mode !== 'constant') throw unsupported(c, `mode "${mode}" (only constant padding has a rule)`);
+      if (c.e.opset >= 18 && c.inputs[3]) throw unsupported(c, 'an axes input (pads over all axes only)');
       const x = c.inputs[0];
       const xs = c.shape(x);
       const pads = c.e.opset < 11 ? c.at.ints('pads', []) : c.ints(c.inputs[1], 'Pad pads');
@@ -182,7 +183,8 @@ function reduceRule(mean: boolean): VjpRule {
       const xs = c.shape(x);
       const axes = axesParam(c.node, c.at, { ints: c.ints, opset: c.e.opset }, mean ? 18 : 13);
       const all = !axes || axes.length === 0;
-      if (all && !mean && c.at.int('noop_with_empty_axes', 0) === 1) return [g0(c)];
+      // noop_with_empty_axes (ReduceSum from 13, ReduceMean from 18): no axes is the identity
+      if (all && c.at.int('noop_with_empty_axes', 0) === 1) return [g0(c)];
       const list = (all ? xs.map((_, i) => i) : axes).map((a) => (a < 0 ? a + xs.length : a));
       let g = g0(c);
       if (c.at.int('keepdims', 1) === 0)

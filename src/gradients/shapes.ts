@@ -195,6 +195,7 @@ const SHAPES: Record<string, ShapeRule> = {
 function reduceShape(n: NodeProto, at: Attrs, s: Scope): number[][] {
   const x = s.shape(n.input?.[0] ?? '');
   const axes = axesParam(n, at, s, n.opType === 'ReduceSum' ? 13 : 18);
+  if ((!axes || axes.length === 0) && at.int('noop_with_empty_axes', 0) === 1) return [x];
   const keep = at.int('keepdims', 1) === 1;
   const set = new Set(
     (axes && axes.length > 0 ? axes : x.map((_, i) => i)).map((a) => normAxis(a, x.length, n.opType ?? '')),

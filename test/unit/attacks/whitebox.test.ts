@@ -123,6 +123,30 @@ describe('PGD on a linear classifier (known minimal perturbation)', () => {
   });
 });
 
+describe('targeted PGD (two live classes on a linear model)', () => {
+  it.each(['ce', 'margin', 'dlr'] as const)('%s: moves the image into the target class', async (loss) => {
+    const rng = new Rng(11);
+    const w = Array.from({ length: 7840 }, () => rng.normal() * 0.05);
+    // only classes 0 and 1 can win: the target is the other one, and steps must go towards it
+    const b = Array.from({ length: 10 }, (_, c) => (c < 2 ? 0 : -100));
+    await engine.addCustom('targeted', 'targeted.onnx', linearModel(w, b));
+    const oracle = engineWhiteBoxOracle(engine, { weights: 'custom/targeted', preprocessor: null }, 1, 0);
+    const x = Float32Array.from({ length: 784 }, () => 0.45 + 0.1 * rng.uniform());
+    const z = [0, 1].map((c) => x.reduce((s, v, i) => s + v * w[c * 784 + i], 0));
+    const label = z[0] >= z[1] ? 0 : 1;
+    const target = 1 - label;
+    let l1 = 0;
+    for (let i = 0; i < 784; i++) l1 += Math.abs(w[i] - w[784 + i]);
+    const r = Math.abs(z[0] - z[1]) / l1;
+    const run = await pgd(
+      { xs: [x], labels: [label], targets: [target], seed: 1, norm: 'linf', eps: 1.1 * r, steps: 40, loss },
+      oracle,
+    );
+    expect(run.results[0].adversarialLabel, `${loss}: radius ${r}`).toBe(target);
+    expect(run.results[0].success).toBe(true);
+  });
+});
+
 describe('PGD-20 strength on the shipped models (L∞ ε 0.1, 200 test images)', () => {
   const set = loadTestSetNode();
   const n = 200;
