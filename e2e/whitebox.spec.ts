@@ -6,40 +6,10 @@
  * black-box only, naming the op.
  */
 import { expect, type Page, test } from '@playwright/test';
-import { onnx } from '../src/gradients/onnx-graph';
+import { softplusModel } from '../test/helpers/onnx-models';
 import { apiFetch, grayRequest, openApp } from './helpers';
 
 const FIXTURES = 'test/fixtures/custom-models';
-
-/** [N,1,28,28] → Softplus(Flatten · W): a valid classifier whose Softplus has no gradient rule. */
-function softplusModel(): Buffer {
-  const w = Array.from({ length: 7840 }, (_, i) => Math.sin(i) * 0.01);
-  const dims = (d: (number | string)[]) =>
-    d.map((v) => (typeof v === 'string' ? { dimParam: v } : { dimValue: v }));
-  return Buffer.from(
-    onnx.ModelProto.encode(
-      onnx.ModelProto.create({
-        irVersion: 8,
-        opsetImport: [{ domain: '', version: 17 }],
-        graph: {
-          name: 'softplus',
-          node: [
-            { opType: 'Flatten', input: ['input'], output: ['f'], name: 'flat' },
-            { opType: 'MatMul', input: ['f', 'w'], output: ['z'], name: 'mm' },
-            { opType: 'Softplus', input: ['z'], output: ['logits'], name: 'sp' },
-          ],
-          initializer: [{ name: 'w', dims: [784, 10], dataType: 1, floatData: w }],
-          input: [
-            { name: 'input', type: { tensorType: { elemType: 1, shape: { dim: dims(['N', 1, 28, 28]) } } } },
-          ],
-          output: [
-            { name: 'logits', type: { tensorType: { elemType: 1, shape: { dim: dims(['N', 10]) } } } },
-          ],
-        },
-      }),
-    ).finish(),
-  );
-}
 
 async function freshPage(page: Page): Promise<void> {
   await openApp(page, '?models=0&backend=wasm');
@@ -80,7 +50,7 @@ test.describe('white-box attacks in the page', () => {
     await page.getByTestId('custom-file-input').setInputFiles({
       name: 'softplus.onnx',
       mimeType: 'application/octet-stream',
-      buffer: softplusModel(),
+      buffer: Buffer.from(softplusModel()),
     });
     const refused = page.getByTestId('custom-whitebox-softplus');
     await expect(refused).toHaveAttribute('data-value', 'no');

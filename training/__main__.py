@@ -1,4 +1,4 @@
-"""Command line: python -m training {train,robust,probe,weights-from-onnx,adversarial-set,im2col,golden-preprocess,golden-gradients,smoke} ..."""
+"""Command line: python -m training {train,robust,probe,weights-from-onnx,adversarial-set,im2col,golden-preprocess,golden-gradients,autoattack-reference,smoke} ..."""
 import argparse
 import sys
 
@@ -77,6 +77,17 @@ def main(argv=None):
     gg.add_argument("--weights", nargs="+", help="weight sets (default: all nine)")
     gg.add_argument("--data-dir", default=data.DEFAULT_DIR)
 
+    aa = sub.add_parser("autoattack-reference", help="the official AutoAttack (a checkout of fra31/auto-attack) on "
+                                                     "shipped files: test/golden/autoattack-reference.json")
+    aa.add_argument("--autoattack-src", required=True, help="folder holding the official `autoattack` package")
+    aa.add_argument("--n", type=int, default=200, help="first N test images (default 200)")
+    aa.add_argument("--weights", nargs="+", default=["0_1", "2_1", "5_1"])
+    aa.add_argument("--eps", type=float, default=25 / 255,
+                    help="L-inf radius (default 25/255: the product's 8-bit grid at eps 0.1)")
+    aa.add_argument("--seed", type=int, default=0)
+    aa.add_argument("--threads", type=int)
+    aa.add_argument("--data-dir", default=data.DEFAULT_DIR)
+
     s = sub.add_parser("smoke", help="train a few batches of each architecture, export, write references")
     s.add_argument("--out", required=True)
     s.add_argument("--data-dir", default=data.DEFAULT_DIR)
@@ -115,6 +126,14 @@ def main(argv=None):
             from .golden_gradients import write_pgd_reference
             write_upload_fixture(a.n, a.data_dir)
             write_pgd_reference(data_dir=a.data_dir)
+    elif a.cmd == "autoattack-reference":
+        import torch
+
+        from .autoattack_reference import write_autoattack_reference
+        if a.threads:
+            torch.set_num_threads(a.threads)
+        write_autoattack_reference(a.autoattack_src, n=a.n, weights=a.weights, eps=a.eps, seed=a.seed,
+                                   data_dir=a.data_dir)
     elif a.cmd == "smoke":
         from .smoke import smoke
         smoke(a.out, data_dir=a.data_dir)

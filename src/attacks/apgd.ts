@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { deriveSeed, Rng } from '../core/prng';
 import type { LossSpec } from '../gradients/losses';
 import { projectToBall } from './ball';
-import { EPS, epsProblem, NORM, POS_INT } from './params';
+import { EPS, NORM, type ParamSchema, POS_INT, resolveThreatModel } from './params';
 import type { Norm } from './types';
 import { l2Distance, linfDistance } from './vec';
 import type { WhiteBoxOracle, WhiteBoxResult } from './whitebox';
@@ -55,15 +55,8 @@ export type ApgdTParams = z.infer<typeof APGD_T_PARAMS>;
 export function resolveApgdParams(
   o: Partial<ApgdParams & ApgdTParams>,
 ): Required<ApgdParams> & { targets: number } {
-  const r = APGD_T_PARAMS.extend({ loss: APGD_PARAMS.shape.loss }).partial().safeParse(o);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new RangeError(`APGD ${issue.path.join('.')}: ${issue.message}`);
-  }
-  const norm = o.norm ?? 'linf';
-  const eps = o.eps ?? (norm === 'linf' ? 0.1 : 1.5);
-  const wrong = epsProblem(eps, norm);
-  if (wrong) throw new RangeError(`APGD: ${wrong}, got ${eps}`);
+  const schema = APGD_T_PARAMS.extend({ loss: APGD_PARAMS.shape.loss }) as unknown as ParamSchema;
+  const { norm, eps } = resolveThreatModel('APGD', schema, o);
   return {
     norm,
     eps,

@@ -43,6 +43,51 @@ export function isScoreOracle(o: AnyOracle): o is ScoreOracle {
   return typeof (o as Partial<ScoreOracle>).score === 'function';
 }
 
+/**
+ * Score oracles for attacks that run side by side (one per image), whose queries go out together:
+ * the calls made while the others are still running are sent as one batch to `oracle`, at most
+ * `maxBatch` images per call. Each attack sees its own answers in order, so its result is the
+ * same as alone on a deterministic model; on a randomized one the draws depend on the batch.
+ * Why our own: the service's batcher (server/batching.ts) groups HTTP requests by time window;
+ * this groups in-process promises by turn of the event loop, with no timer to tune.
+ */
+export function coalescedScoreOracles(oracle: ScoreOracle, maxBatch = 256): () => ScoreOracle {
+  let pending: { x: Float32Array; resolve: (p: Float32Array) => void; reject: (e: unknown) => void }[] = [];
+  let scheduled = false;
+  const later: (f: () => void) => void =
+    typeof globalThis.setImmediate === 'function'
+      ? (f) => globalThis.setImmediate(f)
+      : (f) => setTimeout(f, 0);
+  const flush = () => {
+    scheduled = false;
+    const all = pending;
+    pending = [];
+    for (let i = 0; i < all.length; i += maxBatch) {
+      const part = all.slice(i, i + maxBatch);
+      oracle.score(part.map((p) => p.x)).then(
+        (out) => {
+          for (const [k, p] of part.entries()) p.resolve(out[k]);
+        },
+        (e) => {
+          for (const p of part) p.reject(e);
+        },
+      );
+    }
+  };
+  const one = (x: Float32Array) =>
+    new Promise<Float32Array>((resolve, reject) => {
+      pending.push({ x, resolve, reject });
+      if (!scheduled) {
+        scheduled = true;
+        later(flush);
+      }
+    });
+  return () => ({
+    queryCost: oracle.queryCost,
+    score: (xs) => Promise.all(xs.map(one)),
+  });
+}
+
 /** Thrown when a call would take a counting oracle past its budget; no image of that call was sent. */
 export class BudgetExhausted extends Error {
   override readonly name = 'BudgetExhausted';

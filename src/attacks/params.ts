@@ -126,3 +126,25 @@ function rangeText(s: Record<string, unknown>): string {
 export function snakeCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
+
+/**
+ * The threat model of a white-box attack's options: checks the declared parameters (the first
+ * problem as a RangeError naming the attack and the field), then the norm (default L∞) and ε
+ * (default 0.1 for L∞, 1.5 for L2, each checked by epsProblem).
+ */
+export function resolveThreatModel(
+  attack: string,
+  schema: ParamSchema,
+  o: { norm?: 'l2' | 'linf'; eps?: number },
+): { norm: 'l2' | 'linf'; eps: number } {
+  const r = schema.partial().safeParse(o);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new RangeError(`${attack} ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const norm = o.norm ?? 'linf';
+  const eps = o.eps ?? (norm === 'linf' ? 0.1 : 1.5);
+  const wrong = epsProblem(eps, norm);
+  if (wrong) throw new RangeError(`${attack}: ${wrong}, got ${eps}`);
+  return { norm, eps };
+}

@@ -21,7 +21,7 @@ import type { GradientBatch } from '../gradients/eot';
 import type { LossSpec } from '../gradients/losses';
 import { type ApgdTParams, apgd, apgdTargeted } from './apgd';
 import { projectToBall } from './ball';
-import { EPS, epsProblem, NORM, POS_INT } from './params';
+import { EPS, NORM, type ParamSchema, POS_INT, resolveThreatModel } from './params';
 import type { AttackOptions, AttackResult, Norm, TrajectoryPoint } from './types';
 import { l2Distance, linfDistance } from './vec';
 
@@ -110,15 +110,7 @@ export interface WhiteBoxRun {
 
 /** Resolved PGD parameters (FGSM is PGD with one step of size ε from x). */
 export function resolvePgdParams(o: Partial<PgdParams>): Required<PgdParams> {
-  const r = PGD_PARAMS.partial().safeParse(o);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw new RangeError(`PGD ${issue.path.join('.')}: ${issue.message}`);
-  }
-  const norm = o.norm ?? 'linf';
-  const eps = o.eps ?? (norm === 'linf' ? 0.1 : 1.5);
-  const wrong = epsProblem(eps, norm);
-  if (wrong) throw new RangeError(`PGD: ${wrong}, got ${eps}`);
+  const { norm, eps } = resolveThreatModel('PGD', PGD_PARAMS as unknown as ParamSchema, o);
   const steps = o.steps ?? 20;
   return {
     norm,

@@ -21,15 +21,19 @@ import type { ModelInfo } from './models';
 import { freshSeed as cryptoSeed, deriveSeed } from './prng';
 import { formatIssues, type ParsedBody } from './request';
 
-/** Losses the route takes; "dlr" with a "target" is the targeted DLR loss. */
-export const ROUTE_LOSSES = ['ce', 'margin', 'dlr'] as const;
+/**
+ * Losses the route takes; "dlr" with a "target" is the targeted DLR loss, and "logit_diff" (which
+ * needs a "target") is z_target − z_label, the boundary FAB linearises.
+ */
+export const ROUTE_LOSSES = ['ce', 'margin', 'dlr', 'logit_diff'] as const;
 /** Most gradient evaluations (images × draws) one request may ask for. */
 export const MAX_GRADIENT_EVALUATIONS = 1024;
 
 const REQUIREMENT: Record<string, string> = {
   label: 'the true class, an integer from 0 to 9',
   loss: `one of ${ROUTE_LOSSES.map((l) => `"${l}"`).join(', ')}`,
-  target: 'the target class of the targeted DLR loss, an integer from 0 to 9 other than label',
+  target:
+    'the target class of the targeted DLR loss or of logit_diff, an integer from 0 to 9 other than label',
   eot: `the number of draws averaged for a randomized defense, an integer from 1 to ${MAX_EOT}`,
 };
 
@@ -49,15 +53,21 @@ export function gradientFields(
   const r = fieldsSchema.safeParse(raw);
   if (!r.success) return { ok: false, error: formatIssues(r.error.issues, raw, REQUIREMENT) };
   const { label, loss = 'ce', target, eot = 1 } = r.data;
+  if (loss === 'logit_diff' && target === undefined)
+    return {
+      ok: false,
+      error: 'the "logit_diff" loss needs a field "target", the class whose logit it raises',
+    };
   if (target !== undefined) {
-    if (loss !== 'dlr')
+    if (loss !== 'dlr' && loss !== 'logit_diff')
       return {
         ok: false,
-        error: `field "target" is used by the targeted DLR loss only; send "loss": "dlr" with it (got "loss": "${loss}")`,
+        error: `field "target" is used by the targeted DLR loss and by "logit_diff" only; send "loss": "dlr" or "logit_diff" with it (got "loss": "${loss}")`,
       };
     if (target === label)
       return { ok: false, error: `field "target" must differ from "label" (both are ${label})` };
-    return { ok: true, value: { spec: { loss: 'dlr_targeted', label, target }, eot } };
+    const spec: LossSpec = { loss: loss === 'dlr' ? 'dlr_targeted' : 'logit_diff', label, target };
+    return { ok: true, value: { spec, eot } };
   }
   return { ok: true, value: { spec: { loss, label }, eot } };
 }

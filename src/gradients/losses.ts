@@ -9,17 +9,20 @@
  * - `dlr_targeted`: −(z_y − z_t) / (z_π1 − (z_π3 + z_π4)/2), with π the logits sorted in
  *   decreasing order: Croce & Hein, "Reliable evaluation of adversarial robustness with an
  *   ensemble of diverse parameter-free attacks", ICML 2020, eq. (5) and §3.3; reference code
- *   fra31/auto-attack autoattack/autopgd_base.py (dlr_loss, dlr_loss_targeted), with its 1e-12.
+ *   fra31/auto-attack autoattack/autopgd_base.py (dlr_loss, dlr_loss_targeted), with its 1e-12. * - `logit_diff`: z_t − z_y, the difference of logits whose zero set is the decision boundary
+ *   between the label and the target; FAB linearises it (Croce & Hein, "Minimally distorted
+ *   adversarial examples with a fast adaptive boundary attack", ICML 2020; fab_pt.py,
+ *   get_diff_logits_grads_batch_targeted).
  */
 
-export const LOSSES = ['ce', 'margin', 'dlr', 'dlr_targeted'] as const;
+export const LOSSES = ['ce', 'margin', 'dlr', 'dlr_targeted', 'logit_diff'] as const;
 export type LossName = (typeof LOSSES)[number];
 
 export interface LossSpec {
   loss: LossName;
   /** the true class, 0 … classes−1 */
   label: number;
-  /** the target class of `dlr_targeted` (≠ label) */
+  /** the target class of `dlr_targeted` and `logit_diff` (≠ label) */
   target?: number;
 }
 
@@ -39,6 +42,14 @@ export function bestOther(z: ArrayLike<number>, label: number): number {
   let best = -1;
   for (let j = 0; j < z.length; j++) if (j !== label && (best < 0 || z[j] > z[best])) best = j;
   return best;
+}
+
+function targetOf(spec: LossSpec, k: number): number {
+  const t = spec.target;
+  if (t === undefined || !Number.isInteger(t) || t < 0 || t >= k)
+    throw new RangeError(`target must be an integer in 0…${k - 1}, got ${t}`);
+  if (t === spec.label) throw new RangeError(`target must differ from the label (${spec.label})`);
+  return t;
 }
 
 /**
@@ -87,10 +98,7 @@ export function lossAndGradient(z: ArrayLike<number>, spec: LossSpec): LossValue
     }
     case 'dlr_targeted': {
       if (k < 4) throw new RangeError('the targeted DLR loss needs at least 4 classes');
-      const t = spec.target;
-      if (t === undefined || !Number.isInteger(t) || t < 0 || t >= k)
-        throw new RangeError(`target must be an integer in 0…${k - 1}, got ${t}`);
-      if (t === label) throw new RangeError(`target must differ from the label (${label})`);
+      const t = targetOf(spec, k);
       const r = ranked(z);
       const a = z[label] - z[t];
       const d = z[r[0]] - 0.5 * (z[r[2]] + z[r[3]]) + 1e-12;
@@ -100,6 +108,13 @@ export function lossAndGradient(z: ArrayLike<number>, spec: LossSpec): LossValue
       g[r[0]] += a / (d * d);
       g[r[2]] -= (0.5 * a) / (d * d);
       g[r[3]] -= (0.5 * a) / (d * d);
+      break;
+    }
+    case 'logit_diff': {
+      const t = targetOf(spec, k);
+      value = z[t] - z[label];
+      g[t] = 1;
+      g[label] = -1;
       break;
     }
     default:

@@ -58,7 +58,12 @@ export function apiWhiteBoxOracle(
     async gradient(xs, specs) {
       const batch = xs.map((x, i) => {
         const s = specs[i];
-        const loss = s.loss === 'dlr_targeted' ? { loss: 'dlr', target: s.target } : { loss: s.loss };
+        const loss =
+          s.loss === 'dlr_targeted'
+            ? { loss: 'dlr', target: s.target }
+            : s.loss === 'logit_diff'
+              ? { loss: 'logit_diff', target: s.target }
+              : { loss: s.loss };
         return { ...image(x), label: s.label, ...loss, ...(randomized && eot > 1 ? { eot } : {}) };
       });
       const res = await post(

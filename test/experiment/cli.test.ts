@@ -277,6 +277,56 @@ describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: white-box attacks', () 
   });
 });
 
+describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: AutoAttack', () => {
+  it('runs the standard version on 0_1 and rand on 0_4, natively and against a service, with the same rows and a per-stage table', {
+    timeout: 300_000,
+  }, async () => {
+    const config = join(TMP, 'autoattack.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'autoattack',
+        description: 'AutoAttack on an adversarially trained and a randomized CNN',
+        models: ['0_1', '0_4'],
+        images: { indices: [1, 2, 3] },
+        attacks: [{ type: 'autoattack', eps: 0.1, norm: 'linf', square_queries: 50, eot: 2 }],
+        seed: 0,
+      }),
+    );
+    const native = join(TMP, 'autoattack-native');
+    const r = await cli(['--config', config, '--out', native, '--native', '--no-progress']);
+    expect(r.code, explain(r)).toBe(0);
+    const rs = rows(native).filter((x) => !x.skipped);
+    expect(rs.filter((x) => x.error)).toEqual([]);
+    expect(new Set(rs.filter((x) => x.model === '0_1').map((x) => x.version))).toEqual(new Set(['standard']));
+    const rand = rs.filter((x) => x.model === '0_4');
+    expect(new Set(rand.map((x) => x.version))).toEqual(new Set(['rand']));
+    for (const row of rand) expect(row.flags).toContain('random_output');
+    for (const row of rs) {
+      expect(row.broken_by === null || typeof row.broken_by === 'string').toBe(true);
+      expect(row.success).toBe(row.broken_by !== null);
+      expect(row.linf!).toBeLessThanOrEqual(0.1 + 1e-6);
+    }
+    const md = readFileSync(join(native, 'summary.md'), 'utf8');
+    expect(md).toMatch(/## AutoAttack/);
+    expect(md).toMatch(
+      /\| 0_1 \| standard \| 3 \| .* APGD-CE [0-9.]+ → APGD-T [0-9.]+ → FAB-T [0-9.]+ → Square [0-9.]+ \|/,
+    );
+    expect(md).toMatch(/\| 0_4 \| rand \(EOT 2\) \| 3 \| .* APGD-CE [0-9.]+ → APGD-DLR [0-9.]+ \|/);
+    expect(readFileSync(join(native, 'report.html'), 'utf8')).toMatch(/<h2>AutoAttack<\/h2>/);
+    // FAB-T's logit differences and the rest travel over HTTP the same way
+    const svc = await startService(['0_1', '0_4'], true);
+    try {
+      const endpoint = join(TMP, 'autoattack-endpoint');
+      const e = await cli(['--config', config, '--out', endpoint, '--endpoint', svc.url, '--no-progress']);
+      expect(e.code, explain(e)).toBe(0);
+      expect(comparable(endpoint)).toEqual(comparable(native));
+    } finally {
+      await svc.close();
+    }
+  });
+});
+
 /** The product's HTTP service (npm run serve) on a free port, counting the requests it answers. */
 async function startService(models?: string[], gradients = false) {
   const s = await buildService({

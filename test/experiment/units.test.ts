@@ -150,6 +150,12 @@ describe('experiment config', () => {
     expect(p).toMatch(/^attacks\[3\]\.eps: required field is missing/m);
     expect(p).toMatch(/^attacks\[4\]\.type: /m);
     expect(p).toMatch(/^eot: /m);
+    expect(
+      problems({ ...SMOKE, attacks: [{ type: 'autoattack', norm: 'linf', eps: 0.1, version: 'fast' }] })[0],
+    ).toMatch(/^attacks\[0\]\.version: .*"standard".*"rand"/);
+    expect(problems({ ...SMOKE, attacks: [{ type: 'fab-t', norm: 'l2', eps: 1.5 }] })[0]).toMatch(
+      /^attacks\[0\]\.norm: /,
+    );
     expect(problems({ ...SMOKE, attacks: [{ type: 'none', eps: 1 }] })).toEqual([
       'attacks[0].eps: unknown field (not allowed here)',
     ]);

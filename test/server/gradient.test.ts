@@ -16,8 +16,8 @@ import { toModelInput } from '../../src/core/image';
 import { MODELS } from '../../src/core/models';
 import { imageAt } from '../../src/data/idx';
 import { modelGradient } from '../../src/gradients/eot';
-import { onnx } from '../../src/gradients/onnx-graph';
 import { loadTestSetNode } from '../../tools/lib/test-set-node';
+import { softplusModel } from '../helpers/onnx-models';
 
 const testSet = loadTestSetNode();
 const gray = (i: number, extra: Record<string, unknown> = {}) => ({
@@ -26,43 +26,6 @@ const gray = (i: number, extra: Record<string, unknown> = {}) => ({
   channel: 1,
   ...extra,
 });
-
-/** A classifier [N,1,28,28] → Softplus(Flatten · W): Softplus has no gradient rule. */
-function softplusModel(): Uint8Array {
-  const w = Array.from({ length: 784 * 10 }, (_, i) => Math.sin(i) * 0.01);
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: {
-        name: 'softplus',
-        node: [
-          { opType: 'Flatten', input: ['input'], output: ['f'], name: 'flat' },
-          { opType: 'MatMul', input: ['f', 'w'], output: ['z'], name: 'mm' },
-          { opType: 'Softplus', input: ['z'], output: ['logits'], name: 'sp' },
-        ],
-        initializer: [{ name: 'w', dims: [784, 10], dataType: 1, floatData: w }],
-        input: [
-          {
-            name: 'input',
-            type: {
-              tensorType: {
-                elemType: 1,
-                shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }, { dimValue: 28 }, { dimValue: 28 }] },
-              },
-            },
-          },
-        ],
-        output: [
-          {
-            name: 'logits',
-            type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 10 }] } } },
-          },
-        ],
-      },
-    }),
-  ).finish();
-}
 
 async function post(url: string, body: unknown) {
   const res = await fetch(url, { method: 'POST', body: JSON.stringify(body) });
@@ -152,8 +115,12 @@ describe('POST /<model>/gradient (npm run serve -- --gradients)', () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{}, /missing field "label"/],
       [{ label: 10 }, /field "label" must be the true class, an integer from 0 to 9, got 10/],
-      [{ label: 1, loss: 'hinge' }, /field "loss" must be one of "ce", "margin", "dlr", got "hinge"/],
-      [{ label: 1, target: 2 }, /field "target" is used by the targeted DLR loss only/],
+      [
+        { label: 1, loss: 'hinge' },
+        /field "loss" must be one of "ce", "margin", "dlr", "logit_diff", got "hinge"/,
+      ],
+      [{ label: 1, loss: 'logit_diff' }, /the "logit_diff" loss needs a field "target"/],
+      [{ label: 1, target: 2 }, /field "target" is used by the targeted DLR loss and by "logit_diff" only/],
       [{ label: 1, loss: 'dlr', target: 1 }, /field "target" must differ from "label"/],
       [{ label: 1, eot: 0 }, /field "eot" must be/],
     ];

@@ -16,6 +16,8 @@ import type { Browser, Page } from 'playwright-core';
 import { createNodeEngine, type NodeEngine } from '../../server/node-engine';
 import type { PlaygroundWindow } from '../../src/app/playground-api';
 import { apgd, apgdTargeted } from '../../src/attacks/apgd';
+import { autoAttack } from '../../src/attacks/autoattack';
+import { fabTargeted } from '../../src/attacks/fab';
 import {
   type AnyOracle,
   createHttpOracle,
@@ -31,6 +33,7 @@ import { ApiError, parseScoreAnswer } from '../../src/core/api';
 import { type CustomModelEntry, customModelInfos } from '../../src/core/custom-models';
 import { isError, WorkerDiedError } from '../../src/core/errors';
 import { MODELS, type ModelInfo } from '../../src/core/models';
+import { deriveSeed } from '../../src/core/prng';
 import { createRouter } from '../../src/core/router';
 import { type ScoreItem, scoreBody, scoreRoute } from '../../src/experiment/api';
 import type { PageAttackRequest } from '../../src/experiment/page-api';
@@ -88,13 +91,20 @@ export interface WhiteBoxCall {
   eot?: number;
 }
 
+/** A white-box attack's result for one image; AutoAttack adds its stage, version and flags. */
+export type WhiteBoxOutcome = WhiteBoxResult & {
+  brokenBy?: string | null;
+  version?: 'standard' | 'rand';
+  flags?: string[];
+};
+
 export interface ExperimentBackend {
   readonly mode: 'browser' | 'endpoint' | 'native';
   /**
    * FGSM/PGD on the images of one model; every image's result depends on its own seed only.
    * Throws a UsageError where the backend cannot compute gradients.
    */
-  whiteBox(call: WhiteBoxCall): Promise<WhiteBoxResult[]>;
+  whiteBox(call: WhiteBoxCall): Promise<WhiteBoxOutcome[]>;
   /** send more than one image per request with the batch extension */
   readonly batch: boolean;
   /** probability vectors of the items, in order; throws (ApiError or other) for the whole call */
@@ -271,9 +281,9 @@ export class BrowserBackend implements ExperimentBackend {
     return parseScoreAnswer(answer.status, answer.body, items.length, batch);
   }
 
-  async whiteBox(): Promise<WhiteBoxResult[]> {
+  async whiteBox(): Promise<WhiteBoxOutcome[]> {
     throw new UsageError(
-      'white-box attacks (fgsm, pgd) run with --native (onnxruntime-node in this process) or --endpoint (a service started with `npm run serve -- --gradients`); the page runs them in the attack lab',
+      'white-box attacks (fgsm, pgd, apgd-*, fab-t, autoattack) run with --native (onnxruntime-node in this process) or --endpoint (a service started with `npm run serve -- --gradients`); the page runs them in the attack lab',
     );
   }
 
@@ -400,7 +410,8 @@ type Post = (path: string, body: string) => Promise<{ status: number; json: unkn
 abstract class NodeAttackBackend {
   constructor(readonly batch: boolean) {}
   protected abstract post: Post;
-  protected abstract oracle(call: AttackCall): DecisionOracle & ScoreOracle;
+  /** The score/decision oracle of one attack: its model, and the seed of its defense draws. */
+  protected abstract oracle(model: string, seed: number): DecisionOracle & ScoreOracle;
 
   async score(model: string, items: ScoreItem[]): Promise<number[][]> {
     const batch = this.batch || items.length > 1;
@@ -409,7 +420,7 @@ abstract class NodeAttackBackend {
   }
 
   async attack(call: AttackCall): Promise<AttackOutcome> {
-    const api = this.oracle(call);
+    const api = this.oracle(call.model, call.seed);
     const oracle: AnyOracle = call.eot && call.eot > 1 ? withEOT(api, call.eot) : api;
     let last = 0;
     const onProgress = (p: { queries: number }) => {
@@ -431,10 +442,23 @@ abstract class NodeAttackBackend {
   }
 
   /** Through the contract's /gradient (a service needs --gradients; the native router has it on). */
-  async whiteBox(call: WhiteBoxCall): Promise<WhiteBoxResult[]> {
+  async whiteBox(call: WhiteBoxCall): Promise<WhiteBoxOutcome[]> {
     const eot = call.eot ?? 1;
     const oracle = apiWhiteBoxOracle(this.post, call.model, call.randomized, eot, call.seeds[0]);
     const images = { xs: call.xs, labels: call.labels, quantize: true };
+    if (call.type === 'autoattack') {
+      const run = await autoAttack(
+        { ...call.options, ...images, seeds: call.seeds, eot },
+        { whiteBox: oracle, score: this.oracle(call.model, deriveSeed(call.seeds[0], 7)) },
+      );
+      // Square's flag is a statistic of the whole run: the summary raises it
+      const flags = run.flags.filter((f) => f.code !== 'square_beats_whitebox').map((f) => f.code);
+      return run.results.map((r) => ({ ...r, flags, version: run.version }));
+    }
+    if (call.type === 'fab-t')
+      return (await fabTargeted({ ...call.options, ...images, norm: 'linf' }, oracle)).results;
+    if (call.type === 'apgd-dlr')
+      return (await apgd({ ...call.options, ...images, seeds: call.seeds, loss: 'dlr' }, oracle)).results;
     if (call.type === 'apgd-ce')
       return (await apgd({ ...call.options, ...images, seeds: call.seeds, loss: 'ce' }, oracle)).results;
     if (call.type === 'apgd-t')
@@ -483,14 +507,14 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
   // no timeout, as before: a slow service delays the run rather than failing rows
   protected post: Post = (path, body) => postApi(`${this.pick()}${path}`, body, { timeoutMs: 0 });
 
-  protected oracle(call: AttackCall): DecisionOracle & ScoreOracle {
+  protected oracle(model: string, seed: number): DecisionOracle & ScoreOracle {
     // the canonical route (/0/4/...) so that services without the underscore alias work too
     return createHttpOracle({
       baseUrl: this.pick(),
-      modelId: call.model,
+      modelId: model,
       canonicalRoute: true,
       batch: this.batch,
-      seed: call.seed,
+      seed,
       timeoutMs: 0,
     });
   }
@@ -627,8 +651,8 @@ export class NativeBackend extends NodeAttackBackend implements ExperimentBacken
     return { status: res.status, json: res.body };
   };
 
-  protected oracle(call: AttackCall): DecisionOracle & ScoreOracle {
-    return createRouterOracle(this.handle, { modelId: call.model, batch: this.batch, seed: call.seed });
+  protected oracle(model: string, seed: number): DecisionOracle & ScoreOracle {
+    return createRouterOracle(this.handle, { modelId: model, batch: this.batch, seed });
   }
 
   async environment(): Promise<Record<string, unknown>> {

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 import { APGD_PARAMS, APGD_T_PARAMS, resolveApgdParams } from '../../src/attacks/apgd';
+import { AUTOATTACK_PARAMS, resolveAutoAttackParams } from '../../src/attacks/autoattack';
+import { FAB_PARAMS, resolveFabParams } from '../../src/attacks/fab';
 import { ATTACKS, attackKey as libraryAttackKey, snakeCase } from '../../src/attacks/index';
 import { EPS, epsProblem, NORM } from '../../src/attacks/params';
 import { FGSM_PARAMS, PGD_PARAMS, type PgdParams, resolvePgdParams } from '../../src/attacks/whitebox';
@@ -51,13 +53,24 @@ function libraryAttackSchema<T extends LibraryAttack>(type: T) {
 }
 
 /** The white-box attacks (src/attacks/whitebox.ts): gradient steps, no query budget. */
-export const WHITEBOX_ATTACKS = ['fgsm', 'pgd', 'apgd-ce', 'apgd-t'] as const;
+export const WHITEBOX_ATTACKS = [
+  'fgsm',
+  'pgd',
+  'apgd-ce',
+  'apgd-dlr',
+  'apgd-t',
+  'fab-t',
+  'autoattack',
+] as const;
 export type WhiteBoxAttack = (typeof WHITEBOX_ATTACKS)[number];
 const WHITEBOX_PARAMS = {
   fgsm: FGSM_PARAMS,
   pgd: PGD_PARAMS,
   'apgd-ce': APGD_PARAMS.omit({ loss: true }),
+  'apgd-dlr': APGD_PARAMS.omit({ loss: true }),
   'apgd-t': APGD_T_PARAMS,
+  'fab-t': FAB_PARAMS,
+  autoattack: AUTOATTACK_PARAMS,
 } as const;
 
 /** A white-box attack's config entry: its declared parameters in snake_case (`step_size`). */
@@ -77,7 +90,10 @@ export const attackSchema = z.discriminatedUnion('type', [
   whiteBoxSchema('fgsm'),
   whiteBoxSchema('pgd'),
   whiteBoxSchema('apgd-ce'),
+  whiteBoxSchema('apgd-dlr'),
   whiteBoxSchema('apgd-t'),
+  whiteBoxSchema('fab-t'),
+  whiteBoxSchema('autoattack'),
 ]);
 export type AttackSpec = z.infer<typeof attackSchema>;
 export const ATTACK_TYPES = ['none', 'noise', ...LIBRARY_ATTACKS, ...WHITEBOX_ATTACKS] as const;
@@ -358,10 +374,13 @@ export function libraryAttack(spec: AttackSpec): ResolvedAttack['library'] {
  */
 export function whiteBoxAttack(spec: AttackSpec): ResolvedAttack['whiteBox'] {
   if (!isWhiteBoxAttack(spec.type)) return undefined;
-  if (spec.type === 'apgd-ce' || spec.type === 'apgd-t') {
-    const { targets, loss: _loss, ...p } = resolveApgdParams(libraryOptions(attackParams(spec)));
+  const given = libraryOptions(attackParams(spec));
+  if (spec.type === 'apgd-ce' || spec.type === 'apgd-dlr' || spec.type === 'apgd-t') {
+    const { targets, loss: _loss, ...p } = resolveApgdParams(given);
     return { options: spec.type === 'apgd-t' ? { ...p, targets } : p };
   }
+  if (spec.type === 'fab-t') return { options: resolveFabParams(given) };
+  if (spec.type === 'autoattack') return { options: resolveAutoAttackParams(given) };
   const o = libraryOptions(attackParams(spec)) as Partial<PgdParams>;
   const fgsm = spec.type === 'fgsm' && { steps: 1, stepSize: o.eps, restarts: 1, randomStart: false };
   return { options: { ...resolvePgdParams({ ...o, ...fgsm }) } };

@@ -8,6 +8,7 @@ import { decodeBase64 } from '../../src/core/base64';
 import { CLASS_NAMES_EN } from '../../src/core/labels';
 import { ARCH_LABEL, type Arch, DEFENSE_LABEL, type Defense, getModel } from '../../src/core/models';
 import { imageAt } from '../../src/data/idx';
+import { autoAttackHtml, autoAttackSummaries } from './autoattack-summary';
 import type { ResolvedAttack } from './config';
 import { pngDataUrl } from './png';
 import type { ReportInput } from './reporters';
@@ -657,6 +658,8 @@ export function renderReport(ctx: ReportInput): string {
       'Success rate: share of the correctly classified images the attack flipped. Medians over the flipped images; distances in [0,1] pixel units ' +
       'on the 8-bit grid the API transmits. EOT success (randomized defenses): share of 100 fresh defense draws that misclassify the final image, averaged over the correctly classified images.</p>',
   );
+
+  out.push(autoAttackHtml(autoAttackSummaries(resolved, ctx.rows)));
 
   // robust accuracy per model, grouped by architecture and defense (with sets: the heat map above)
   if (!withSet) {

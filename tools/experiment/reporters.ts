@@ -4,6 +4,7 @@
  * `writeOutputs` (output.ts) runs them all after every run and merge.
  */
 import type { TestSet } from '../../src/data/idx';
+import { autoAttackMarkdown, autoAttackSummaries } from './autoattack-summary';
 import type { ResolvedConfig } from './config';
 import { FILES } from './files';
 import { renderReport } from './report';
@@ -42,6 +43,7 @@ export const REPORTERS: readonly Reporter[] = [
         present: i.rows.length,
         notes: i.notes,
         matrix: transferMatrix(i.resolved, i.summary),
+        autoattack: autoAttackMarkdown(autoAttackSummaries(i.resolved, i.rows)),
       }),
   },
   { file: FILES.report, render: (i) => renderReport(i) },

@@ -47,6 +47,15 @@ export interface ResultRow {
    * none found (the image then counts as robust only because the attack never started)
    */
   start?: 'noise' | 'data' | 'given' | 'none';
+  /** AutoAttack: the stage whose image broke it (null: robust) */
+  broken_by?: string | null;
+  /** AutoAttack: the version run (standard, or rand for a randomized model) */
+  version?: 'standard' | 'rand';
+  /**
+   * AutoAttack: the checks' flags raised on the images attacked with this one (random_output,
+   * softmax_output, zero_gradient, too_few_classes); Square's is the summary's
+   */
+  flags?: string[];
   /** the clean image was already misclassified, so it was not attacked */
   skipped?: 'misclassified';
   /** thinned trajectory: [queries, distance in the attack's norm (or null)] */
@@ -74,6 +83,9 @@ const ROW_ORDER: (keyof ResultRow)[] = [
   'seed',
   'eot_success_rate',
   'eot_vote_pred',
+  'broken_by',
+  'version',
+  'flags',
   'start',
   'skipped',
   'error',

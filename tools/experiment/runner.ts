@@ -699,7 +699,9 @@ async function whiteBoxRows(
 ): Promise<void> {
   const { base, configSeed, retrying, eotRate, errorRow, skippedRow, imageKey, opts, stats, emit } = sh;
   const { model, randomized, clean } = m;
-  const eot = randomized ? opts.resolved.config.eot : 1;
+  // AutoAttack's rand version takes its own EOT count (20); the other attacks the config's
+  const own = attack.type === 'autoattack' ? (attack.whiteBox!.options.eot as number) : undefined;
+  const eot = randomized ? (own ?? opts.resolved.config.eot) : 1;
   for (const part of chunks(its, randomized ? 1 : WHITEBOX_CHUNK)) {
     const t = performance.now();
     const rows: (ResultRow | null)[] = part.map(() => null);
@@ -742,6 +744,9 @@ async function whiteBoxRows(
           gradient_evaluations: res.gradientEvaluations,
           l2: round(l2),
           linf: round(linf),
+          ...(res.brokenBy !== undefined ? { broken_by: res.brokenBy } : {}),
+          ...(res.version ? { version: res.version } : {}),
+          ...(res.flags?.length ? { flags: res.flags } : {}),
         };
         stats.images += res.forwardQueries + res.gradientEvaluations;
         if (randomized) row.eot_success_rate = await eotRate(model, encodeBase64(adv), seeds[k], c.label);

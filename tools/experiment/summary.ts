@@ -307,6 +307,8 @@ export interface SummaryContext {
   notes?: string[];
   /** experiments over adversarial sets with the `none` attack (transferMatrix) */
   matrix?: TransferMatrix | null;
+  /** the AutoAttack section (autoattack-summary.ts), when the experiment has autoattack rows */
+  autoattack?: string;
 }
 
 /** A custom model's ID (`custom/<id>`, `custom/<id>/3`, …) read as arch 'custom' and its defense. */
@@ -364,6 +366,7 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
       'EOT vote accuracy (randomized defenses, `none` rows): share of all images whose plurality class over those draws is the true class. ' +
       'With adversarial sets, "clean" is the set\'s image as given.',
   );
+  if (ctx.autoattack) out.push('', ctx.autoattack.trimEnd());
   for (const n of ctx.notes ?? []) out.push('', n);
   return `${out.join('\n')}\n`;
 }

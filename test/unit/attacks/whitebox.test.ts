@@ -15,55 +15,12 @@ import { fgsm, pgd } from '../../../src/attacks/whitebox';
 import { MODELS } from '../../../src/core/models';
 import { Rng } from '../../../src/core/prng';
 import { imageInput } from '../../../src/data/idx';
-import { onnx } from '../../../src/gradients/onnx-graph';
 import { engineWhiteBoxOracle } from '../../../src/gradients/oracle';
 import { loadTestSetNode } from '../../../tools/lib/test-set-node';
+import { linearModel } from '../../helpers/onnx-models';
 
 const engine = createNodeEngine({ threads: 2 });
 afterAll(() => engine.release());
-
-function linearModel(w: number[], b: number[]): Uint8Array {
-  return onnx.ModelProto.encode(
-    onnx.ModelProto.create({
-      irVersion: 8,
-      opsetImport: [{ domain: '', version: 17 }],
-      graph: {
-        name: 'linear',
-        node: [
-          { opType: 'Flatten', input: ['input'], output: ['f'], name: 'flat' },
-          {
-            opType: 'Gemm',
-            input: ['f', 'w', 'b'],
-            output: ['logits'],
-            name: 'fc',
-            attribute: [{ name: 'transB', type: 2, i: 1 }],
-          },
-        ],
-        initializer: [
-          { name: 'w', dims: [10, 784], dataType: 1, floatData: w },
-          { name: 'b', dims: [10], dataType: 1, floatData: b },
-        ],
-        input: [
-          {
-            name: 'input',
-            type: {
-              tensorType: {
-                elemType: 1,
-                shape: { dim: [{ dimParam: 'N' }, { dimValue: 1 }, { dimValue: 28 }, { dimValue: 28 }] },
-              },
-            },
-          },
-        ],
-        output: [
-          {
-            name: 'logits',
-            type: { tensorType: { elemType: 1, shape: { dim: [{ dimParam: 'N' }, { dimValue: 10 }] } } },
-          },
-        ],
-      },
-    }),
-  ).finish();
-}
 
 describe('PGD on a linear classifier (known minimal perturbation)', () => {
   const rng = new Rng(5);
