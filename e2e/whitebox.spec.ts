@@ -81,5 +81,20 @@ test.describe('white-box attacks in the page', () => {
     expect(Number(await chart.getAttribute('data-margin'))).toBeLessThan(0);
     const linf = Number(await p.getByTestId('attack-metric-linf').getAttribute('data-value'));
     expect(linf).toBeLessThanOrEqual(0.1);
+
+    // AutoAttack on the same image: APGD-CE breaks the MLP, the later stages do not run
+    await p.getByTestId('attack-method').selectOption('autoattack');
+    await p.getByTestId('attack-eps').fill('0.1');
+    await p.getByTestId('attack-run').click();
+    await expect(p).toHaveAttribute('data-run', String(run + 2));
+    await expect(p).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+    const stages = p.getByTestId('autoattack-stages');
+    await expect(stages).toHaveAttribute('data-version', 'standard');
+    await expect(p.getByTestId('autoattack-stage-apgd-ce')).toHaveAttribute('data-value', 'broken');
+    await expect(p.getByTestId('autoattack-stage-square')).toHaveAttribute('data-value', 'not run');
+    await expect(p.getByTestId('attack-success')).toHaveAttribute('data-value', 'true');
+    expect(Number(await p.getByTestId('attack-metric-linf').getAttribute('data-value'))).toBeLessThanOrEqual(
+      0.1,
+    );
   });
 });

@@ -24,7 +24,7 @@ import { fabTargeted } from './fab';
 import { coalescedScoreOracles, type ScoreOracle } from './oracle';
 import { EPS, NORM, type ParamSchema, POS_INT, resolveThreatModel } from './params';
 import { squareAttack } from './square';
-import type { Norm } from './types';
+import type { AttackOptions, AttackResult, Norm, TrajectoryPoint } from './types';
 import { l2Distance, linfDistance } from './vec';
 import type { WhiteBoxOracle, WhiteBoxResult } from './whitebox';
 
@@ -271,6 +271,69 @@ export async function autoAttack(
       // the oracle averages the draws; a deterministic model has one
       eot: oracle.randomized ? p.eot : 1,
       stages,
+    },
+  };
+}
+
+/** One stage's outcome for one image: it broke it, it ran and failed, or it did not run. */
+export type StageVerdict = 'broken' | 'robust' | 'not run';
+
+/**
+ * One image through AutoAttack, as the attack lab runs attacks (AttackOptions in, AttackResult
+ * out). `params` carries the version and why, each stage's verdict and the checks' flags;
+ * `queries` counts forward queries (Square's included) and `gradientEvaluations` the gradients.
+ * The oracle answers gradients (white-box) and scores (Square).
+ */
+export async function autoAttackOne(
+  o: AttackOptions & Partial<AutoAttackParams>,
+  oracle: WhiteBoxOracle & ScoreOracle,
+): Promise<AttackResult> {
+  const t0 = globalThis.performance?.now() ?? Date.now();
+  const trajectory: TrajectoryPoint[] = [];
+  let spent = 0;
+  const run = await autoAttack(
+    {
+      ...o,
+      xs: [o.x],
+      labels: [o.label],
+      seeds: [o.seed],
+      onStage: (p) => {
+        if (p.phase !== 'end') return;
+        const point = { queries: ++spent };
+        trajectory.push(point);
+        o.onProgress?.(point);
+      },
+    },
+    { whiteBox: oracle, score: oracle },
+  );
+  const r = run.results[0];
+  const verdicts = run.stages.map((s, k) => ({
+    stage: s.stage,
+    verdict: (r.brokenBy === s.stage
+      ? 'broken'
+      : run.stages.slice(0, k).some((p) => p.stage === r.brokenBy) || r.brokenBy === 'clean'
+        ? 'not run'
+        : 'robust') as StageVerdict,
+  }));
+  return {
+    adversarial: r.adversarial,
+    success: r.success,
+    queries: r.forwardQueries,
+    gradientEvaluations: r.gradientEvaluations,
+    l2: r.l2,
+    linf: r.linf,
+    trajectory,
+    wallMs: (globalThis.performance?.now() ?? Date.now()) - t0,
+    originalLabel: r.originalLabel,
+    adversarialLabel: r.adversarialLabel,
+    params: {
+      ...run.params,
+      versionReason: run.versionReason,
+      brokenBy: r.brokenBy,
+      stageVerdicts: verdicts,
+      flags: run.flags,
+      whiteBox: true,
+      randomized: run.randomized,
     },
   };
 }

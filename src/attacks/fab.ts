@@ -23,6 +23,7 @@ import { z } from 'zod';
 import type { LossSpec } from '../gradients/losses';
 import { projectToBall } from './ball';
 import { EPS, type ParamSchema, POS_INT, resolveThreatModel } from './params';
+import type { AttackOptions, AttackResult, TrajectoryPoint } from './types';
 import { l2Distance, linfDistance } from './vec';
 import type { WhiteBoxOracle, WhiteBoxResult } from './whitebox';
 
@@ -260,5 +261,41 @@ export async function fabTargeted(
     forwardQueries: forward,
     randomized: oracle.randomized,
     params: { attack: 'fab-t', ...p },
+  };
+}
+
+/** One image through FAB-T, as the attack lab runs attacks (AttackOptions in, AttackResult out). */
+export async function fabAttack(
+  o: AttackOptions & Partial<FabParams>,
+  oracle: WhiteBoxOracle,
+): Promise<AttackResult> {
+  const t0 = globalThis.performance?.now() ?? Date.now();
+  const trajectory: TrajectoryPoint[] = [];
+  const run = await fabTargeted(
+    {
+      ...o,
+      xs: [o.x],
+      labels: [o.label],
+      onStep: (p) => {
+        const point = { queries: p.gradientEvaluations };
+        trajectory.push(point);
+        o.onProgress?.(point);
+      },
+    },
+    oracle,
+  );
+  const r = run.results[0];
+  return {
+    adversarial: r.adversarial,
+    success: r.success,
+    queries: r.forwardQueries,
+    gradientEvaluations: r.gradientEvaluations,
+    l2: r.l2,
+    linf: r.linf,
+    trajectory,
+    wallMs: (globalThis.performance?.now() ?? Date.now()) - t0,
+    originalLabel: r.originalLabel,
+    adversarialLabel: r.adversarialLabel,
+    params: { ...run.params, whiteBox: true, randomized: run.randomized },
   };
 }

@@ -7,12 +7,19 @@
 
 import { APGD_PARAMS, APGD_T_PARAMS, type ApgdParams, type ApgdTParams, resolveApgdParams } from './apgd';
 import {
+  AUTOATTACK_PARAMS,
+  type AutoAttackParams,
+  autoAttackOne,
+  resolveAutoAttackParams,
+} from './autoattack';
+import {
   BOUNDARY_DEFAULTS,
   BOUNDARY_PARAMS,
   type BoundaryOptions,
   boundaryAttack,
   resolveBoundaryParams,
 } from './boundary';
+import { FAB_PARAMS, type FabParams, fabAttack, resolveFabParams } from './fab';
 import { HSJA_DEFAULTS, HSJA_PARAMS, type HsjaOptions, hopSkipJump, resolveHsjaParams } from './hopskipjump';
 import {
   type AnyOracle,
@@ -76,8 +83,19 @@ export type AttackName =
   | 'fgsm'
   | 'pgd'
   | 'apgd-ce'
-  | 'apgd-t';
+  | 'apgd-t'
+  | 'fab-t'
+  | 'autoattack';
 export { APGD_PARAMS, APGD_T_PARAMS, apgd, apgdTargeted, resolveApgdParams } from './apgd';
+export {
+  AUTOATTACK_PARAMS,
+  type AutoAttackRun,
+  autoAttack,
+  autoAttackOne,
+  resolveAutoAttackParams,
+  type StageVerdict,
+} from './autoattack';
+export { FAB_PARAMS, fabTargeted, resolveFabParams } from './fab';
 export {
   FGSM_PARAMS,
   fgsm,
@@ -307,6 +325,46 @@ export const ATTACKS: Readonly<Record<AttackName, AttackInfo>> = {
     },
     run: (o, oracle) =>
       apgdAttack('apgd-t', o as AttackOptions & Partial<ApgdTParams>, asWhiteBox('APGD-T', oracle)),
+  },
+  'fab-t': {
+    name: 'fab-t',
+    title: 'FAB-T',
+    paper: 'Croce & Hein, ICML 2020 (fast adaptive boundary)',
+    kind: 'gradient',
+    norms: ['linf'],
+    targeted: false,
+    needsStart: false,
+    params: FAB_PARAMS as unknown as ParamSchema,
+    defaults: {
+      norm: 'linf',
+      linf: { eps: 0.1 },
+      nIter: 100,
+      targets: 9,
+      alphaMax: 0.1,
+      eta: 1.05,
+      beta: 0.9,
+    },
+    resolve: (o) => ({ ...resolveFabParams(o as Partial<FabParams>) }),
+    run: (o, oracle) => fabAttack(o as AttackOptions & Partial<FabParams>, asWhiteBox('FAB-T', oracle)),
+  },
+  autoattack: {
+    name: 'autoattack',
+    title: 'AutoAttack',
+    paper: 'Croce & Hein, ICML 2020',
+    kind: 'gradient',
+    norms: ['linf', 'l2'],
+    targeted: false,
+    needsStart: false,
+    params: AUTOATTACK_PARAMS as unknown as ParamSchema,
+    defaults: { norm: 'linf', linf: { eps: 0.1 }, l2: { eps: 1.5 }, squareQueries: 5000, eot: 20 },
+    resolve: (o) => ({ ...resolveAutoAttackParams(o as Partial<AutoAttackParams>) }),
+    run: (o, oracle) => {
+      const w = asWhiteBox('AutoAttack', oracle);
+      return autoAttackOne(o as AttackOptions & Partial<AutoAttackParams>, {
+        ...w,
+        score: asScore('AutoAttack (its Square stage)', oracle as AnyOracle).score,
+      });
+    },
   },
 };
 

@@ -85,24 +85,12 @@ export async function runAttackRequest(
 ): Promise<AttackResponse> {
   const { model, name } = checkAttackRequest(req, host);
   const white = ATTACKS[name].kind === 'gradient';
+  // AutoAttack's rand version: its `eot`, else the lab's k when above 1, else the reference's 20
+  const aaEot =
+    name === 'autoattack' ? Number(req.params.eot ?? ((req.eot ?? 1) > 1 ? req.eot : 20)) : undefined;
   // Stop also aborts a query the endpoint is slow to answer
-  const base = white
-    ? apiWhiteBoxOracle(
-        req.endpoint
-          ? (path, body) => postApi(`${req.endpoint!.replace(/\/+$/, '')}${path}`, body, { signal })
-          : async (path, body) => {
-              const res = await host.handle({ method: 'POST', path, body });
-              return {
-                status: res.status,
-                json: typeof res.body === 'string' ? JSON.parse(res.body) : res.body,
-              };
-            },
-        model.id,
-        model.preprocessor !== null,
-        req.eot ?? 1,
-        req.seed,
-      )
-    : req.endpoint
+  const scores = () =>
+    req.endpoint
       ? createHttpOracle({
           baseUrl: req.endpoint,
           modelId: model.id,
@@ -112,6 +100,28 @@ export async function runAttackRequest(
           signal,
         })
       : createRouterOracle(host.handle, { modelId: model.id, batch: true, seed: req.seed });
+  const gradients = () =>
+    apiWhiteBoxOracle(
+      req.endpoint
+        ? (path, body) => postApi(`${req.endpoint!.replace(/\/+$/, '')}${path}`, body, { signal })
+        : async (path, body) => {
+            const res = await host.handle({ method: 'POST', path, body });
+            return {
+              status: res.status,
+              json: typeof res.body === 'string' ? JSON.parse(res.body) : res.body,
+            };
+          },
+      model.id,
+      model.preprocessor !== null,
+      aaEot ?? req.eot ?? 1,
+      req.seed,
+    );
+  // AutoAttack's last stage (Square) is score-based: it gets both
+  const base = white
+    ? name === 'autoattack'
+      ? { ...gradients(), score: scores().score }
+      : gradients()
+    : scores();
   // white-box: the EOT draws are taken per gradient by the route; black-box: k queries per image
   const oracle =
     !white && req.eot && req.eot > 1 ? withEOT(base as DecisionOracle & ScoreOracle, req.eot) : base;
@@ -120,6 +130,7 @@ export async function runAttackRequest(
     name,
     {
       ...req.params,
+      ...(aaEot !== undefined ? { eot: aaEot } : {}),
       x: req.x,
       label: req.label,
       seed: req.seed,

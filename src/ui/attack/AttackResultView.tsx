@@ -504,6 +504,46 @@ function ResultActions({
   );
 }
 
+const STAGE_TITLE: Record<string, string> = {
+  'apgd-ce': 'APGD-CE',
+  'apgd-dlr': 'APGD-DLR',
+  'apgd-t': 'APGD-T',
+  'fab-t': 'FAB-T',
+  square: 'Square',
+};
+
+/** AutoAttack's stages with their verdict on this image, its version and the checks' flags. */
+function AutoAttackStages({ result }: { result: AttackResponse }) {
+  const p = result.params as {
+    attack?: string;
+    version?: string;
+    versionReason?: string;
+    eot?: number;
+    stageVerdicts?: { stage: string; verdict: string }[];
+    flags?: { code: string; message: string }[];
+  };
+  if (p.attack !== 'autoattack' || !p.stageVerdicts) return null;
+  return (
+    <div className="attack-autoattack" data-testid="autoattack-stages" data-version={p.version}>
+      <p className="small">
+        AutoAttack, {p.version} version ({p.versionReason}
+        {p.version === 'rand' ? `; gradients averaged over ${p.eot} draws` : ''}):{' '}
+        {p.stageVerdicts.map((s, k) => (
+          <span key={s.stage} data-testid={`autoattack-stage-${s.stage}`} data-value={s.verdict}>
+            {k > 0 && ' → '}
+            {STAGE_TITLE[s.stage] ?? s.stage} <b>{s.verdict}</b>
+          </span>
+        ))}
+      </p>
+      {(p.flags ?? []).map((f) => (
+        <p key={f.code} className="small warn" data-testid={`autoattack-flag-${f.code}`}>
+          ⚑ {f.message}
+        </p>
+      ))}
+    </div>
+  );
+}
+
 /** The finished attack's figures, numbers, verdict, downloads and transferability; nothing before one. */
 export function AttackResultView({
   onShowComparison,
@@ -535,6 +575,7 @@ export function AttackResultView({
       />
       <ResultFigures meta={meta} images={images} verdict={verdict} verdictError={verdictError} />
       <ResultMetrics meta={meta} result={result} randomized={randomized} />
+      <AutoAttackStages result={result} />
 
       {verdict && verdict.draws > 1 && verdict.fooled !== undefined && (
         <EotRate model={meta.model} verdict={verdict} />

@@ -23,7 +23,18 @@ import { attackParams } from './runner';
 const NORM_LABEL: Record<Norm, string> = { l2: 'L2', linf: 'L∞' };
 
 /** Parameters with their own field above (or that the worker sets), left out of "advanced". */
-const OWN_FIELDS = new Set(['norm', 'eps', 'maxQueries', 'target', 'targeted', 'seed', 'quantize', 'init']);
+// eot: the lab's own EOT k field (AutoAttack declares it too)
+const OWN_FIELDS = new Set([
+  'norm',
+  'eps',
+  'maxQueries',
+  'target',
+  'targeted',
+  'seed',
+  'quantize',
+  'init',
+  'eot',
+]);
 
 interface NumberFieldProps {
   id: string;
