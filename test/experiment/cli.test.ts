@@ -9,6 +9,7 @@
  * - two shards merged equal the unsharded run.
  * The browser tests need `npm run build` first and skip (saying so) when dist/ is missing.
  */
+
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildService } from '../../server/app';
 import { createNodeEngine } from '../../server/node-engine';
+import { standardNormalQuantile } from '../../src/core/intervals';
 import { getModel } from '../../src/core/models';
 import { classifyInputs } from '../../src/core/router';
 import { imageInput } from '../../src/data/idx';
@@ -273,6 +275,49 @@ describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: white-box attacks', () 
       expect(off.stderr).toMatch(/does not serve the gradient route .*npm run serve -- --gradients/);
     } finally {
       await plain.close();
+    }
+  });
+});
+
+describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: certify (randomized smoothing)', () => {
+  it('certifies 0_4 per image, natively and against a service with the same radii, with a certified-accuracy table', {
+    timeout: 180_000,
+  }, async () => {
+    const config = join(TMP, 'certify.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'certify',
+        description: 'CERTIFY on the noise-defended CNN',
+        models: ['0_4'],
+        images: { indices: [0, 1, 2] },
+        attacks: [{ type: 'certify', sigma: 0.1, n0: 20, n: 300, alpha: 0.01 }],
+        seed: 0,
+      }),
+    );
+    const native = join(TMP, 'certify-native');
+    const r = await cli(['--config', config, '--out', native, '--native', '--no-progress']);
+    expect(r.code, explain(r)).toBe(0);
+    const rs = rows(native);
+    expect(rs).toHaveLength(3);
+    for (const row of rs) {
+      expect(row.error).toBeUndefined();
+      expect(row.queries).toBe(320);
+      expect(row.p_a_lower!).toBeGreaterThan(0);
+      if (row.adv_pred === null) expect(row.radius).toBe(0);
+      else expect(row.radius!).toBeCloseTo(0.1 * standardNormalQuantile(row.p_a_lower!), 5);
+    }
+    expect(readFileSync(join(native, 'summary.md'), 'utf8')).toMatch(
+      /## Certified accuracy \(randomized smoothing\)[\s\S]*\| 0_4 \| 0\.1 \| 0\.01 \| 3 \|/,
+    );
+    const svc = await startService(['0_4'], false);
+    try {
+      const endpoint = join(TMP, 'certify-endpoint');
+      const e = await cli(['--config', config, '--out', endpoint, '--endpoint', svc.url, '--no-progress']);
+      expect(e.code, explain(e)).toBe(0);
+      expect(comparable(endpoint)).toEqual(comparable(native));
+    } finally {
+      await svc.close();
     }
   });
 });

@@ -153,6 +153,11 @@ describe('experiment config', () => {
     expect(
       problems({ ...SMOKE, attacks: [{ type: 'autoattack', norm: 'linf', eps: 0.1, version: 'fast' }] })[0],
     ).toMatch(/^attacks\[0\]\.version: .*"standard".*"rand"/);
+    expect(() =>
+      resolveConfig({ ...SMOKE, models: ['0', '0_4'], attacks: [{ type: 'certify', sigma: 0.25 }] }),
+    ).toThrow(
+      /attacks\[0\]: certify needs models behind the Gaussian-noise defense \(the _4 models\); 0 is not[\s\S]*attacks\[0\]\.sigma: 0\.25, but 0_4 draws its noise with σ = 0\.1/,
+    );
     expect(problems({ ...SMOKE, attacks: [{ type: 'fab-t', norm: 'l2', eps: 1.5 }] })[0]).toMatch(
       /^attacks\[0\]\.norm: /,
     );

@@ -4,6 +4,7 @@
  * work list (model IDs, test-set indices, attack keys), and the deterministic per-row seeds.
  * Pure: runs in Node (the runner, merge, tests) and in the page.
  */
+
 import { z } from 'zod';
 import { APGD_PARAMS, APGD_T_PARAMS, resolveApgdParams } from '../../src/attacks/apgd';
 import { AUTOATTACK_PARAMS, resolveAutoAttackParams } from '../../src/attacks/autoattack';
@@ -11,8 +12,9 @@ import { FAB_PARAMS, resolveFabParams } from '../../src/attacks/fab';
 import { ATTACKS, attackKey as libraryAttackKey, snakeCase } from '../../src/attacks/index';
 import { EPS, epsProblem, NORM } from '../../src/attacks/params';
 import { FGSM_PARAMS, PGD_PARAMS, type PgdParams, resolvePgdParams } from '../../src/attacks/whitebox';
+import { CERTIFY_PARAMS } from '../../src/certify/smoothing';
 import { customModelId, customWeightsId } from '../../src/core/custom-models';
-import { MODEL_IDS } from '../../src/core/models';
+import { getModel, MODEL_IDS } from '../../src/core/models';
 import { Rng } from '../../src/core/prng';
 import { ADVERSARIAL_DIR, type AdversarialCard } from '../../src/data/adversarial';
 
@@ -39,6 +41,15 @@ const noise = z.strictObject({
 });
 
 /** The library attacks an experiment can run; `none` and `noise` are the runner's own. */
+/** Randomized smoothing's CERTIFY (src/certify/smoothing.ts) on a model behind the noise defense. */
+const certify = z.strictObject({
+  type: z.literal('certify'),
+  sigma: CERTIFY_PARAMS.shape.sigma,
+  n0: CERTIFY_PARAMS.shape.n0,
+  n: CERTIFY_PARAMS.shape.n,
+  alpha: CERTIFY_PARAMS.shape.alpha,
+});
+
 export const LIBRARY_ATTACKS = ['square', 'hopskipjump', 'boundary', 'simba'] as const;
 export type LibraryAttack = (typeof LIBRARY_ATTACKS)[number];
 
@@ -83,6 +94,7 @@ function whiteBoxSchema<T extends WhiteBoxAttack>(type: T) {
 export const attackSchema = z.discriminatedUnion('type', [
   none,
   noise,
+  certify,
   ...(LIBRARY_ATTACKS.map(libraryAttackSchema) as [
     ReturnType<typeof libraryAttackSchema>,
     ...ReturnType<typeof libraryAttackSchema>[],
@@ -96,7 +108,7 @@ export const attackSchema = z.discriminatedUnion('type', [
   whiteBoxSchema('autoattack'),
 ]);
 export type AttackSpec = z.infer<typeof attackSchema>;
-export const ATTACK_TYPES = ['none', 'noise', ...LIBRARY_ATTACKS, ...WHITEBOX_ATTACKS] as const;
+export const ATTACK_TYPES = ['none', 'noise', 'certify', ...LIBRARY_ATTACKS, ...WHITEBOX_ATTACKS] as const;
 export type AttackType = (typeof ATTACK_TYPES)[number];
 
 /**
@@ -402,6 +414,28 @@ export function sampleIndices(count: number, seed: number, population = TEST_SET
   return out;
 }
 
+/**
+ * `certify` smooths the noise route a model already has: every model must be behind the Gaussian
+ * noise defense (`_4`) with the attack's σ (the draws are the route's own).
+ * @throws ConfigError naming each attack and model that do not fit
+ */
+function certifyProblems(config: ExperimentConfig, models: readonly string[]): void {
+  const problems: string[] = [];
+  config.attacks.forEach((a, i) => {
+    if (a.type !== 'certify') return;
+    for (const m of models) {
+      const pre = getModel(m)?.preprocessor;
+      if (pre?.kind !== 'noise')
+        problems.push(
+          `attacks[${i}]: certify needs models behind the Gaussian-noise defense (the _4 models); ${m} is not`,
+        );
+      else if (pre.sigma !== a.sigma)
+        problems.push(`attacks[${i}].sigma: ${a.sigma}, but ${m} draws its noise with σ = ${pre.sigma}`);
+    }
+  });
+  if (problems.length) throw new ConfigError(problems);
+}
+
 /** Validates a parsed JSON value; throws ConfigError naming every bad field. */
 export function parseConfig(raw: unknown): ExperimentConfig {
   const r = configSchema.safeParse(raw);
@@ -451,6 +485,7 @@ export function resolveConfig(raw: unknown, cards?: ReadonlyMap<string, Adversar
     custom.push({ ref, path, id, model: customWeightsId(id), outputs });
     return customWeightsId(id);
   });
+  certifyProblems(config, models);
   const setNames = configSets(config);
   const sets: ResolvedSet[] = [];
   let indices: number[];

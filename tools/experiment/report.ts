@@ -9,6 +9,7 @@ import { CLASS_NAMES_EN } from '../../src/core/labels';
 import { ARCH_LABEL, type Arch, DEFENSE_LABEL, type Defense, getModel } from '../../src/core/models';
 import { imageAt } from '../../src/data/idx';
 import { autoAttackHtml, autoAttackSummaries } from './autoattack-summary';
+import { certifyHtml, certifySummaries } from './certify-summary';
 import type { ResolvedAttack } from './config';
 import { pngDataUrl } from './png';
 import type { ReportInput } from './reporters';
@@ -660,6 +661,7 @@ export function renderReport(ctx: ReportInput): string {
   );
 
   out.push(autoAttackHtml(autoAttackSummaries(resolved, ctx.rows)));
+  out.push(certifyHtml(certifySummaries(resolved, ctx.rows)));
 
   // robust accuracy per model, grouped by architecture and defense (with sets: the heat map above)
   if (!withSet) {

@@ -5,6 +5,7 @@
  */
 import type { TestSet } from '../../src/data/idx';
 import { autoAttackMarkdown, autoAttackSummaries } from './autoattack-summary';
+import { certifyMarkdown, certifySummaries } from './certify-summary';
 import type { ResolvedConfig } from './config';
 import { FILES } from './files';
 import { renderReport } from './report';
@@ -43,7 +44,10 @@ export const REPORTERS: readonly Reporter[] = [
         present: i.rows.length,
         notes: i.notes,
         matrix: transferMatrix(i.resolved, i.summary),
-        autoattack: autoAttackMarkdown(autoAttackSummaries(i.resolved, i.rows)),
+        sections: [
+          autoAttackMarkdown(autoAttackSummaries(i.resolved, i.rows)),
+          certifyMarkdown(certifySummaries(i.resolved, i.rows)),
+        ],
       }),
   },
   { file: FILES.report, render: (i) => renderReport(i) },

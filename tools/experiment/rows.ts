@@ -42,6 +42,12 @@ export interface ResultRow {
    */
   eot_vote_pred?: number;
   /**
+   * `certify` rows (randomized smoothing): the certified L2 radius of the smoothed classifier's
+   * answer (`adv_pred`, null when it abstains; then 0), and the lower confidence bound p_A
+   */
+  radius?: number;
+  p_a_lower?: number;
+  /**
    * decision attacks (HopSkipJump, Boundary): where their adversarial starting point came from —
    * a uniform-noise draw, a test image of another class (when no noise draw was adversarial), or
    * none found (the image then counts as robust only because the attack never started)
@@ -83,6 +89,8 @@ const ROW_ORDER: (keyof ResultRow)[] = [
   'seed',
   'eot_success_rate',
   'eot_vote_pred',
+  'radius',
+  'p_a_lower',
   'broken_by',
   'version',
   'flags',
@@ -158,4 +166,17 @@ export function thinTrajectory(
   const end = pick(last);
   if (out[out.length - 1][0] !== end[0]) out.push(end);
   return out;
+}
+
+/** A run stopped by the user (SIGINT/SIGTERM): rows written so far stay, the rest resume later. */
+export class Interrupted extends Error {
+  constructor() {
+    super('interrupted');
+    this.name = 'Interrupted';
+  }
+}
+
+/** An error's message, for an error row. */
+export function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }

@@ -16,6 +16,7 @@ import { imageAt, type TestSet } from '../../src/data/idx';
 import { startCandidates } from '../../src/data/start-candidates';
 import type { ScoreItem } from '../../src/experiment/api';
 import { type ExperimentBackend, isTransient } from './backends';
+import { certifyRows } from './certify-rows';
 import {
   cleanSeed,
   enumerateWork,
@@ -39,6 +40,8 @@ import {
   bytesToFloat,
   EOT_DRAWS,
   floatToBytes,
+  Interrupted,
+  message,
   orderedRow,
   type ResultRow,
   round,
@@ -46,19 +49,14 @@ import {
 } from './rows';
 import { latestRows } from './summary';
 
+export { Interrupted };
+
 /** attacks that walk the decision boundary from an adversarial start (they get startCandidates) */
 const needsStart = (type: string) =>
   (ATTACKS as Record<string, AttackInfo | undefined>)[type]?.needsStart === true;
 
 /** Extra tries of a backend call after a transient failure. */
 const RETRIES = 3;
-
-export class Interrupted extends Error {
-  constructor() {
-    super('interrupted');
-    this.name = 'Interrupted';
-  }
-}
 
 export interface RunnerOptions {
   resolved: ResolvedConfig;
@@ -148,10 +146,6 @@ function pause(ms: number, signal: AbortSignal): Promise<void> {
   return abortable(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal);
 }
 
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 function chunks<T>(xs: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += size) out.push(xs.slice(i, i + size));
@@ -180,7 +174,7 @@ export function unstarted(r: ResultRow): boolean {
 }
 
 /** What the row kinds share within one invocation: budgets, backend calls with retries, row builders. */
-interface Shared {
+export interface Shared {
   opts: RunnerOptions;
   /** library attacks run side by side (RunnerOptions.inFlight, else the backend's parallelism) */
   inFlight: number;
@@ -209,13 +203,13 @@ interface Shared {
 }
 
 /** One model's part of a run: whether it is randomized, and the clean predictions its rows share. */
-interface ModelScope {
+export interface ModelScope {
   model: string;
   randomized: boolean;
   clean: Map<string, Clean>;
 }
 
-type RowKind = (sh: Shared, m: ModelScope, its: WorkItem[], attack: ResolvedAttack) => Promise<void>;
+export type RowKind = (sh: Shared, m: ModelScope, its: WorkItem[], attack: ResolvedAttack) => Promise<void>;
 
 /** The pending items of this shard, after moving the rows of retried items to superseded.jsonl. */
 function planPending(opts: RunnerOptions): { planned: WorkItem[]; pending: WorkItem[] } {
@@ -765,11 +759,12 @@ async function whiteBoxRows(
 }
 
 /** The row kind that runs each attack type. */
-const ROW_KINDS: Record<'none' | 'noise' | 'library' | 'whitebox', RowKind> = {
+const ROW_KINDS: Record<'none' | 'noise' | 'library' | 'whitebox' | 'certify', RowKind> = {
   none: noneRows,
   noise: noiseRows,
   library: libraryRows,
   whitebox: whiteBoxRows,
+  certify: certifyRows,
 };
 
 export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
@@ -796,7 +791,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
         const its = items.filter((it) => it.attack.key === attack.key);
         if (its.length === 0) continue;
         const kind =
-          attack.type === 'none' || attack.type === 'noise'
+          attack.type === 'none' || attack.type === 'noise' || attack.type === 'certify'
             ? attack.type
             : isWhiteBoxAttack(attack.type)
               ? 'whitebox'

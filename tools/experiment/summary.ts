@@ -79,13 +79,31 @@ export function summarizeGroup(
   const nums = (f: (r: ResultRow) => number | null) =>
     flipped.map(f).filter((v): v is number => typeof v === 'number');
   const voted = ok.filter((r) => typeof r.eot_vote_pred === 'number');
-  return {
+  const head = {
     model,
     ...(set === undefined ? {} : { set }),
     attack,
     n,
     errors: rows.length - n,
     clean_accuracy: n ? correct.length / n : null,
+  };
+  // certify rows: the smoothed classifier's accuracy (certified at radius 0), its median radius
+  // (in the L2 column) when right; nothing is flipped
+  if (ok.length > 0 && ok.every((r) => typeof r.radius === 'number')) {
+    const right = ok.filter((r) => r.adv_pred === r.label);
+    return {
+      ...head,
+      robust_accuracy: right.length / n,
+      success_rate: null,
+      median_queries: median(ok.map((r) => r.queries ?? 0)),
+      median_l2: median(right.map((r) => r.radius!)),
+      median_linf: null,
+      eot_success_rate: null,
+      eot_vote_accuracy: null,
+    };
+  }
+  return {
+    ...head,
     robust_accuracy: n ? (correct.length - flipped.length) / n : null,
     success_rate: correct.length ? flipped.length / correct.length : null,
     median_queries: median(nums((r) => r.queries)),
@@ -307,8 +325,8 @@ export interface SummaryContext {
   notes?: string[];
   /** experiments over adversarial sets with the `none` attack (transferMatrix) */
   matrix?: TransferMatrix | null;
-  /** the AutoAttack section (autoattack-summary.ts), when the experiment has autoattack rows */
-  autoattack?: string;
+  /** further sections (AutoAttack's table, certified accuracy), empty when they do not apply */
+  sections?: string[];
 }
 
 /** A custom model's ID (`custom/<id>`, `custom/<id>/3`, …) read as arch 'custom' and its defense. */
@@ -366,7 +384,7 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
       'EOT vote accuracy (randomized defenses, `none` rows): share of all images whose plurality class over those draws is the true class. ' +
       'With adversarial sets, "clean" is the set\'s image as given.',
   );
-  if (ctx.autoattack) out.push('', ctx.autoattack.trimEnd());
+  for (const s of ctx.sections ?? []) if (s) out.push('', s.trimEnd());
   for (const n of ctx.notes ?? []) out.push('', n);
   return `${out.join('\n')}\n`;
 }
