@@ -83,7 +83,7 @@ test.describe('heavy queued work and dead workers', () => {
     page,
   }) => {
     test.setTimeout(240_000);
-    await openApp(page);
+    await openApp(page, '?models=0');
     expect((await apiFetch(page, '/0/decision', grayRequest(0))).status).toBe(200);
     const before = await page.evaluate(() => window.__playground.engine.generation);
     const batch = JSON.stringify({ batch: Array.from({ length: 200 }, (_, i) => grayRequest(i)) });
@@ -105,7 +105,7 @@ test.describe('request bodies', () => {
   test('a JSON body that starts with a UTF-8 BOM is accepted (the handed PowerShell file)', async ({
     page,
   }) => {
-    await openApp(page);
+    await openApp(page, '?models=0');
     const bytes = [...readFileSync(join(CASES, 'request-utf8-bom.json'))];
     const res = await page.evaluate(async (bytes) => {
       const raw = new Uint8Array(bytes);
@@ -124,7 +124,7 @@ test.describe('request bodies', () => {
 
 test.describe('uploads with transparency match Pillow', () => {
   test.beforeEach(async ({ page }) => {
-    await openApp(page);
+    await openApp(page, '?models=0');
     await page.getByTestId('tab-upload').click();
   });
 
