@@ -321,9 +321,10 @@ describe('summary', () => {
     });
     const csv = summaryCsv([s]).split('\n');
     expect(csv[0]).toBe(
-      'model,attack,n,clean_accuracy,robust_accuracy,success_rate,median_queries,median_l2,median_linf,errors,eot_success_rate,eot_vote_accuracy',
+      'model,attack,n,clean_accuracy,robust_accuracy,success_rate,median_queries,median_l2,median_linf,errors,eot_success_rate,eot_vote_accuracy,robust_ci95_low,robust_ci95_high',
     );
-    expect(csv[1]).toBe('0,noise:eps=0.1,5,0.8000,0.4000,0.5000,2,1.5,0.1,1,,');
+    // 2 of 5 robust: the Clopper–Pearson 95 % interval is [0.0527, 0.8534]
+    expect(csv[1]).toBe('0,noise:eps=0.1,5,0.8000,0.4000,0.5000,2,1.5,0.1,1,,,0.0527,0.8534');
     expect(summaryCsv([{ ...s, attack: 'square:eps=0.1,norm=linf' }]).split('\n')[1]).toMatch(
       /^0,"square:eps=0.1,norm=linf",5,/,
     );

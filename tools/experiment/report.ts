@@ -17,6 +17,7 @@ import type { ResultRow } from './rows';
 import {
   median,
   modelLabel,
+  pctWithInterval,
   robustAccuracyCurve,
   type SummaryRow,
   type TransferMatrix,
@@ -649,13 +650,13 @@ export function renderReport(ctx: ReportInput): string {
   for (const r of summary) {
     out.push(
       `<tr><td>${esc(r.model)} <span class="muted">${esc(modelLabel(r.model))}</span></td>${withSet ? `<td>${esc(r.set ?? '')}</td>` : ''}<td class="key"><code>${breakable(r.attack)}</code></td><td>${r.n}</td>` +
-        `<td>${pct(r.clean_accuracy)}</td><td>${pct(r.robust_accuracy)}</td><td>${pct(r.success_rate)}</td><td>${fmt(r.median_queries, 5)}</td>` +
+        `<td>${pct(r.clean_accuracy)}</td><td>${esc(pctWithInterval(r))}</td><td>${pct(r.success_rate)}</td><td>${fmt(r.median_queries, 5)}</td>` +
         `<td>${fmt(r.median_l2, 4)}</td><td>${fmt(r.median_linf, 4)}</td><td>${r.errors}</td><td>${pct(r.eot_success_rate)}</td><td>${pct(r.eot_vote_accuracy)}</td></tr>`,
     );
   }
   out.push(
     '</tbody></table></div>',
-    '<p class="muted">Robust accuracy: share of all images still classified correctly after the attack (already misclassified images count as not robust). ' +
+    '<p class="muted">Robust accuracy: share of all images still classified correctly after the attack (already misclassified images count as not robust), with its 95 % Clopper–Pearson interval over the images in brackets. ' +
       'Success rate: share of the correctly classified images the attack flipped. Medians over the flipped images; distances in [0,1] pixel units ' +
       'on the 8-bit grid the API transmits. EOT success (randomized defenses): share of 100 fresh defense draws that misclassify the final image, averaged over the correctly classified images.</p>',
   );

@@ -8,7 +8,9 @@
  * - median_queries / median_l2 / median_linf: over the flipped images.
  * Rows with an `error` are left out of these and counted in `errors`.
  */
+
 import { CUSTOM_VARIANTS, customIdOf } from '../../src/core/custom-models';
+import { clopperPearson } from '../../src/core/intervals';
 import { getModel, isRandomized, type ModelInfo } from '../../src/core/models';
 import type { ResolvedConfig } from './config';
 import { rowKey } from './config';
@@ -34,6 +36,9 @@ export interface SummaryRow {
    * (eot_vote_pred) is the true class: the accuracy an attacker who averages the randomness sees
    */
   eot_vote_accuracy: number | null;
+  /** 95 % Clopper–Pearson interval of robust_accuracy over the n images */
+  robust_ci95_low: number | null;
+  robust_ci95_high: number | null;
 }
 
 export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
@@ -49,6 +54,8 @@ export const SUMMARY_COLUMNS: (keyof SummaryRow)[] = [
   'errors',
   'eot_success_rate',
   'eot_vote_accuracy',
+  'robust_ci95_low',
+  'robust_ci95_high',
 ];
 
 export function median(xs: readonly number[]): number | null {
@@ -63,6 +70,13 @@ export function latestRows(rows: readonly ResultRow[]): Map<string, ResultRow> {
   const out = new Map<string, ResultRow>();
   for (const r of rows) out.set(rowKey(r.model, r.attack, r.index, r.set), r);
   return out;
+}
+
+/** The row with the 95 % interval of its robust accuracy (n images). */
+function withInterval(r: Omit<SummaryRow, 'robust_ci95_low' | 'robust_ci95_high'>): SummaryRow {
+  if (r.robust_accuracy === null || r.n === 0) return { ...r, robust_ci95_low: null, robust_ci95_high: null };
+  const [lo, hi] = clopperPearson(Math.round(r.robust_accuracy * r.n), r.n, 0.05);
+  return { ...r, robust_ci95_low: lo, robust_ci95_high: hi };
 }
 
 export function summarizeGroup(
@@ -91,7 +105,7 @@ export function summarizeGroup(
   // (in the L2 column) when right; nothing is flipped
   if (ok.length > 0 && ok.every((r) => typeof r.radius === 'number')) {
     const right = ok.filter((r) => r.adv_pred === r.label);
-    return {
+    return withInterval({
       ...head,
       robust_accuracy: right.length / n,
       success_rate: null,
@@ -100,9 +114,9 @@ export function summarizeGroup(
       median_linf: null,
       eot_success_rate: null,
       eot_vote_accuracy: null,
-    };
+    });
   }
-  return {
+  return withInterval({
     ...head,
     robust_accuracy: n ? (correct.length - flipped.length) / n : null,
     success_rate: correct.length ? flipped.length / correct.length : null,
@@ -112,7 +126,7 @@ export function summarizeGroup(
     eot_success_rate: eot.length ? eot.reduce((a, b) => a + b, 0) / eot.length : null,
     eot_vote_accuracy:
       voted.length && voted.length === n ? voted.filter((r) => r.eot_vote_pred === r.label).length / n : null,
-  };
+  });
 }
 
 /**
@@ -301,6 +315,8 @@ export function summaryCsv(rows: readonly SummaryRow[]): string {
         String(r.errors),
         fixed(r.eot_success_rate, 4),
         fixed(r.eot_vote_accuracy, 4),
+        fixed(r.robust_ci95_low, 4),
+        fixed(r.robust_ci95_high, 4),
       ]
         .map(csvCell)
         .join(','),
@@ -311,6 +327,13 @@ export function summaryCsv(rows: readonly SummaryRow[]): string {
 
 function pct(v: number | null): string {
   return v === null ? '–' : `${(100 * v).toFixed(1)} %`;
+}
+
+/** Robust accuracy with its 95 % interval: "70.5 % [67.6, 73.3]". */
+export function pctWithInterval(r: SummaryRow): string {
+  if (r.robust_accuracy === null) return '–';
+  if (r.robust_ci95_low === null || r.robust_ci95_high === null) return pct(r.robust_accuracy);
+  return `${pct(r.robust_accuracy)} [${(100 * r.robust_ci95_low).toFixed(1)}, ${(100 * r.robust_ci95_high).toFixed(1)}]`;
 }
 
 function num(v: number | null): string {
@@ -371,13 +394,13 @@ export function summaryMarkdown(rows: readonly SummaryRow[], ctx: SummaryContext
   );
   for (const r of rows) {
     out.push(
-      `| ${r.model} (${modelLabel(r.model)}) |${withSet ? ` ${r.set ?? ''} |` : ''} \`${r.attack}\` | ${r.n} | ${pct(r.clean_accuracy)} | ${pct(r.robust_accuracy)} | ` +
+      `| ${r.model} (${modelLabel(r.model)}) |${withSet ? ` ${r.set ?? ''} |` : ''} \`${r.attack}\` | ${r.n} | ${pct(r.clean_accuracy)} | ${pctWithInterval(r)} | ` +
         `${pct(r.success_rate)} | ${num(r.median_queries)} | ${num(r.median_l2)} | ${num(r.median_linf)} | ${r.errors} | ${pct(r.eot_success_rate)} | ${pct(r.eot_vote_accuracy)} |`,
     );
   }
   out.push(
     '',
-    'robust accuracy: share of all images still classified correctly after the attack (already misclassified images count as not robust); ' +
+    'robust accuracy: share of all images still classified correctly after the attack (already misclassified images count as not robust), with its 95 % Clopper–Pearson interval over the n images in brackets; ' +
       'success rate: share of the correctly classified images the attack flipped; medians over the flipped images; ' +
       'distances in [0,1] pixel units on the 8-bit grid. EOT success rate (randomized defenses): share of fresh seeded defense draws ' +
       `(${EOT_DRAWS} per image; \`none\` rows: its \`eot_draws\`) that misclassify the final image, averaged over the correctly classified images; ` +
