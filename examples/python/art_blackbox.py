@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""IBM ART's BlackBoxClassifier over the playground's /score route, with query counting.
+"""IBM ART's SquareAttack over the playground's /score route, with query counting.
 
-Written for adversarial-robustness-toolbox 1.20.1 (`pip install adversarial-robustness-toolbox==1.20.1`;
-it cannot be installed on the project's own machines, which have no PyPI). Every query is rounded to
-the 8-bit grid before it is sent, exactly as the API transmits it, so an L∞ ε of 0.1 stays within 25
-gray levels and ART judges the image the model really saw. Usage:
+Written for and run against adversarial-robustness-toolbox 1.20.1 (`pip install
+adversarial-robustness-toolbox==1.20.1`, or its source on PYTHONPATH; ART needs scipy and
+scikit-learn). Usage:
 
     python3 examples/python/art_blackbox.py [--url http://127.0.0.1:5000] [--model 0_1] [--n 20]
 
-It runs ART's SquareAttack (L∞, ε = 0.1, p_init 0.8, 1,000 queries) on the first n test images and
-prints the robust accuracy and the queries spent.
+What it takes to make ART fit the API (each was a failure once):
+- ART's SquareAttack needs a neural-network estimator: `BlackBoxClassifierNeuralNetwork` with
+  `channels_first=False` for [N, 28, 28, 1] images (a plain `BlackBoxClassifier` is refused,
+  Trusted-AI/adversarial-robustness-toolbox#2094).
+- Every query is rounded to the 8-bit grid before it is sent, as the API transmits it. ε is
+  25/255: a float ε of 0.1 (25.5 levels) would let rounding move a pixel by 26 levels.
+- Differences of 8-bit images are taken in signed integers (uint8 subtraction wraps around).
+- `max_iter` counts ART's iterations, not queries: each iteration asks the model for all n images
+  plus two per image still robust, so the script prints the queries it really spent, per image.
+
+It prints the robust accuracy, the largest change in gray levels and the queries spent.
 """
 import argparse
 import base64
@@ -52,21 +60,34 @@ def main():
     ap.add_argument('--url', default='http://127.0.0.1:5000')
     ap.add_argument('--model', default='0_1')
     ap.add_argument('--n', type=int, default=20)
+    ap.add_argument('--max-iter', type=int, default=1000, help="ART's iterations (not queries)")
     args = ap.parse_args()
 
-    from art.attacks.evasion import SquareAttack  # noqa: E402 (ART is optional: only this script needs it)
-    from art.estimators.classification import BlackBoxClassifier
+    # ART is optional: only this script needs it
+    from art.attacks.evasion import SquareAttack  # noqa: E402
+    from art.estimators.classification import BlackBoxClassifierNeuralNetwork
 
+    eps_levels = 25
     images, labels = load_test_set()
     x = images[:args.n].astype(np.float32)[..., None] / 255.0
     api = CountingApi(args.url, args.model)
-    classifier = BlackBoxClassifier(api, input_shape=(28, 28, 1), nb_classes=10, clip_values=(0.0, 1.0))
-    attack = SquareAttack(classifier, norm=np.inf, eps=0.1, max_iter=1000, p_init=0.8, nb_restarts=1)
+    classifier = BlackBoxClassifierNeuralNetwork(api, input_shape=(28, 28, 1), nb_classes=10, channels_first=False,
+                                                 clip_values=(0.0, 1.0))
+    attack = SquareAttack(classifier, norm=np.inf, eps=eps_levels / 255, max_iter=args.max_iter, p_init=0.8,
+                          nb_restarts=1, verbose=False)
+    spent_before = api.queries
     adv = attack.generate(x)
-    adv = api.to_bytes(adv).astype(np.float32)[..., None] / 255.0  # what the server will be sent
-    assert np.abs(api.to_bytes(adv) - api.to_bytes(x)).max() <= 25
-    robust = (classifier.predict(adv).argmax(1) == labels[:args.n]).mean()
-    print(f'model {args.model}: robust accuracy {robust:.2f} under Square L∞ ε 0.1, {api.queries} queries')
+    spent = api.queries - spent_before
+    # what the server is sent: the 8-bit grid, compared in signed integers
+    adv_bytes = api.to_bytes(adv.reshape(-1, 28, 28)).astype(np.int16)
+    x_bytes = api.to_bytes(x.reshape(-1, 28, 28)).astype(np.int16)
+    change = int(np.abs(adv_bytes - x_bytes).max())
+    assert change <= eps_levels, f'a pixel moved {change} gray levels, more than {eps_levels}'
+    pred = api(adv_bytes.astype(np.float32) / 255.0).argmax(1)
+    robust = (pred == labels[:args.n]).mean()
+    print(f'model {args.model}: robust accuracy {robust:.2f} under ART Square L-inf eps {eps_levels}/255 '
+          f'(largest change {change} gray levels); {spent} queries ({spent / args.n:.0f} per image) '
+          f'for max_iter={args.max_iter}')
 
 
 if __name__ == '__main__':

@@ -51,6 +51,62 @@ describe('npm run serve -- --gradients as a process', () => {
   });
 });
 
+/**
+ * IBM ART is not on this machine's package lists (no PyPI): the test runs where `import art` works
+ * (installed, or its source on PYTHONPATH, e.g. ART_SRC=<checkout>), and otherwise says why not.
+ */
+const artPath = [process.env.ART_SRC, process.env.PYTHONPATH].filter(Boolean).join(':');
+const artProbe = spawnSync('/usr/bin/python3', ['-c', 'import art, scipy, sklearn; print(art.__version__)'], {
+  encoding: 'utf8',
+  env: { ...process.env, PYTHONPATH: artPath },
+});
+const artVersion = artProbe.status === 0 ? artProbe.stdout.trim() : null;
+const artWhy = artVersion
+  ? `ART ${artVersion}`
+  : `skipped: ART is not importable here (${(artProbe.stderr.trim().split('\n').pop() ?? '').slice(0, 120)}); set ART_SRC to its source`;
+
+if (!artVersion) console.warn(`examples/python/art_blackbox.py: ${artWhy}`);
+
+describe('IBM ART against npm run serve', () => {
+  it.skipIf(!artVersion)(
+    `examples/python/art_blackbox.py: Square within 25 gray levels, queries counted (${artWhy})`,
+    {
+      timeout: 300_000,
+    },
+    async () => {
+      const server = await serve(['--models', '0_1', '--workers', '1']);
+      try {
+        const r = spawnSync(
+          '/usr/bin/python3',
+          [
+            'examples/python/art_blackbox.py',
+            '--url',
+            server.url,
+            '--model',
+            '0_1',
+            '--n',
+            '5',
+            '--max-iter',
+            '50',
+          ],
+          { encoding: 'utf8', env: { ...process.env, PYTHONPATH: artPath } },
+        );
+        expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+        const m = /robust accuracy ([\d.]+) .*largest change (\d+) gray levels\); (\d+) queries/.exec(
+          r.stdout,
+        );
+        expect(m, r.stdout).not.toBeNull();
+        expect(Number(m![2])).toBeLessThanOrEqual(25);
+        // each iteration asks for all 5 images and two per robust one: more than 50 per image
+        expect(Number(m![3])).toBeGreaterThan(5 * 50);
+      } finally {
+        server.child.kill('SIGTERM');
+        await server.exited;
+      }
+    },
+  );
+});
+
 describe('npm run serve as a process', () => {
   let server: ServeProcess;
   beforeAll(async () => {
