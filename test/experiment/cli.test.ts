@@ -373,7 +373,7 @@ describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: AutoAttack', () => {
 });
 
 /** The product's HTTP service (npm run serve) on a free port, counting the requests it answers. */
-async function startService(models?: string[], gradients = false) {
+async function startService(models?: string[], gradients = false, port = 0) {
   const s = await buildService({
     modelsDir: join(ROOT, 'public', 'models'),
     logLevel: 'silent',
@@ -385,15 +385,63 @@ async function startService(models?: string[], gradients = false) {
   s.app.addHook('onRequest', async () => {
     state.requests++;
   });
-  const url = await s.app.listen({ host: '127.0.0.1', port: 0 });
+  const url = await s.app.listen({ host: '127.0.0.1', port });
   return {
     url,
     get requests() {
       return state.requests;
     },
     close: () => s.app.close(),
+    /** as a crash does: every connection dropped at once */
+    kill: () => {
+      s.app.server.closeAllConnections();
+      return s.app.close();
+    },
   };
 }
+
+describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: an endpoint that dies', () => {
+  it('stops early with exit 3 and no error rows; the same command continues once it is back', {
+    timeout: 240_000,
+  }, async () => {
+    const config = join(TMP, 'dies.json');
+    writeFileSync(
+      config,
+      JSON.stringify({
+        name: 'dies',
+        description: 'Square on the PGD-trained CNN while its endpoint dies',
+        models: ['0_1'],
+        images: { indices: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] },
+        attacks: [{ type: 'square', norm: 'linf', eps: 0.1, max_queries: 500 }],
+        seed: 0,
+      }),
+    );
+    const out = join(TMP, 'dies-out');
+    const svc = await startService(['0_1']);
+    const port = Number(new URL(svc.url).port);
+    const run = start(['--config', config, '--out', out, '--endpoint', svc.url, '--no-progress']);
+    await expect.poll(() => lineCount(out), { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(3);
+    await svc.kill();
+    const t0 = Date.now();
+    const r = await run.done;
+    expect(r.code, explain(r)).toBe(3);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(r.stderr + r.stdout).toMatch(/the backend stopped answering .*continue with the same command/s);
+    const partial = rows(out);
+    expect(partial.filter((x) => x.error)).toEqual([]);
+    expect(partial.length).toBeLessThan(12);
+    const again = await startService(['0_1'], false, port);
+    try {
+      const r2 = await cli(['--config', config, '--out', out, '--endpoint', again.url, '--no-progress']);
+      expect(r2.code, explain(r2)).toBe(0);
+      const all = rows(out);
+      expect(all).toHaveLength(12);
+      expect(all.filter((x) => x.error)).toEqual([]);
+    } finally {
+      await again.close();
+    }
+  });
+});
 
 describe.skipIf(!existsSync(WEIGHTS_0))('experiment CLI: --endpoint', () => {
   let service: Awaited<ReturnType<typeof startService>>;

@@ -112,6 +112,11 @@ export interface ExperimentBackend {
   attack(call: AttackCall): Promise<AttackOutcome>;
   /** Attacks it runs side by side at full speed (the page's workers); 1 when absent. */
   readonly parallelism?: number;
+  /**
+   * Whether the backend still answers at all (an endpoint's GET /), asked after a call failed its
+   * retries: false stops the run instead of writing error rows. Absent: in process.
+   */
+  alive?(): Promise<boolean>;
   /** Loads a model and settles the inference backend before the environment is recorded. */
   warmUp?(model: string): Promise<void>;
   /**
@@ -496,6 +501,20 @@ export class HttpBackend extends NodeAttackBackend implements ExperimentBackend 
         throw new UsageError(`--endpoint must be http(s) URLs, got ${JSON.stringify(e)}`);
       return url.href.replace(/\/+$/, '');
     });
+  }
+
+  async alive(): Promise<boolean> {
+    const answers = await Promise.all(
+      this.bases.map(async (base) => {
+        try {
+          const res = await fetch(`${base}/`, { signal: AbortSignal.timeout(5000) });
+          return res.status < 500;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    return answers.some(Boolean);
   }
 
   private pick(): string {

@@ -520,7 +520,13 @@ async function runPhase(
     environment,
   });
   const errorsTotal = latest.filter((r) => r.error !== undefined).length;
-  if (stats.interrupted) {
+  if (stats.gone) {
+    log(
+      `\nthe backend stopped answering (${stats.gone}): ${latest.length} of ${planned.length} rows are in ${shownPath(join(outDir, FILES.results))} (${rate}); no error rows were written for the rest.`,
+    );
+    log(`Once it answers again, continue with the same command:\n  ${resumeCommand(opts, shard)}`);
+    exitCode = 3;
+  } else if (stats.interrupted) {
     log(
       `\ninterrupted: ${latest.length} of ${planned.length} rows are in ${shownPath(join(outDir, FILES.results))} (${rate}).`,
     );

@@ -176,6 +176,26 @@ export class Interrupted extends Error {
   }
 }
 
+/**
+ * The backend stopped answering (an endpoint that died, a page that closed): the run stops at once,
+ * writes no error row for the work it could not do, and a plain rerun continues where it stopped.
+ */
+export class BackendGone extends Interrupted {
+  constructor(readonly reason: string) {
+    super();
+    this.name = 'BackendGone';
+    this.message = reason;
+  }
+}
+
+/**
+ * An error row written when the backend could not be reached (rows of earlier versions, or of an
+ * endpoint that failed between its health checks): a plain rerun redoes it.
+ */
+export function unreachableError(error: string): boolean {
+  return /ECONNREFUSED|ECONNRESET|UND_ERR_SOCKET|fetch failed|socket hang up/i.test(error);
+}
+
 /** An error's message, for an error row. */
 export function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -36,6 +36,7 @@ import {
 } from './config';
 import { ResultsWriter, readResults, supersedeRows } from './files';
 import {
+  BackendGone,
   byteDistances,
   bytesToFloat,
   EOT_DRAWS,
@@ -46,6 +47,7 @@ import {
   type ResultRow,
   round,
   thinTrajectory,
+  unreachableError,
 } from './rows';
 import { latestRows } from './summary';
 
@@ -98,6 +100,8 @@ export interface RunStats {
   images: number;
   elapsedMs: number;
   interrupted: boolean;
+  /** why the backend was given up on (BackendGone), when it was */
+  gone?: string;
 }
 
 /** The items of this output folder: the shard's share of the canonical work list. */
@@ -222,7 +226,7 @@ function planPending(opts: RunnerOptions): { planned: WorkItem[]; pending: WorkI
     const key = rowKey(it.model, it.attack.key, it.index, it.set);
     const r = existing.get(key);
     if (!r) return true;
-    if (opts.retryErrors && r.error !== undefined) retryErrorKeys.add(key);
+    if (r.error !== undefined && (opts.retryErrors || unreachableError(r.error))) retryErrorKeys.add(key);
     else if (opts.retryUnstarted && unstarted(r)) retryUnstartedKeys.add(key);
     else return false;
     return true;
@@ -235,7 +239,7 @@ function planPending(opts: RunnerOptions): { planned: WorkItem[]; pending: WorkI
     supersedeRows(
       opts.outDir,
       (r) => retryErrorKeys.has(keyOf(r)),
-      'retried with --retry-errors (error row)',
+      'retried (error row: with --retry-errors, or the backend was unreachable)',
     );
   }
   if (retryUnstartedKeys.size > 0) {
@@ -307,7 +311,13 @@ function sharedContext(opts: RunnerOptions, stats: RunStats, writer: ResultsWrit
       try {
         return await abortable(call(), signal);
       } catch (e) {
-        if (e instanceof Interrupted || attempt >= RETRIES || !isTransient(e)) throw e;
+        if (e instanceof Interrupted || !isTransient(e)) throw e;
+        if (attempt >= RETRIES) {
+          // an item's own failure becomes its error row; a backend that is gone stops the run
+          if (backend.alive && !(await backend.alive()))
+            throw new BackendGone(`${what}: ${message(e).split('\n')[0]}`);
+          throw e;
+        }
         opts.log?.(`\n${what}: ${message(e).split('\n')[0]}; retrying (${attempt + 1}/${RETRIES})`);
         await pause(1000 * (attempt + 1), signal);
       }
@@ -802,6 +812,7 @@ export async function runExperiment(opts: RunnerOptions): Promise<RunStats> {
   } catch (e) {
     if (!(e instanceof Interrupted)) throw e;
     stats.interrupted = true;
+    if (e instanceof BackendGone) stats.gone = e.reason;
   } finally {
     writer.close();
     stats.elapsedMs = performance.now() - t0;
