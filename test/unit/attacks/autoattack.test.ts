@@ -8,9 +8,10 @@
  * - The composite: stages run on the images still robust, every broken image is on the 8-bit grid
  *   inside the ball and misclassified by a plain forward query, and a randomized model gets `rand`.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createNodeEngine } from '../../../server/node-engine';
-import { apgd } from '../../../src/attacks/apgd';
+import { apgd, apgdTargeted } from '../../../src/attacks/apgd';
 import { autoAttack } from '../../../src/attacks/autoattack';
 import { preChecks, squareCheck } from '../../../src/attacks/autoattack-checks';
 import { fabTargeted, projectLinfHyperplane } from '../../../src/attacks/fab';
@@ -205,5 +206,43 @@ describe('AutoAttack (composite)', () => {
     expect(run.stages.map((s) => s.stage)).toEqual(['apgd-ce', 'apgd-dlr']);
     expect(run.flags.map((f) => f.code)).toContain('random_output');
     expect(run.params.eot).toBe(2);
+  }, 300_000);
+});
+
+const REFERENCE = 'test/golden/autoattack-reference.json';
+
+describe.skipIf(!existsSync(REFERENCE))('strength against the official AutoAttack (golden file)', () => {
+  it('0_1, first 10 images: APGD-CE then APGD-T leave no more images robust than the reference did, within one image', async () => {
+    const ref = JSON.parse(readFileSync(REFERENCE, 'utf8')) as {
+      eps: number;
+      by_model: Record<string, { robust: number[] }>;
+    };
+    const mask = ref.by_model['0_1']?.robust;
+    expect(mask, 'the golden file holds 0_1').toBeDefined();
+    const set = loadTestSetNode();
+    const n = 10;
+    const xs = Array.from({ length: n }, (_, i) => imageInput(set, i));
+    const labels = Array.from({ length: n }, (_, i) => set.labels[i]);
+    const seeds = labels.map((_, i) => 1000 + i);
+    const oracle = engineWhiteBoxOracle(engine, model('0_1'), 1, 0);
+    // the product's ε 0.1 on the 8-bit grid is the reference's 25/255
+    const common = { xs, labels, seeds, norm: 'linf' as const, eps: 0.1, quantize: true };
+    const ce = await apgd(common, oracle);
+    const left = [...Array(n).keys()].filter((i) => !ce.results[i].success);
+    const t = await apgdTargeted(
+      {
+        ...common,
+        xs: left.map((i) => xs[i]),
+        labels: left.map((i) => labels[i]),
+        seeds: left.map((i) => seeds[i]),
+      },
+      oracle,
+    );
+    const clean = await oracle.decide(xs);
+    const robust = left.filter((i, k) => !t.results[k].success && clean[i] === labels[i]).length;
+    const reference = mask!.slice(0, n).reduce((a, b) => a + b, 0);
+    expect(robust, `product ${robust}/10 robust, reference ${reference}/10`).toBeLessThanOrEqual(
+      reference + 1,
+    );
   }, 300_000);
 });
