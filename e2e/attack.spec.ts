@@ -298,6 +298,8 @@ test.describe('attack lab', () => {
     await expect(p.getByTestId('attack-param-pInit')).toHaveValue('0.8');
     await expect(run).toBeEnabled();
     await p.getByTestId('attack-method').selectOption('hopskipjump');
+    // each attack brings its own default norm: Square's L∞ is not carried over to HopSkipJump
+    await expect(p.getByTestId('attack-norm')).toHaveValue('l2');
     await p.getByTestId('attack-param-maxNumEvals').fill('1.5');
     await expect(p.getByTestId('attack-param-maxNumEvals-error')).toContainText('a whole number ≥ 1');
     await expect(run).toBeDisabled();

@@ -168,7 +168,8 @@ export const useAttackStore = create<AttackState>()((set, get) => ({
   },
   setAttack(attack) {
     const c = get().config;
-    const norm = (ATTACKS[attack].norms as readonly Norm[]).includes(c.norm) ? c.norm : defaultNorm(attack);
+    // each attack's own default norm (HopSkipJump L2, Square L∞), as the tables run them
+    const norm = defaultNorm(attack);
     const eps = defaultEps(attack, norm);
     set({
       config: { ...c, attack, norm, eps: eps ?? c.eps },
