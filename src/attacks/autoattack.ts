@@ -113,6 +113,59 @@ export interface AutoAttackRun {
   params: Record<string, unknown>;
 }
 
+/** One stage on the images still robust (in the order given), each with its own seed. */
+async function runStage(
+  stage: AutoAttackStage,
+  a: {
+    xs: Float32Array[];
+    labels: number[];
+    seeds: number[];
+    p: ReturnType<typeof resolveAutoAttackParams>;
+    quantize: boolean;
+    signal?: AbortSignal;
+    oracles: AutoAttackOracles;
+  },
+): Promise<WhiteBoxResult[]> {
+  const { xs, labels, seeds, p, quantize, signal } = a;
+  const oracle = a.oracles.whiteBox;
+  const sub = { xs, labels, norm: p.norm, eps: p.eps, quantize, signal };
+  if (stage === 'apgd-ce' || stage === 'apgd-dlr')
+    return (await apgd({ ...sub, seeds, loss: stage === 'apgd-ce' ? 'ce' : 'dlr' }, oracle)).results;
+  if (stage === 'apgd-t') return (await apgdTargeted({ ...sub, seeds }, oracle)).results;
+  if (stage === 'fab-t') return (await fabTargeted({ ...sub, norm: 'linf' }, oracle)).results;
+  // Square: every image's attack side by side, their queries in shared batches
+  const own = coalescedScoreOracles(a.oracles.score);
+  return Promise.all(
+    xs.map(async (x, k) => {
+      const r = await squareAttack(
+        {
+          x,
+          label: labels[k],
+          seed: seeds[k],
+          maxQueries: p.squareQueries,
+          norm: p.norm,
+          eps: p.eps,
+          pInit: 0.8,
+          loss: 'margin',
+          quantize,
+          signal,
+        },
+        own(),
+      );
+      return {
+        adversarial: r.adversarial,
+        success: r.success,
+        originalLabel: labels[k],
+        adversarialLabel: r.adversarialLabel,
+        l2: r.l2,
+        linf: r.linf,
+        gradientEvaluations: 0,
+        forwardQueries: r.queries,
+      };
+    }),
+  );
+}
+
 /**
  * AutoAttack on a batch of images. Each stage runs only on the images still robust; per image the
  * result says whether and by which stage it was broken, with the stage's image and the queries and
@@ -171,59 +224,23 @@ export async function autoAttack(
   const clean = results.filter((r) => r.brokenBy === null).length;
   const robustNow = () => results.filter((r) => r.brokenBy === null).length;
   const stageLog: AutoAttackRun['stages'] = [];
-  const common = { norm: p.norm, eps: p.eps, quantize, signal: options.signal };
 
   for (const [s, stage] of stages.entries()) {
     const active = [...Array(n).keys()].filter((i) => results[i].brokenBy === null);
     if (options.signal?.aborted) break;
     options.onStage?.({ stage, phase: 'start', robust: active.length, n });
-    const stageSeeds = active.map((i) => deriveSeed(seeds[i], s + 1));
-    const sub = { ...common, xs: active.map((i) => xs[i]), labels: active.map((i) => labels[i]) };
-    let got: WhiteBoxResult[] = [];
-    if (active.length > 0) {
-      if (stage === 'apgd-ce' || stage === 'apgd-dlr') {
-        const run = await apgd(
-          { ...sub, seeds: stageSeeds, loss: stage === 'apgd-ce' ? 'ce' : 'dlr' },
-          oracle,
-        );
-        got = run.results;
-      } else if (stage === 'apgd-t') {
-        got = (await apgdTargeted({ ...sub, seeds: stageSeeds }, oracle)).results;
-      } else if (stage === 'fab-t') {
-        got = (await fabTargeted({ ...sub, norm: 'linf' }, oracle)).results;
-      } else {
-        const own = coalescedScoreOracles(oracles.score);
-        got = await Promise.all(
-          active.map(async (i, k) => {
-            const r = await squareAttack(
-              {
-                x: xs[i],
-                label: labels[i],
-                seed: stageSeeds[k],
-                maxQueries: p.squareQueries,
-                norm: p.norm,
-                eps: p.eps,
-                pInit: 0.8,
-                loss: 'margin',
-                quantize,
-                signal: options.signal,
-              },
-              own(),
-            );
-            return {
-              adversarial: r.adversarial,
-              success: r.success,
-              originalLabel: labels[i],
-              adversarialLabel: r.adversarialLabel,
-              l2: r.l2,
-              linf: r.linf,
-              gradientEvaluations: 0,
-              forwardQueries: r.queries,
-            };
-          }),
-        );
-      }
-    }
+    const got =
+      active.length > 0
+        ? await runStage(stage, {
+            xs: active.map((i) => xs[i]),
+            labels: active.map((i) => labels[i]),
+            seeds: active.map((i) => deriveSeed(seeds[i], s + 1)),
+            p,
+            quantize,
+            signal: options.signal,
+            oracles,
+          })
+        : [];
     active.forEach((i, k) => {
       const r = got[k];
       const own = results[i];

@@ -131,6 +131,32 @@ export interface FabRun {
 }
 
 /**
+ * One FAB step in place (fab_base.py attack_single_run): linearise z_t − z_y at x1 (value `diff`,
+ * gradient w), project x1 and the clean x0 onto that hyperplane in the box, and move to their mix
+ * (weight α ≤ α_max on x0's projection), overshooting by η, clipped to [0, 1].
+ */
+function fabStep(
+  x1: Float64Array,
+  x0: Float32Array,
+  w: Float32Array,
+  diff: number,
+  p: Required<FabParams>,
+): void {
+  // the boundary's linearisation at x1: w·z = w·x1 − (z_t − z_y)
+  let b = -diff;
+  for (let j = 0; j < w.length; j++) b += w[j] * x1[j];
+  const d1 = projectLinfHyperplane(x1, w, b);
+  const d2 = projectLinfHyperplane(x0, w, b);
+  const a1 = Math.max(linf(d1), 1e-8);
+  const a2 = Math.max(linf(d2), 1e-8);
+  const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), p.alphaMax);
+  for (let j = 0; j < x0.length; j++) {
+    const v = (x1[j] + p.eta * d1[j]) * (1 - alpha) + (x0[j] + p.eta * d2[j]) * alpha;
+    x1[j] = Math.min(1, Math.max(0, v));
+  }
+}
+
+/**
  * FAB-T on a batch: per target class (2nd, 3rd, … most likely at the clean image), `nIter`
  * iterations on the images not yet broken within ε. Deterministic (no random start).
  */
@@ -177,20 +203,7 @@ export async function fabTargeted(
       gradients += out.evaluations;
       for (const i of active) grads[i] += out.evaluations / active.length;
       active.forEach((i, k) => {
-        const x0 = xs[i];
-        const w = out.items[k].gradient;
-        // the boundary's linearisation at x1: w·z = w·x1 − (z_t − z_y)
-        let b = -out.items[k].loss;
-        for (let j = 0; j < w.length; j++) b += w[j] * x1[k][j];
-        const d1 = projectLinfHyperplane(x1[k], w, b);
-        const d2 = projectLinfHyperplane(x0, w, b);
-        const a1 = Math.max(linf(d1), 1e-8);
-        const a2 = Math.max(linf(d2), 1e-8);
-        const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), p.alphaMax);
-        for (let j = 0; j < x0.length; j++) {
-          const v = (x1[k][j] + p.eta * d1[j]) * (1 - alpha) + (x0[j] + p.eta * d2[j]) * alpha;
-          x1[k][j] = Math.min(1, Math.max(0, v));
-        }
+        fabStep(x1[k], xs[i], out.items[k].gradient, out.items[k].loss, p);
       });
       const preds = await oracle.decide(x1.map((v) => Float32Array.from(v)));
       forward += active.length;
