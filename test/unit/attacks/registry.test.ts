@@ -26,11 +26,13 @@ const extra: Partial<Record<AttackName, Record<string, unknown>>> = {
 };
 
 describe('attack registry', () => {
-  it('lists the nine attacks with kind, norms and defaults', () => {
+  it('lists the eleven attacks with kind, norms and defaults', () => {
     expect([...ATTACK_NAMES].sort()).toEqual([
       'apgd-ce',
       'apgd-t',
+      'autoattack',
       'boundary',
+      'fab-t',
       'fgsm',
       'hopskipjump',
       'pgd',
@@ -40,6 +42,13 @@ describe('attack registry', () => {
     ]);
     expect(BLACK_BOX).toHaveLength(5);
     expect(ATTACKS.pgd.kind).toBe('gradient');
+    expect(ATTACKS['fab-t'].norms).toEqual(['linf']);
+    expect(ATTACKS.autoattack.resolve({ eps: 0.1 })).toEqual({
+      norm: 'linf',
+      eps: 0.1,
+      squareQueries: 5000,
+      eot: 20,
+    });
     expect(ATTACKS.fgsm.resolve({ eps: 0.2 })).toEqual({ norm: 'linf', eps: 0.2, loss: 'ce' });
     expect(ATTACKS.hopskipjump.kind).toBe('decision');
     expect(ATTACKS.boundary.norms).toEqual(['l2']);
