@@ -208,7 +208,9 @@ export const useAttackStore = create<AttackState>()((set, get) => ({
     if (s === 'running' || s === 'preparing') set({ status: 'stopping' });
   },
   pushProgress(runId, point) {
-    if (runId !== get().runId) return;
+    // a progress message can arrive after the result (worker callbacks are async): the finished
+    // trajectory stands
+    if (runId !== get().runId || get().status === 'done') return;
     set({ progress: [...get().progress, point] });
   },
   finish(runId, result) {
