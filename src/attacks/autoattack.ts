@@ -26,7 +26,7 @@ import { EPS, NORM, type ParamSchema, POS_INT, resolveThreatModel } from './para
 import { squareAttack } from './square';
 import type { AttackOptions, AttackResult, Norm, TrajectoryPoint } from './types';
 import { l2Distance, linfDistance } from './vec';
-import type { WhiteBoxOracle, WhiteBoxResult } from './whitebox';
+import { oneImageResult, type WhiteBoxOracle, type WhiteBoxResult } from './whitebox';
 
 export const AUTOATTACK_VERSIONS = ['standard', 'rand'] as const;
 export type AutoAttackVersion = (typeof AUTOATTACK_VERSIONS)[number];
@@ -332,25 +332,13 @@ export async function autoAttackOne(
         ? 'not run'
         : 'robust') as StageVerdict,
   }));
-  return {
-    adversarial: r.adversarial,
-    success: r.success,
-    queries: r.forwardQueries,
-    gradientEvaluations: r.gradientEvaluations,
-    l2: r.l2,
-    linf: r.linf,
-    trajectory,
-    wallMs: (globalThis.performance?.now() ?? Date.now()) - t0,
-    originalLabel: r.originalLabel,
-    adversarialLabel: r.adversarialLabel,
-    params: {
-      ...run.params,
-      versionReason: run.versionReason,
-      brokenBy: r.brokenBy,
-      stageVerdicts: verdicts,
-      flags: run.flags,
-      whiteBox: true,
-      randomized: run.randomized,
-    },
-  };
+  return oneImageResult(r, trajectory, (globalThis.performance?.now() ?? Date.now()) - t0, {
+    ...run.params,
+    versionReason: run.versionReason,
+    brokenBy: r.brokenBy,
+    stageVerdicts: verdicts,
+    flags: run.flags,
+    whiteBox: true,
+    randomized: run.randomized,
+  });
 }

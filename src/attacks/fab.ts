@@ -25,7 +25,7 @@ import { projectToBall } from './ball';
 import { EPS, type ParamSchema, POS_INT, resolveThreatModel } from './params';
 import type { AttackOptions, AttackResult, TrajectoryPoint } from './types';
 import { l2Distance, linfDistance } from './vec';
-import type { WhiteBoxOracle, WhiteBoxResult } from './whitebox';
+import { oneImageResult, type WhiteBoxOracle, type WhiteBoxResult } from './whitebox';
 
 export const FAB_PARAMS = z.object({
   norm: z.literal('linf').describe('threat-model norm (FAB-T here is L∞ only)'),
@@ -297,18 +297,9 @@ export async function fabAttack(
     },
     oracle,
   );
-  const r = run.results[0];
-  return {
-    adversarial: r.adversarial,
-    success: r.success,
-    queries: r.forwardQueries,
-    gradientEvaluations: r.gradientEvaluations,
-    l2: r.l2,
-    linf: r.linf,
-    trajectory,
-    wallMs: (globalThis.performance?.now() ?? Date.now()) - t0,
-    originalLabel: r.originalLabel,
-    adversarialLabel: r.adversarialLabel,
-    params: { ...run.params, whiteBox: true, randomized: run.randomized },
-  };
+  return oneImageResult(run.results[0], trajectory, (globalThis.performance?.now() ?? Date.now()) - t0, {
+    ...run.params,
+    whiteBox: true,
+    randomized: run.randomized,
+  });
 }

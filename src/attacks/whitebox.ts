@@ -291,6 +291,31 @@ export function fgsm(options: WhiteBoxOptions, oracle: WhiteBoxOracle): Promise<
 }
 
 /**
+ * A batch attack's result for its one image as the attack lab reports attacks: `queries` counts
+ * forward queries, `gradientEvaluations` the gradients.
+ */
+export function oneImageResult(
+  r: WhiteBoxResult,
+  trajectory: TrajectoryPoint[],
+  wallMs: number,
+  params: Record<string, unknown>,
+): AttackResult {
+  return {
+    adversarial: r.adversarial,
+    success: r.success,
+    queries: r.forwardQueries,
+    gradientEvaluations: r.gradientEvaluations,
+    l2: r.l2,
+    linf: r.linf,
+    trajectory,
+    wallMs,
+    originalLabel: r.originalLabel,
+    adversarialLabel: r.adversarialLabel,
+    params,
+  };
+}
+
+/**
  * One image through FGSM or PGD, as the attack lab and the registry run attacks (AttackOptions in,
  * AttackResult out): `queries` counts forward queries, `gradientEvaluations` the gradients, and
  * the trajectory has one point per step (queries = gradient evaluations so far, loss, margin).
@@ -316,20 +341,12 @@ export async function whiteBoxAttack(
     },
     oracle,
   );
-  const r = run.results[0];
-  return {
-    adversarial: r.adversarial,
-    success: r.success,
-    queries: r.forwardQueries,
-    gradientEvaluations: r.gradientEvaluations,
-    l2: r.l2,
-    linf: r.linf,
-    trajectory,
-    wallMs: run.wallMs,
-    originalLabel: r.originalLabel,
-    adversarialLabel: r.adversarialLabel,
-    params: { ...run.params, whiteBox: true, randomized: run.randomized, target: o.target ?? null },
-  };
+  return oneImageResult(run.results[0], trajectory, run.wallMs, {
+    ...run.params,
+    whiteBox: true,
+    randomized: run.randomized,
+    target: o.target ?? null,
+  });
 }
 
 /** Whether an oracle can answer gradients (the white-box attacks need one that does). */
@@ -358,18 +375,9 @@ export async function apgdAttack(
   };
   const run =
     kind === 'apgd-ce' ? await apgd({ ...options, loss: 'ce' }, oracle) : await apgdTargeted(options, oracle);
-  const r = run.results[0];
-  return {
-    adversarial: r.adversarial,
-    success: r.success,
-    queries: r.forwardQueries,
-    gradientEvaluations: r.gradientEvaluations,
-    l2: r.l2,
-    linf: r.linf,
-    trajectory,
-    wallMs: (globalThis.performance?.now() ?? Date.now()) - t0,
-    originalLabel: r.originalLabel,
-    adversarialLabel: r.adversarialLabel,
-    params: { ...run.params, whiteBox: true, randomized: run.randomized },
-  };
+  return oneImageResult(run.results[0], trajectory, (globalThis.performance?.now() ?? Date.now()) - t0, {
+    ...run.params,
+    whiteBox: true,
+    randomized: run.randomized,
+  });
 }
